@@ -1,0 +1,96 @@
+"""Banks, entries and changes as plain frozen values."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from hashguard.errors import InvalidValue
+from hashguard.signals.base import Signal
+
+Status = Literal["active", "retracted"]
+ChangeKind = Literal["add", "retract", "update", "bank"]
+
+_BANK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def validate_bank_name(name: str) -> str:
+    if not _BANK_NAME.match(name):
+        raise InvalidValue(
+            f"bad bank name {name!r}: use 1-64 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class Bank:
+    """A named set of entries from one source, with its own matching settings."""
+
+    id: int
+    name: str
+    pdq_threshold: int
+    enabled: bool = True
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "pdq_threshold": self.pdq_threshold, "enabled": self.enabled}
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One known item in a bank."""
+
+    pk: int
+    bank: str
+    id: str  # the source's id for the item
+    signals: tuple[Signal, ...]
+    status: Status = "active"
+    category: str | None = None
+    severity: str | None = None
+    note: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def metadata(self) -> dict[str, Any]:
+        """What a match reports about the entry (never its signal values)."""
+        out: dict[str, Any] = {}
+        for key in ("category", "severity", "note"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        if self.extra:
+            out["extra"] = dict(self.extra)
+        return out
+
+
+@dataclass(frozen=True)
+class Change:
+    """One numbered change to one bank; indexes apply them in ``seq`` order.
+
+    ``add`` and ``retract`` carry one signal of one entry; ``bank`` says the bank's settings
+    changed (threshold, enabled), which indexes pick up without touching their contents.
+    """
+
+    seq: int
+    kind: ChangeKind
+    bank_id: int
+    entry_pk: int | None = None
+    signal_type: str | None = None
+    value: str | None = None
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    bank: str
+    rows: int
+    entries_added: int = 0
+    signals_added: int = 0
+    reactivated: int = 0
+    retracted: int = 0
+    metadata_updated: int = 0
+    low_quality: int = 0
+    first_seq: int | None = None
+    last_seq: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)

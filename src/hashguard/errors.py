@@ -1,0 +1,95 @@
+"""The one exception tree. Each error knows its HTTP status and CLI exit code.
+
+Messages are written for the person who has to act on them: what went wrong, where, and
+what to do about it. Tracebacks are for bugs, never for bad input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class HashguardError(Exception):
+    """Base of every error hashguard raises on purpose."""
+
+    http_status = 500
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidValue(HashguardError):
+    """A value the user gave that is not acceptable: a bad name, an out-of-range number."""
+
+    http_status = 422
+    exit_code = 2
+
+
+class InvalidSignal(InvalidValue):
+    """A signal value that does not parse: wrong length, not hex, empty."""
+
+
+class UnknownSignalType(InvalidValue):
+    """A signal type name no registered signal type answers to."""
+
+    http_status = 422
+    exit_code = 2
+
+
+class MediaError(HashguardError):
+    """Content that cannot be decoded: corrupt, truncated, not an image, too large."""
+
+    http_status = 422
+    exit_code = 3
+
+
+class DecompressionBomb(MediaError):
+    """An image whose pixel count exceeds the configured limit."""
+
+    http_status = 413
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One bad row of a list file, with the line number a user can jump to."""
+
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}"
+
+
+class ListRejected(HashguardError):
+    """A list file with bad rows. Nothing from it was applied."""
+
+    http_status = 422
+    exit_code = 4
+    shown = 20  # rows listed in the message; all of them stay in .errors
+
+    def __init__(self, source: str, errors: list[RowError]) -> None:
+        head = "\n".join(f"  {e}" for e in errors[: self.shown])
+        more = f"\n  ... and {len(errors) - self.shown} more" if len(errors) > self.shown else ""
+        super().__init__(
+            f"{source}: {len(errors)} bad row(s); nothing was imported\n{head}{more}"
+        )
+        self.errors = errors
+
+
+class NotFound(HashguardError):
+    http_status = 404
+    exit_code = 5
+
+
+class Conflict(HashguardError):
+    http_status = 409
+    exit_code = 6
+
+
+class ConfigError(HashguardError):
+    """Bad settings or an unreachable database."""
+
+    http_status = 500
+    exit_code = 7

@@ -1,0 +1,38 @@
+"""JSON Lines lists: one JSON object per line, with the same keys as the CSV columns."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from typing import IO
+
+from hashguard.errors import RowError
+from hashguard.lists.encoding import utf8_lines
+from hashguard.lists.rows import ListRow, parse_row
+from hashguard.signals.registry import Registry
+
+
+def read_jsonl(
+    raw: Iterable[bytes], registry: Registry, errors: list[RowError]
+) -> Iterator[ListRow]:
+    for line, text in enumerate(utf8_lines(raw, errors), start=1):
+        if not text.strip():
+            continue
+        try:
+            record = json.loads(text)
+        except json.JSONDecodeError as e:
+            errors.append(RowError(line, f"bad JSON: {e.msg} at column {e.colno}"))
+            continue
+        if not isinstance(record, dict):
+            errors.append(RowError(line, "expected a JSON object"))
+            continue
+        result = parse_row(record, line, registry)
+        if isinstance(result, RowError):
+            errors.append(result)
+        else:
+            yield result
+
+
+def write_jsonl(rows: Iterable[dict[str, str]], out: IO[str]) -> None:
+    for row in rows:
+        out.write(json.dumps(row, ensure_ascii=False) + "\n")

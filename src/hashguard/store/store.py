@@ -1,0 +1,237 @@
+"""The Store: banks, entries and the change log in SQLite or PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, text, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from hashguard.banks.model import Bank, Change, Entry, ImportReport, validate_bank_name
+from hashguard.errors import ConfigError, Conflict, InvalidValue, NotFound, RowError
+from hashguard.lists.rows import ListRow
+from hashguard.signals.base import Signal
+from hashguard.signals.pdq import DEFAULT_THRESHOLD
+from hashguard.store import tables as t
+from hashguard.store.database import default_db_url, migrate, open_engine
+from hashguard.store.importer import apply_list
+
+__all__ = ["Store", "default_db_url"]
+
+# Every writer of the change log takes this lock, so sequence numbers become visible in order
+# and a process tailing the log can never skip one that commits late.
+_PG_LOCK = 0x6867_6C6F67  # "hglog"
+
+
+class Store:
+    def __init__(self, url: str, *, create: bool = True) -> None:
+        self.url = url
+        self.engine = open_engine(url)
+        try:
+            if create:
+                migrate(self.engine)
+            self.store_id = self._store_id()
+        except OperationalError as e:
+            raise ConfigError(f"cannot open database {self.safe_url}: {e.orig}") from None
+
+    @property
+    def safe_url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def _store_id(self) -> str:
+        """A random id fixed at creation: snapshots name the database they belong to."""
+        with self.engine.begin() as conn:
+            found = conn.scalar(select(t.meta.c.value).where(t.meta.c.key == "store_id"))
+            if found is not None:
+                return str(found)
+            new = uuid.uuid4().hex
+            conn.execute(insert(t.meta).values(key="store_id", value=new))
+            return new
+
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """A transaction that may append to the change log."""
+        with self.engine.begin() as conn:
+            if self.dialect == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK})
+            yield conn
+
+    # banks
+
+    def create_bank(self, name: str, pdq_threshold: int = DEFAULT_THRESHOLD) -> Bank:
+        validate_bank_name(name)
+        _check_threshold(pdq_threshold)
+        try:
+            with self._writing() as conn:
+                bank_id = conn.execute(
+                    insert(t.banks).values(name=name, pdq_threshold=pdq_threshold, enabled=True)
+                ).inserted_primary_key[0]  # type: ignore[index]
+                conn.execute(insert(t.changes).values(kind="bank", bank_id=bank_id))
+        except IntegrityError:
+            raise Conflict(f"bank {name!r} already exists") from None
+        return Bank(bank_id, name, pdq_threshold, True)
+
+    def update_bank(
+        self, name: str, *, pdq_threshold: int | None = None, enabled: bool | None = None
+    ) -> Bank:
+        bank = self.bank(name)
+        values: dict[str, Any] = {}
+        if pdq_threshold is not None:
+            values["pdq_threshold"] = _check_threshold(pdq_threshold)
+        if enabled is not None:
+            values["enabled"] = enabled
+        if values:
+            with self._writing() as conn:
+                conn.execute(update(t.banks).where(t.banks.c.id == bank.id).values(**values))
+                conn.execute(insert(t.changes).values(kind="bank", bank_id=bank.id))
+        return self.bank(name)
+
+    def banks(self) -> list[Bank]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.banks).order_by(t.banks.c.name)).all()
+        return [Bank(r.id, r.name, r.pdq_threshold, bool(r.enabled)) for r in rows]
+
+    def bank(self, name: str) -> Bank:
+        for bank in self.banks():
+            if bank.name == name:
+                return bank
+        raise NotFound(f"no bank named {name!r} (see `hashguard bank list`)")
+
+    def bank_counts(self) -> dict[str, dict[str, int]]:
+        """Entries per bank and status."""
+        q = (
+            select(t.banks.c.name, t.entries.c.status, func.count())
+            .join(t.entries, t.entries.c.bank_id == t.banks.c.id)
+            .group_by(t.banks.c.name, t.entries.c.status)
+        )
+        out: dict[str, dict[str, int]] = {}
+        with self.engine.connect() as conn:
+            for name, status, count in conn.execute(q):
+                out.setdefault(name, {})[status] = count
+        return out
+
+    # lists
+
+    def import_rows(
+        self, bank_name: str, rows: Iterable[ListRow], errors: list[RowError], source: str
+    ) -> ImportReport:
+        """Apply a list atomically. ``errors`` is filled by the reader while rows stream in;
+        any error rolls the whole import back (:class:`ListRejected`)."""
+        bank = self.bank(bank_name)
+        with self._writing() as conn:
+            return apply_list(conn, bank.id, bank.name, rows, errors, source)
+
+    def export_rows(self, bank_name: str, *, include_retracted: bool = False) -> Iterator[dict[str, Any]]:
+        """One dict per (entry, signal), in the list format's columns."""
+        bank = self.bank(bank_name)
+        e, s = t.entries, t.entry_signals
+        q = (
+            select(e, s.c.signal_type, s.c.value, s.c.quality)
+            .join(s, s.c.entry_id == e.c.id)
+            .where(e.c.bank_id == bank.id)
+            .order_by(e.c.id, s.c.signal_type, s.c.value)
+        )
+        if not include_retracted:
+            q = q.where(e.c.status == "active")
+        with self.engine.connect() as conn:
+            for r in conn.execution_options(stream_results=True, yield_per=10_000).execute(q):
+                row: dict[str, Any] = {
+                    "signal_type": r.signal_type,
+                    "signal": r.value,
+                    "id": r.source_id,
+                }
+                if r.status == "retracted":
+                    row["action"] = "retract"
+                for key in ("category", "severity", "note", "quality"):
+                    if getattr(r, key) is not None:
+                        row[key] = getattr(r, key)
+                if r.extra:
+                    row.update(json.loads(r.extra))
+                yield row
+
+    # entries
+
+    def entries(self, pks: Sequence[int]) -> dict[int, Entry]:
+        """Entries by primary key, with their bank's name and signals (for match results)."""
+        if not pks:
+            return {}
+        e, s, b = t.entries, t.entry_signals, t.banks
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(e, b.c.name.label("bank")).join(b, b.c.id == e.c.bank_id)
+                .where(e.c.id.in_(set(pks)))
+            ).all()
+            sigs: dict[int, list[Signal]] = {}
+            for r in conn.execute(select(s).where(s.c.entry_id.in_(set(pks)))):
+                sigs.setdefault(r.entry_id, []).append(Signal(r.signal_type, r.value, r.quality))
+        return {
+            r.id: Entry(
+                pk=r.id, bank=r.bank, id=r.source_id, signals=tuple(sigs.get(r.id, ())),
+                status=r.status, category=r.category, severity=r.severity, note=r.note,
+                extra=json.loads(r.extra) if r.extra else {},
+            )
+            for r in rows
+        }  # fmt: skip
+
+    # change log
+
+    def last_seq(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.scalar(select(func.coalesce(func.max(t.changes.c.seq), 0))) or 0)
+
+    def changes_after(self, seq: int, limit: int = 100_000) -> list[Change]:
+        c = t.changes
+        q = select(c).where(c.c.seq > seq).order_by(c.c.seq).limit(limit)
+        with self.engine.connect() as conn:
+            return [
+                Change(r.seq, r.kind, r.bank_id, r.entry_id, r.signal_type, r.value)
+                for r in conn.execute(q)
+            ]
+
+    def active_signals(self, signal_types: Sequence[str]) -> tuple[int, Iterator[Any]]:
+        """Every active (type, value, entry_pk, bank_id) row, and the change-log sequence
+        number they are current as of: what an index is built from.
+
+        The number is read inside the same statement as the rows, so both come from one
+        snapshot (SQLite runs each statement on one snapshot; PostgreSQL likewise).
+        """
+        e, s, c = t.entries, t.entry_signals, t.changes
+        at_seq = select(func.coalesce(func.max(c.c.seq), 0)).scalar_subquery()
+        q = (
+            select(s.c.signal_type, s.c.value, e.c.id, e.c.bank_id, at_seq.label("at_seq"))
+            .join(e, e.c.id == s.c.entry_id)
+            .where(e.c.status == "active", s.c.signal_type.in_(signal_types))
+        )
+        before = self.last_seq()
+        conn = self.engine.connect()
+        result = conn.execution_options(yield_per=50_000).execute(q)
+        first = result.fetchone()
+        if first is None:
+            conn.close()
+            return before, iter(())
+
+        def rows() -> Iterator[Any]:
+            try:
+                yield first
+                yield from result
+            finally:
+                conn.close()
+
+        return int(first.at_seq), rows()
+
+
+def _check_threshold(value: int) -> int:
+    if not 0 <= value <= 128:
+        raise InvalidValue(f"pdq threshold must be between 0 and 128, not {value}")
+    return value

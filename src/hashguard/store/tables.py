@@ -1,0 +1,80 @@
+"""The SQL schema. Alembic migrations in ``migrations/`` create and evolve it."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+)
+
+# SQLite only makes INTEGER PRIMARY KEY an alias of its rowid (fast, autoincrementing).
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+metadata = MetaData()
+
+meta = Table(
+    "hg_meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+banks = Table(
+    "hg_banks",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("pdq_threshold", Integer, nullable=False),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+entries = Table(
+    "hg_entries",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("bank_id", Integer, ForeignKey("hg_banks.id"), nullable=False),
+    Column("source_id", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("category", Text),
+    Column("severity", Text),
+    Column("note", Text),
+    Column("extra", Text),  # JSON object of the list's other columns
+    UniqueConstraint("bank_id", "source_id", name="uq_hg_entries_bank_source"),
+)
+
+entry_signals = Table(
+    "hg_entry_signals",
+    metadata,
+    Column("entry_id", BigId, ForeignKey("hg_entries.id"), nullable=False),
+    Column("signal_type", String(32), nullable=False),
+    Column("value", Text, nullable=False),
+    Column("quality", Integer),
+    UniqueConstraint("entry_id", "signal_type", "value", name="uq_hg_entry_signals"),
+    Index("ix_hg_entry_signals_value", "signal_type", "value"),
+)
+
+# The change log: one increasing sequence over every bank. Indexes and replicas tail it.
+changes = Table(
+    "hg_changes",
+    metadata,
+    Column("seq", BigId, primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("bank_id", Integer, nullable=False),
+    Column("entry_id", BigInteger),
+    Column("signal_type", String(32)),
+    Column("value", Text),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    sqlite_autoincrement=True,  # never reuse a sequence number
+)
