@@ -1,0 +1,156 @@
+"""The composition root: content or signals -> matches.
+
+The matching path (decode, hash, search the in-memory indexes, apply bank settings) does no
+database round-trip; only a hit reads its entry's metadata from the store.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hashguard.content import ContentSignals, hash_content
+from hashguard.index.live import Hit, IndexSet
+from hashguard.media.image import DecodeLimits
+from hashguard.signals.base import Signal
+from hashguard.signals.pdq import LOW_QUALITY
+from hashguard.signals.registry import Registry, default_registry
+from hashguard.store.store import Store
+
+log = logging.getLogger(__name__)
+
+# pdqhash.compute_dihedral's order; trimmed-border variants follow with a "trimmed " prefix.
+DIHEDRAL = (
+    "original", "rotate90", "rotate180", "rotate270",
+    "flip_x", "flip_y", "flip_diagonal", "flip_antidiagonal",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Match:
+    bank: str
+    entry: str
+    signal_type: str
+    distance: int
+    metadata: dict[str, Any] = field(default_factory=dict)
+    variant: str | None = None  # which transformation of the query matched, if not as-is
+    low_quality: bool = False  # the entry's or the query's PDQ quality was below 50
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "bank": self.bank,
+            "entry": self.entry,
+            "signal_type": self.signal_type,
+            "distance": self.distance,
+            **self.metadata,
+        }
+        if self.variant:
+            out["variant"] = self.variant
+        if self.low_quality:
+            out["low_quality"] = True
+        return out
+
+
+@dataclass(frozen=True)
+class Result:
+    matches: list[Match]
+    signals: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"matches": [m.as_dict() for m in self.matches], "signals": self.signals}
+
+
+def _variant(position: int) -> str | None:
+    if position == 0:
+        return None
+    name = DIHEDRAL[position % len(DIHEDRAL)]
+    return f"trimmed {name}" if position >= len(DIHEDRAL) else name
+
+
+class Engine:
+    def __init__(
+        self,
+        store: Store,
+        registry: Registry | None = None,
+        *,
+        index_dir: Path | None = None,
+        limits: DecodeLimits = DecodeLimits(),
+    ) -> None:
+        self.store = store
+        self.registry = registry or default_registry()
+        self.limits = limits
+        self.index_dir = index_dir
+        self.indexes = IndexSet(self.registry, store.store_id)
+        self.indexes.load(store, index_dir)
+
+    def refresh(self) -> int:
+        """Apply changes logged since the indexes were last brought up to date."""
+        return self.indexes.catch_up(self.store)
+
+    # matching
+
+    def match_content(self, data: bytes) -> Result:
+        return self.match_hashed(hash_content(data, self.limits))
+
+    def match_hashed(self, content: ContentSignals) -> Result:
+        found: list[tuple[str, Hit, str | None]] = []
+        for name, value in content.digests.items():
+            found.extend((name, h, None) for h in self.indexes.search(name, [value]))
+        if content.pdq_queries:
+            values = [q.hex() for q in content.pdq_queries]
+            found.extend(
+                ("pdq", h, _variant(h.query)) for h in self.indexes.search("pdq", values)
+            )
+        return Result(self._resolve(found, query_low_quality=content.low_quality), content.as_dict())
+
+    def match_signals(self, signals: Sequence[Signal]) -> list[Match]:
+        """Matches for precomputed signals (canonical values, e.g. from ``Registry.parse``)."""
+        by_type: dict[str, list[str]] = {}
+        for s in signals:
+            by_type.setdefault(s.type, []).append(s.value)
+        found: list[tuple[str, Hit, str | None]] = []
+        for name, values in by_type.items():
+            found.extend((name, h, None) for h in self.indexes.search(name, values))
+        low = any(s.quality is not None and s.quality < LOW_QUALITY for s in signals)
+        return self._resolve(found, query_low_quality=low)
+
+    def match_many(self, items: Iterable[bytes]) -> list[Result]:
+        return [self.match_content(data) for data in items]
+
+    def _resolve(
+        self, found: list[tuple[str, Hit, str | None]], *, query_low_quality: bool
+    ) -> list[Match]:
+        """One match per (entry, signal type): the closest, with the entry's metadata."""
+        best: dict[tuple[int, str], tuple[Hit, str | None]] = {}
+        for type_name, hit, variant in found:
+            key = (hit.entry_pk, type_name)
+            if key not in best or hit.distance < best[key][0].distance:
+                best[key] = (hit, variant)
+        if not best:
+            return []
+        entries = self.store.entries([pk for pk, _ in best])
+        matches = []
+        for (pk, type_name), (hit, variant) in best.items():
+            entry = entries.get(pk)
+            if entry is None or entry.status != "active":
+                continue  # retracted since the index last caught up
+            entry_low = any(
+                s.type == type_name and s.quality is not None and s.quality < LOW_QUALITY
+                for s in entry.signals
+            )
+            matches.append(
+                Match(
+                    bank=entry.bank,
+                    entry=entry.id,
+                    signal_type=type_name,
+                    distance=hit.distance,
+                    metadata=entry.metadata(),
+                    variant=variant,
+                    low_quality=type_name == "pdq" and (entry_low or query_low_quality),
+                )
+            )
+        matches.sort(key=lambda m: (m.distance, m.bank, m.entry, m.signal_type))
+        return matches

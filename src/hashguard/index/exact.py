@@ -1,0 +1,90 @@
+"""Exact-match index for fixed-width digests (md5, sha1, sha256, photodna, ...).
+
+The bulk of the rows is one sorted numpy array of fixed-width byte strings searched by
+bisection: 16-32 bytes per hash plus the row bookkeeping, against ~150 bytes per key in a
+Python dict. Rows added since the last build go into a small dict; ``compact`` folds them in.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hashguard.index.rows import Rows
+
+
+class ExactIndex:
+    kind = "exact"
+
+    def __init__(self, width: int, keys: np.ndarray | None = None, rows: Rows | None = None) -> None:
+        self.width = width
+        self.keys = np.empty(0, dtype=f"S{width}") if keys is None else keys
+        self.rows = rows or Rows(np.empty(0, np.int64), np.empty(0, np.int32))
+        self.tail: dict[bytes, list[int]] = {}
+
+    @classmethod
+    def build(cls, width: int, keys: list[bytes] | np.ndarray, pks: np.ndarray, banks: np.ndarray) -> ExactIndex:
+        array = np.asarray(keys, dtype=f"S{width}")
+        order = np.argsort(array, kind="stable")
+        rows = Rows(np.asarray(pks, np.int64)[order], np.asarray(banks, np.int32)[order])
+        return cls(width, array[order], rows)
+
+    def __len__(self) -> int:
+        return self.rows.live_count()
+
+    @property
+    def tail_size(self) -> int:
+        return len(self.rows) - self.rows.n_base
+
+    def _rows_of(self, key: bytes) -> np.ndarray:
+        probe = np.array(key, dtype=f"S{self.width}")
+        lo = int(np.searchsorted(self.keys, probe, side="left"))
+        hi = int(np.searchsorted(self.keys, probe, side="right"))
+        found = list(range(lo, hi))
+        found.extend(self.tail.get(key, ()))
+        return np.array(found, dtype=np.int64)
+
+    def search(self, keys: list[bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Live rows equal to any key: (query number, pk, bank)."""
+        qn, rows = [], []
+        for i, key in enumerate(keys):
+            found = self._rows_of(key)
+            qn.extend([i] * len(found))
+            rows.extend(found.tolist())
+        if not rows:
+            empty = np.empty(0, np.int64)
+            return empty, empty, empty.astype(np.int32)
+        pks, banks, alive = self.rows.lookup(np.array(rows, np.int64))
+        return np.array(qn, np.int64)[alive], pks[alive], banks[alive]
+
+    def add(self, key: bytes, pk: int, bank: int) -> bool:
+        found = self._rows_of(key)
+        if len(found):
+            pks, _, alive = self.rows.lookup(found)
+            if np.any((pks == pk) & alive):
+                return False
+        self.tail.setdefault(key, []).append(len(self.rows))
+        self.rows.append(np.array([pk], np.int64), np.array([bank], np.int32))
+        return True
+
+    def remove(self, key: bytes, pk: int) -> int:
+        found = self._rows_of(key)
+        if not len(found):
+            return 0
+        pks, _, alive = self.rows.lookup(found)
+        hit = found[(pks == pk) & alive]
+        self.rows.kill(hit)
+        return len(hit)
+
+    def compact(self) -> ExactIndex:
+        tail_keys = [b""] * (len(self.rows) - self.rows.n_base)
+        for key, positions in self.tail.items():
+            for p in positions:
+                tail_keys[p - self.rows.n_base] = key
+        keys = np.concatenate([self.keys, np.array(tail_keys, dtype=f"S{self.width}")])
+        pks, banks, alive = self.rows.all()
+        return ExactIndex.build(self.width, keys[alive], pks[alive], banks[alive])
+
+    @property
+    def nbytes(self) -> int:
+        r = self.rows
+        return int(self.keys.nbytes + r.base_pks.nbytes + r.base_banks.nbytes + r.base_alive.nbytes)

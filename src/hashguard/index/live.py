@@ -1,0 +1,210 @@
+"""The indexes of every signal type, kept current by following the change log.
+
+Start-up: load the snapshot if it belongs to this store, then apply the changes logged
+since it was taken. No usable snapshot, or too long a backlog, means a rebuild from the
+store, which then becomes the new snapshot.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hashguard.banks.model import Bank, Change
+from hashguard.index import snapshot
+from hashguard.index.exact import ExactIndex
+from hashguard.index.hamming import HammingIndex
+from hashguard.signals.base import HexDigestType, SignalType
+from hashguard.signals.registry import Registry
+from hashguard.store.store import Store
+
+log = logging.getLogger(__name__)
+
+Index = ExactIndex | HammingIndex
+
+REBUILD_BACKLOG = 200_000  # changes; beyond this a rebuild from the store is faster
+COMPACT_TAIL = 50_000  # rows added since the tables were built
+
+
+def index_key(signal_type: SignalType, value: str) -> bytes:
+    """What the index stores for a value: its bytes if fixed-width, else a SHA-256 of it."""
+    if isinstance(signal_type, HexDigestType):
+        return signal_type.to_bytes(value)
+    return hashlib.sha256(value.encode()).digest()
+
+
+def key_width(signal_type: SignalType) -> int:
+    return signal_type.nbytes if isinstance(signal_type, HexDigestType) else 32
+
+
+@dataclass(frozen=True)
+class Hit:
+    query: int  # position of the query in the list searched
+    entry_pk: int
+    bank_id: int
+    distance: int
+
+
+class IndexSet:
+    def __init__(self, registry: Registry, store_id: str) -> None:
+        self.registry = registry
+        self.store_id = store_id
+        self.indexes: dict[str, Index] = {}
+        self.banks: dict[int, Bank] = {}
+        self.seq = 0
+        self.loaded_from = "empty"
+
+    # building and loading
+
+    def _empty(self, signal_type: SignalType) -> Index:
+        if signal_type.matching == "hamming":
+            return HammingIndex(design_threshold=signal_type.default_threshold)
+        return ExactIndex(key_width(signal_type))
+
+    def rebuild(self, store: Store) -> None:
+        started = time.perf_counter()
+        names = self.registry.names()
+        seq, rows = store.active_signals(names)
+        grouped: dict[str, tuple[list[bytes], list[int], list[int]]] = defaultdict(
+            lambda: ([], [], [])
+        )
+        for type_name, value, pk, bank_id, _ in rows:
+            signal_type = self.registry.get(type_name)
+            keys, pks, banks = grouped[type_name]
+            keys.append(index_key(signal_type, value))
+            pks.append(pk)
+            banks.append(bank_id)
+        self.indexes = {}
+        for name in names:
+            signal_type = self.registry.get(name)
+            keys, pks, banks = grouped.get(name, ([], [], []))
+            pk_array, bank_array = np.array(pks, np.int64), np.array(banks, np.int32)
+            if signal_type.matching == "hamming":
+                codes = np.frombuffer(b"".join(keys), np.uint8).reshape(-1, key_width(signal_type))
+                self.indexes[name] = HammingIndex.build(
+                    codes, pk_array, bank_array, design_threshold=signal_type.default_threshold
+                )
+            else:
+                self.indexes[name] = ExactIndex.build(
+                    key_width(signal_type), keys, pk_array, bank_array
+                )
+        self.seq = seq
+        self.banks = {b.id: b for b in store.banks()}
+        self.loaded_from = "store"
+        log.info("indexes rebuilt from the store in %.1fs", time.perf_counter() - started)
+
+    def load(self, store: Store, directory: Path | None) -> None:
+        """Snapshot + tail of the log if possible, else a rebuild (saved as the new snapshot)."""
+        manifest = snapshot.read_manifest(directory) if directory else None
+        usable = (
+            manifest is not None
+            and manifest.store_id == self.store_id
+            and set(manifest.types) == set(self.registry.names())
+            and store.last_seq() - manifest.seq <= REBUILD_BACKLOG
+            and store.last_seq() >= manifest.seq
+        )
+        if usable and directory is not None and manifest is not None:
+            self.indexes = snapshot.load(directory, manifest)
+            self.seq = manifest.seq
+            self.banks = {b.id: b for b in store.banks()}
+            self.loaded_from = "snapshot"
+            applied = self.catch_up(store)
+            if applied > COMPACT_TAIL and directory is not None:
+                self.save(directory)
+            return
+        self.rebuild(store)
+        if directory is not None:
+            self.save(directory)
+
+    def save(self, directory: Path) -> None:
+        self.compact(force=True)
+        snapshot.save(directory, self.store_id, self.seq, self.indexes)
+
+    def compact(self, *, force: bool = False) -> None:
+        for name, index in self.indexes.items():
+            if index.tail_size and (force or index.tail_size > COMPACT_TAIL):
+                self.indexes[name] = index.compact()
+
+    # following the log
+
+    def catch_up(self, store: Store) -> int:
+        """Apply every change logged since ``seq``; returns how many."""
+        applied = 0
+        while True:
+            batch = store.changes_after(self.seq, limit=10_000)
+            if not batch:
+                break
+            if any(c.kind == "bank" for c in batch):
+                self.banks = {b.id: b for b in store.banks()}
+            self.apply(batch)
+            applied += len(batch)
+        self.compact()
+        return applied
+
+    def apply(self, changes: Iterable[Change]) -> None:
+        for change in changes:
+            if change.kind in ("add", "retract") and change.signal_type and change.value:
+                try:
+                    signal_type = self.registry.get(change.signal_type)
+                except Exception:
+                    log.warning("change %d has unknown signal type %r", change.seq, change.signal_type)
+                    self.seq = change.seq
+                    continue
+                index = self.indexes.setdefault(change.signal_type, self._empty(signal_type))
+                key = index_key(signal_type, change.value)
+                assert change.entry_pk is not None
+                if isinstance(index, HammingIndex):
+                    code = np.frombuffer(key, np.uint8)
+                    if change.kind == "add":
+                        index.add(code, change.entry_pk, change.bank_id)
+                    else:
+                        index.remove(code, change.entry_pk)
+                elif change.kind == "add":
+                    index.add(key, change.entry_pk, change.bank_id)
+                else:
+                    index.remove(key, change.entry_pk)
+            self.seq = change.seq
+
+    # searching
+
+    def search(self, signal_type: str, values: list[str], threshold: int | None = None) -> list[Hit]:
+        """Hits for ``values`` (canonical text) of one type, in enabled banks within each
+        bank's threshold."""
+        index = self.indexes.get(signal_type)
+        if index is None or not values:
+            return []
+        st = self.registry.get(signal_type)
+        keys = [index_key(st, v) for v in values]
+        if isinstance(index, HammingIndex):
+            limit = threshold if threshold is not None else self.max_threshold()
+            codes = np.frombuffer(b"".join(keys), np.uint8).reshape(-1, 32)
+            qn, pks, banks, dist = index.search(codes, limit)
+        else:
+            qn, pks, banks = index.search(keys)
+            dist = np.zeros(len(qn), np.int32)
+        hits = []
+        for q, pk, bank_id, d in zip(qn.tolist(), pks.tolist(), banks.tolist(), dist.tolist(), strict=True):
+            bank = self.banks.get(bank_id)
+            if bank is None or not bank.enabled:
+                continue
+            if isinstance(index, HammingIndex) and d > bank.pdq_threshold:
+                continue
+            hits.append(Hit(q, pk, bank_id, d))
+        return hits
+
+    def max_threshold(self) -> int:
+        enabled = [b.pdq_threshold for b in self.banks.values() if b.enabled]
+        return max(enabled, default=0)
+
+    def stats(self) -> dict[str, dict[str, int]]:
+        return {
+            name: {"size": len(index), "tail": index.tail_size, "bytes": index.nbytes}
+            for name, index in self.indexes.items()
+        }

@@ -1,0 +1,108 @@
+"""Index snapshots on disk: numpy arrays plus a manifest naming the store and the sequence
+number they reflect.
+
+Arrays are memory-mapped on load, so a process is ready in milliseconds and several worker
+processes share one copy in the page cache. Only the live flags are copied (they change).
+A snapshot is written to a temporary directory and renamed into place, so a reader never
+sees half of one.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hashguard.index.exact import ExactIndex
+from hashguard.index.hamming import HammingIndex, Tables
+from hashguard.index.rows import Rows
+
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Manifest:
+    store_id: str
+    seq: int
+    types: dict[str, dict[str, Any]]
+
+
+def _save_rows(d: Path, name: str, rows: Rows) -> None:
+    np.save(d / f"{name}.pks.npy", rows.base_pks)
+    np.save(d / f"{name}.banks.npy", rows.base_banks)
+    np.save(d / f"{name}.alive.npy", rows.base_alive)
+
+
+def _load_rows(d: Path, name: str) -> Rows:
+    return Rows(
+        np.load(d / f"{name}.pks.npy", mmap_mode="r"),
+        np.load(d / f"{name}.banks.npy", mmap_mode="r"),
+        np.load(d / f"{name}.alive.npy"),
+    )
+
+
+def save(
+    directory: Path, store_id: str, seq: int, indexes: dict[str, ExactIndex | HammingIndex]
+) -> None:
+    """Write compacted indexes (no tail) as the snapshot at ``seq``."""
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".snapshot-", dir=directory.parent))
+    types: dict[str, dict[str, Any]] = {}
+    for name, index in indexes.items():
+        assert index.tail_size == 0, "compact before saving"
+        _save_rows(tmp, name, index.rows)
+        if isinstance(index, HammingIndex):
+            np.save(tmp / f"{name}.words.npy", index.base)
+            info: dict[str, Any] = {"kind": "hamming", "design_threshold": index.design_threshold}
+            if index.tables is not None:
+                np.save(tmp / f"{name}.offsets.npy", index.tables.offsets)
+                np.save(tmp / f"{name}.order.npy", index.tables.order)
+                info["chunks"] = index.tables.m
+            types[name] = info
+        else:
+            np.save(tmp / f"{name}.keys.npy", index.keys)
+            types[name] = {"kind": "exact", "width": index.width}
+    manifest = {"format": FORMAT, "store_id": store_id, "seq": seq, "types": types}
+    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    old = directory.with_name(directory.name + ".old")
+    if directory.exists():
+        directory.rename(old)
+    tmp.rename(directory)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def read_manifest(directory: Path) -> Manifest | None:
+    try:
+        raw = json.loads((directory / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if raw.get("format") != FORMAT:
+        return None
+    return Manifest(raw["store_id"], int(raw["seq"]), raw["types"])
+
+
+def load(directory: Path, manifest: Manifest) -> dict[str, ExactIndex | HammingIndex]:
+    out: dict[str, ExactIndex | HammingIndex] = {}
+    for name, info in manifest.types.items():
+        rows = _load_rows(directory, name)
+        if info["kind"] == "hamming":
+            tables = None
+            if "chunks" in info:
+                tables = Tables(
+                    int(info["chunks"]),
+                    np.load(directory / f"{name}.offsets.npy", mmap_mode="r"),
+                    np.load(directory / f"{name}.order.npy", mmap_mode="r"),
+                )
+            words = np.load(directory / f"{name}.words.npy", mmap_mode="r")
+            out[name] = HammingIndex(
+                words, rows, tables, design_threshold=int(info["design_threshold"])
+            )
+        else:
+            keys = np.load(directory / f"{name}.keys.npy", mmap_mode="r")
+            out[name] = ExactIndex(int(info["width"]), keys, rows)
+    return out
