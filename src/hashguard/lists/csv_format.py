@@ -23,7 +23,8 @@ def read_csv(
     try:
         header = [h.strip().lower() for h in next(reader)]
     except StopIteration:
-        errors.append(RowError(1, "empty file: expected a header row"))
+        if not errors:  # an unreadable file has said why already
+            errors.append(RowError(1, "empty file: expected a header row"))
         return
     except csv.Error as e:
         errors.append(RowError(1, f"bad CSV header: {e}"))

@@ -1,0 +1,66 @@
+"""Hashing many files: walking directories, and spreading the work over processes."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from hashguard.content import ContentSignals, hash_content
+from hashguard.errors import MediaError
+from hashguard.media.image import DecodeLimits
+
+
+def iter_paths(args: Iterable[str]) -> Iterator[Path]:
+    """Files named, files under directories named (sorted, recursive); ``-`` reads paths from
+    standard input, one per line."""
+    for arg in args:
+        if arg == "-":
+            yield from iter_paths(line.strip() for line in sys.stdin if line.strip())
+            continue
+        path = Path(arg)
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs.sort()
+                for name in sorted(files):
+                    yield Path(root) / name
+        else:
+            yield path
+
+
+def read_file(path: Path, limits: DecodeLimits) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > limits.max_bytes:
+            raise MediaError(f"file is {size} bytes; the limit is {limits.max_bytes}")
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise MediaError("no such file") from None
+    except IsADirectoryError:
+        raise MediaError("is a directory") from None
+    except PermissionError:
+        raise MediaError("permission denied") from None
+    except OSError as e:
+        raise MediaError(f"cannot read: {e.strerror}") from None
+
+
+def _hash_path(job: tuple[Path, DecodeLimits]) -> tuple[Path, ContentSignals | str]:
+    path, limits = job
+    try:
+        return path, hash_content(read_file(path, limits), limits)
+    except MediaError as e:
+        return path, e.message
+
+
+def hash_paths(
+    paths: Iterable[Path], limits: DecodeLimits, jobs: int = 1
+) -> Iterator[tuple[Path, ContentSignals | str]]:
+    """(path, signals) or (path, error message) for each path, in order."""
+    work = ((p, limits) for p in paths)
+    if jobs <= 1:
+        yield from map(_hash_path, work)
+        return
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        yield from pool.map(_hash_path, work, chunksize=8)

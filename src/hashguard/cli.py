@@ -1,0 +1,293 @@
+"""The `hashguard` command. Machine output is JSON Lines on stdout; messages go to stderr.
+
+Exit codes: 0 done; 1 internal error (a bug: please report it); 2 bad arguments or values;
+3 some inputs could not be read (the others were processed); 4 a list was rejected (nothing
+imported); 5 not found; 6 conflict (e.g. the bank exists); 7 configuration or database
+error; 10 ``match --fail-on-match`` found a match.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
+from pathlib import Path
+from typing import IO, Any
+
+from hashguard import __version__
+from hashguard.errors import HashguardError, InvalidValue, RowError
+from hashguard.signals.base import Signal
+from hashguard.signals.pdq import DEFAULT_THRESHOLD
+from hashguard.signals.registry import default_registry
+
+EXIT_UNREADABLE = 3
+EXIT_MATCHED = 10
+
+
+def _out(record: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def _progress(items: Iterator[Any], total: int | None = None) -> Iterator[Any]:
+    """A progress bar on a terminal, nothing when stderr is redirected."""
+    if not sys.stderr.isatty():
+        return items
+    from tqdm import tqdm
+
+    return iter(tqdm(items, total=total, unit="file", file=sys.stderr, leave=False))
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    from hashguard.settings import Settings
+
+    return Settings.load(db=args.db, config=args.config)
+
+
+def _store(args: argparse.Namespace) -> Any:
+    from hashguard.store.store import Store
+
+    return Store(_settings(args).db_url)
+
+
+def _engine(args: argparse.Namespace) -> Any:
+    from hashguard.engine import Engine
+    from hashguard.store.store import Store
+
+    settings = _settings(args)
+    return Engine(Store(settings.db_url), index_dir=settings.index_dir, limits=settings.limits)
+
+
+# commands
+
+
+def cmd_bank(args: argparse.Namespace) -> int:
+    store = _store(args)
+    if args.bank_command == "create":
+        _out(store.create_bank(args.name, args.pdq_threshold).as_dict())
+    elif args.bank_command == "update":
+        enabled = {"enable": True, "disable": False}.get(args.state or "")
+        _out(store.update_bank(args.name, pdq_threshold=args.pdq_threshold, enabled=enabled).as_dict())
+    else:
+        counts = store.bank_counts()
+        for bank in store.banks():
+            _out({**bank.as_dict(), **{f"{k}_entries": v for k, v in counts.get(bank.name, {}).items()}})
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from hashguard.lists.formats import READERS, format_for
+
+    fmt = format_for(args.file, args.format)
+    store = _store(args)
+    errors: list[RowError] = []
+    with ExitStack() as stack:
+        raw: IO[bytes] = (
+            sys.stdin.buffer if args.file == "-" else stack.enter_context(open(args.file, "rb"))
+        )
+        rows = READERS[fmt](raw, default_registry(), errors)
+        report = store.import_rows(args.bank, rows, errors, args.file)
+    _out(report.as_dict())
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from hashguard.lists.csv_format import write_csv
+    from hashguard.lists.jsonl_format import write_jsonl
+    from hashguard.lists.rows import KNOWN
+
+    store = _store(args)
+    with ExitStack() as stack:
+        out: IO[str] = (
+            stack.enter_context(open(args.output, "w", encoding="utf-8", newline=""))
+            if args.output
+            else sys.stdout
+        )
+        rows = store.export_rows(args.bank, include_retracted=args.include_retracted)
+        if args.format == "jsonl":
+            write_jsonl(rows, out)
+        else:
+            # The CSV header needs every extra column up front: one pass to collect them.
+            extra = sorted(
+                {k for r in store.export_rows(args.bank, include_retracted=args.include_retracted) for k in r}
+                - set(KNOWN)
+            )
+            write_csv(rows, out, extra)
+    return 0
+
+
+def cmd_hash(args: argparse.Namespace) -> int:
+    from hashguard.batch import hash_paths, iter_paths
+
+    settings = _settings(args)
+    failed = False
+    for path, result in _progress(hash_paths(iter_paths(args.paths), settings.limits, args.jobs)):
+        if isinstance(result, str):
+            failed = True
+            _out({"path": str(path), "error": result})
+        elif result.media_error is not None and not args.any_file:
+            failed = True
+            _out({"path": str(path), "error": result.media_error})
+        else:
+            _out({"path": str(path), **result.as_dict()})
+    return EXIT_UNREADABLE if failed else 0
+
+
+def _read_signals(path: str) -> Iterator[tuple[int, Signal | str]]:
+    registry = default_registry()
+    with ExitStack() as stack:
+        lines = sys.stdin if path == "-" else stack.enter_context(open(path, encoding="utf-8"))
+        for number, line in enumerate(lines, start=1):
+            text = line.strip()
+            if not text or text.startswith("#"):
+                continue
+            parts = text.split(None, 1)
+            if len(parts) != 2:
+                yield number, "expected 'TYPE VALUE'"
+                continue
+            try:
+                yield number, registry.parse(parts[0], parts[1])
+            except HashguardError as e:
+                yield number, e.message
+
+
+def cmd_match(args: argparse.Namespace) -> int:
+    from hashguard.batch import hash_paths, iter_paths
+
+    engine = _engine(args)
+    failed = matched = False
+    if args.signals:
+        for line, signal in _read_signals(args.signals):
+            if isinstance(signal, str):
+                failed = True
+                _out({"line": line, "error": signal})
+                continue
+            found = engine.match_signals([signal])
+            matched |= bool(found)
+            _out({"line": line, "signal_type": signal.type, "signal": signal.value,
+                  "matches": [m.as_dict() for m in found]})  # fmt: skip
+    else:
+        hashed = hash_paths(iter_paths(args.paths), engine.limits, args.jobs)
+        for path, result in _progress(hashed):
+            if isinstance(result, str):
+                failed = True
+                _out({"path": str(path), "error": result})
+                continue
+            answer = engine.match_hashed(result)
+            matched |= bool(answer.matches)
+            _out({"path": str(path), **answer.as_dict()})
+    if matched and args.fail_on_match:
+        return EXIT_MATCHED
+    return EXIT_UNREADABLE if failed else 0
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    if args.index_command == "rebuild":
+        engine.indexes.rebuild(engine.store)
+        engine.indexes.save(engine.index_dir)
+    _out({"seq": engine.indexes.seq, "loaded_from": engine.indexes.loaded_from,
+          "types": engine.indexes.stats()})  # fmt: skip
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from hashguard.api.server import serve
+
+    serve(_settings(args), host=args.host, port=args.port)
+    return 0
+
+
+# parser
+
+
+def _threshold(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 128:
+        raise argparse.ArgumentTypeError("must be between 0 and 128")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="hashguard", description=__doc__.split("\n")[0])
+    p.add_argument("--version", action="version", version=f"hashguard {__version__}")
+    p.add_argument("--db", help="SQLAlchemy database URL (default: $HASHGUARD_DB or a per-user SQLite file)")
+    p.add_argument("--config", type=Path, help="TOML settings file")
+    p.add_argument("-v", "--verbose", action="store_true")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    bank = sub.add_parser("bank", help="create, update and list banks")
+    bank_sub = bank.add_subparsers(dest="bank_command", required=True)
+    create = bank_sub.add_parser("create")
+    create.add_argument("name")
+    create.add_argument("--pdq-threshold", type=_threshold, default=DEFAULT_THRESHOLD)
+    upd = bank_sub.add_parser("update")
+    upd.add_argument("name")
+    upd.add_argument("--pdq-threshold", type=_threshold)
+    upd.add_argument("--state", choices=["enable", "disable"])
+    bank_sub.add_parser("list")
+    bank.set_defaults(func=cmd_bank)
+
+    imp = sub.add_parser("import", help="import a list file into a bank (atomic)")
+    imp.add_argument("file", help="CSV or JSON Lines file, or - for stdin")
+    imp.add_argument("--bank", required=True)
+    imp.add_argument("--format", choices=["csv", "jsonl"])
+    imp.set_defaults(func=cmd_import)
+
+    exp = sub.add_parser("export", help="write a bank out as a list")
+    exp.add_argument("--bank", required=True)
+    exp.add_argument("--format", choices=["csv", "jsonl"], default="csv")
+    exp.add_argument("--include-retracted", action="store_true")
+    exp.add_argument("-o", "--output", help="file to write (default: stdout)")
+    exp.set_defaults(func=cmd_export)
+
+    for name, func, text in (
+        ("hash", cmd_hash, "hash files (directories are walked; - reads paths from stdin)"),
+        ("match", cmd_match, "match files, or precomputed signals, against the banks"),
+    ):
+        c = sub.add_parser(name, help=text)
+        c.add_argument("paths", nargs="*")
+        c.add_argument("-j", "--jobs", type=int, default=1, help="hashing processes (default 1)")
+        c.set_defaults(func=func)
+    sub.choices["hash"].add_argument(
+        "--any-file", action="store_true", help="digest files that are not images instead of failing"
+    )
+    sub.choices["match"].add_argument("--signals", help="file of 'TYPE VALUE' lines, or -")
+    sub.choices["match"].add_argument("--fail-on-match", action="store_true", help="exit 10 on any match")
+
+    idx = sub.add_parser("index", help="show or rebuild the in-memory indexes' snapshot")
+    idx.add_argument("index_command", choices=["status", "rebuild"], nargs="?", default="status")
+    idx.set_defaults(func=cmd_index)
+
+    srv = sub.add_parser("serve", help="run the HTTP service")
+    srv.add_argument("--host", default="127.0.0.1")
+    srv.add_argument("--port", type=int, default=8000)
+    srv.set_defaults(func=cmd_serve)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="hashguard: %(message)s",
+        stream=sys.stderr,
+    )
+    if args.command == "match" and not args.paths and not args.signals:
+        print("hashguard match: give paths, - for paths on stdin, or --signals FILE", file=sys.stderr)
+        return InvalidValue.exit_code
+    try:
+        return int(args.func(args))
+    except HashguardError as e:
+        print(f"hashguard: {e.message}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

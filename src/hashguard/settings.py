@@ -1,0 +1,94 @@
+"""Settings, read once at start-up from the command line, the environment and an optional
+TOML file (in that order of precedence), then passed explicitly.
+
+| setting | environment | TOML key | default |
+|---|---|---|---|
+| database URL | HASHGUARD_DB | db | per-user SQLite file |
+| index snapshot directory | HASHGUARD_INDEX_DIR | index_dir | beside the SQLite file, else the user cache |
+| largest image, in pixels | HASHGUARD_MAX_PIXELS | max_pixels | 150,000,000 |
+| largest upload, in bytes | HASHGUARD_MAX_UPLOAD_BYTES | max_upload_bytes | 100 MiB |
+| config file | HASHGUARD_CONFIG | - | ~/.config/hashguard/config.toml if present |
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import make_url
+
+from hashguard.errors import ConfigError
+from hashguard.media.image import DecodeLimits
+from hashguard.store.database import default_db_url
+
+
+def _config_file(explicit: Path | None, env: Mapping[str, str]) -> dict[str, Any]:
+    path = explicit or (Path(env["HASHGUARD_CONFIG"]) if env.get("HASHGUARD_CONFIG") else None)
+    if path is None:
+        home = Path(env.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+        path = home / "hashguard" / "config.toml"
+        if not path.exists():
+            return {}
+    try:
+        return tomllib.loads(path.read_text())
+    except OSError as e:
+        raise ConfigError(f"cannot read config file {path}: {e.strerror}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"config file {path} is not valid TOML: {e}") from None
+
+
+def default_index_dir(db_url: str, env: Mapping[str, str]) -> Path:
+    url = make_url(db_url)
+    if url.drivername.startswith("sqlite") and url.database not in (None, "", ":memory:"):
+        return Path(str(url.database)).expanduser().with_suffix(".index")
+    cache = Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    name = hashlib.sha256(url.render_as_string(hide_password=True).encode()).hexdigest()[:16]
+    return cache / "hashguard" / "index" / name
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_url: str
+    index_dir: Path
+    limits: DecodeLimits
+
+    @classmethod
+    def load(
+        cls,
+        *,
+        db: str | None = None,
+        config: Path | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> Settings:
+        env = os.environ if env is None else env
+        file = _config_file(config, env)
+
+        def pick(cli: Any, env_name: str, key: str, default: Any) -> Any:
+            if cli is not None:
+                return cli
+            if env.get(env_name):
+                return env[env_name]
+            return file.get(key, default)
+
+        db_url = str(pick(db, "HASHGUARD_DB", "db", None) or default_db_url())
+        index_dir = pick(None, "HASHGUARD_INDEX_DIR", "index_dir", None)
+        defaults = DecodeLimits()
+        try:
+            limits = DecodeLimits(
+                max_pixels=int(pick(None, "HASHGUARD_MAX_PIXELS", "max_pixels", defaults.max_pixels)),
+                max_bytes=int(
+                    pick(None, "HASHGUARD_MAX_UPLOAD_BYTES", "max_upload_bytes", defaults.max_bytes)
+                ),
+            )
+        except ValueError as e:
+            raise ConfigError(f"bad number in settings: {e}") from None
+        return cls(
+            db_url=db_url,
+            index_dir=Path(index_dir) if index_dir else default_index_dir(db_url, env),
+            limits=limits,
+        )

@@ -1,0 +1,69 @@
+"""Shared fixtures: the reference test data, and stores on SQLite and PostgreSQL.
+
+Every store test runs on both databases. PostgreSQL comes from ``HASHGUARD_TEST_PG``
+(default ``postgresql://postgres@127.0.0.1:5432/test``); each test gets a schema of its own.
+If no server answers the PostgreSQL cases are skipped, unless ``HASHGUARD_REQUIRE_PG`` or
+``CI`` is set, which makes them fail.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from hashguard.store.store import Store
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("HASHGUARD_SHARED", REPO.parent / "shared"))
+TESTDATA = SHARED / "testdata" / "threatexchange"
+PDQ_DATA = TESTDATA / "pdq"
+PG_URL = os.environ.get("HASHGUARD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _pg_required() -> bool:
+    return bool(os.environ.get("HASHGUARD_REQUIRE_PG") or os.environ.get("CI"))
+
+
+@pytest.fixture(scope="session")
+def testdata() -> Path:
+    if not TESTDATA.is_dir():
+        pytest.fail(f"reference test data not found at {TESTDATA} (set HASHGUARD_SHARED)")
+    return TESTDATA
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh, empty schema."""
+    try:
+        conn = psycopg.connect(PG_URL.replace("postgresql+psycopg", "postgresql"), autocommit=True)
+    except psycopg.OperationalError as e:
+        if _pg_required():
+            pytest.fail(f"PostgreSQL required but not reachable at {PG_URL}: {e}")
+        pytest.skip(f"PostgreSQL not reachable at {PG_URL}")
+    schema = f"hg_test_{uuid.uuid4().hex[:12]}"
+    conn.execute(f"CREATE SCHEMA {schema}")
+    sep = "&" if "?" in PG_URL else "?"
+    try:
+        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+        conn.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'hg.db'}"
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    s = Store(db_url)
+    yield s
+    s.close()

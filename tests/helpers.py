@@ -1,0 +1,24 @@
+"""Small test helpers: making list files and images in memory."""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image
+
+from hashguard.errors import RowError
+from hashguard.lists.formats import READERS
+from hashguard.signals.registry import default_registry
+from hashguard.store.store import Store
+
+
+def import_text(store: Store, bank: str, text: str, fmt: str = "csv"):  # type: ignore[no-untyped-def]
+    errors: list[RowError] = []
+    rows = READERS[fmt](io.BytesIO(text.encode()), default_registry(), errors)
+    return store.import_rows(bank, rows, errors, f"test.{fmt}")
+
+
+def encode(im: Image.Image, fmt: str, **options: object) -> bytes:
+    buf = io.BytesIO()
+    im.save(buf, fmt, **options)
+    return buf.getvalue()

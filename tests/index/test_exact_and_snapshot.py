@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from hashguard.index import snapshot
+from hashguard.index.exact import ExactIndex
+from hashguard.index.hamming import HammingIndex
+
+
+def test_exact_index() -> None:
+    keys = [bytes([i]) * 16 for i in range(100)] + [bytes(16)]  # a key of zero bytes too
+    index = ExactIndex.build(16, keys, np.arange(101), np.zeros(101, np.int32))
+    qn, pks, _ = index.search([bytes([5]) * 16, b"\xee" * 16, bytes(16)])
+    assert list(zip(qn.tolist(), pks.tolist(), strict=True)) == [(0, 5), (2, 0), (2, 100)]
+    assert index.add(b"\xee" * 16, 500, 3) and not index.add(b"\xee" * 16, 500, 3)
+    assert index.add(bytes([5]) * 16, 501, 3)  # a second entry with the same hash
+    assert sorted(index.search([bytes([5]) * 16])[1].tolist()) == [5, 501]
+    assert index.remove(bytes([5]) * 16, 5) == 1
+    assert index.search([bytes([5]) * 16])[1].tolist() == [501]
+    compacted = index.compact()
+    assert len(compacted) == 102 and compacted.tail_size == 0
+    assert compacted.search([b"\xee" * 16])[1].tolist() == [500]
+
+
+def test_snapshot_round_trip(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    codes = rng.integers(0, 256, (25_000, 32), dtype=np.uint8)
+    indexes = {
+        "pdq": HammingIndex.build(codes, np.arange(25_000), np.ones(25_000, np.int32)),
+        "md5": ExactIndex.build(16, [bytes([1]) * 16], np.array([7]), np.array([2], np.int32)),
+    }
+    target = tmp_path / "snap"
+    snapshot.save(target, "store-x", 42, indexes)
+    snapshot.save(target, "store-x", 43, indexes)  # replacing an existing one
+    manifest = snapshot.read_manifest(target)
+    assert manifest is not None and (manifest.store_id, manifest.seq) == ("store-x", 43)
+    loaded = snapshot.load(target, manifest)
+    pdq = loaded["pdq"]
+    assert isinstance(pdq, HammingIndex) and pdq.tables is not None
+    assert pdq.search(codes[17][None], 0)[1].tolist() == [17]
+    assert pdq.remove(codes[17], 17) == 1  # live flags are writable after a load
+    assert loaded["md5"].search([bytes([1]) * 16])[1].tolist() == [7]  # type: ignore[call-arg]
+    assert snapshot.read_manifest(tmp_path / "missing") is None
+    (target / "manifest.json").write_text("{broken")
+    assert snapshot.read_manifest(target) is None

@@ -1,0 +1,174 @@
+"""Importing lists into banks, on SQLite and PostgreSQL: atomic, idempotent, logged."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hashguard.errors import Conflict, InvalidValue, ListRejected, NotFound
+from hashguard.lists.csv_format import csv_text
+from hashguard.lists.rows import KNOWN
+from hashguard.store.store import Store
+from tests.helpers import import_text
+
+MD5 = "0123456789abcdef0123456789abcdef"
+MD5_B = "ffffffffffffffffffffffffffffffff"
+PDQ = "d8f8f0cee0f4a84f0637022a078f67f0b36e2ed596621e1d33e6339c4e9c9b22"
+LIST = (
+    "signal_type,signal,id,category,source\n"
+    f"md5,{MD5},item-1,A,hotline\n"
+    f"pdq,{PDQ},item-1,A,hotline\n"
+    f"md5,{MD5_B},item-2,B,\n"
+)
+
+
+def snapshot(store: Store, bank: str = "iwf") -> list[dict[str, object]]:
+    return list(store.export_rows(bank, include_retracted=True))
+
+
+def test_banks(store: Store) -> None:
+    store.create_bank("iwf", pdq_threshold=20)
+    with pytest.raises(Conflict, match="already exists"):
+        store.create_bank("iwf")
+    with pytest.raises(InvalidValue, match="bad bank name"):
+        store.create_bank("no spaces please")
+    with pytest.raises(InvalidValue, match="between 0 and 128"):
+        store.create_bank("other", pdq_threshold=300)
+    with pytest.raises(NotFound, match="no bank named 'nope'"):
+        store.bank("nope")
+    assert store.update_bank("iwf", enabled=False, pdq_threshold=10).as_dict() == {
+        "name": "iwf", "pdq_threshold": 10, "enabled": False,
+    }  # fmt: skip
+    assert [c.kind for c in store.changes_after(0)] == ["bank", "bank"]
+
+
+def test_import_adds_entries_and_logs_each_signal(store: Store) -> None:
+    store.create_bank("iwf")
+    report = import_text(store, "iwf", LIST)
+    assert (report.rows, report.entries_added, report.signals_added) == (3, 2, 3)
+    changes = store.changes_after(1)
+    assert [(c.kind, c.signal_type) for c in changes] == [("add", "md5"), ("add", "pdq"), ("add", "md5")]
+    assert [c.seq for c in changes] == sorted(c.seq for c in changes)
+    assert (report.first_seq, report.last_seq) == (changes[0].seq, changes[-1].seq)
+    entries = store.entries([changes[0].entry_pk])  # type: ignore[list-item]
+    entry = next(iter(entries.values()))
+    assert entry.id == "item-1" and entry.category == "A" and entry.extra == {"source": "hotline"}
+    assert {s.type for s in entry.signals} == {"md5", "pdq"}
+
+
+def test_reimport_is_idempotent(store: Store) -> None:
+    store.create_bank("iwf")
+    import_text(store, "iwf", LIST)
+    seq = store.last_seq()
+    again = import_text(store, "iwf", LIST)
+    assert (again.entries_added, again.signals_added, again.metadata_updated) == (0, 0, 0)
+    assert store.last_seq() == seq
+
+
+def test_a_bad_row_in_the_middle_changes_nothing(store: Store) -> None:
+    store.create_bank("iwf")
+    import_text(store, "iwf", LIST)
+    before, seq = snapshot(store), store.last_seq()
+    bad = (
+        "signal_type,signal,id,action\n"
+        + "".join(f"md5,{i:032x},new-{i},add\n" for i in range(50))
+        + "md5,not-hex,broken,add\n"
+        + ",,item-1,retract\n"
+        + "pdq,abcd,short,add\n"
+    )
+    with pytest.raises(ListRejected) as info:
+        import_text(store, "iwf", bad)
+    assert [e.line for e in info.value.errors] == [52, 54]
+    assert "nothing was imported" in info.value.message
+    assert snapshot(store) == before and store.last_seq() == seq
+
+
+def test_retract_and_reactivate(store: Store) -> None:
+    store.create_bank("iwf")
+    import_text(store, "iwf", LIST)
+    report = import_text(store, "iwf", "signal_type,signal,id,action\n,,item-1,retract\n")
+    assert report.retracted == 1
+    kinds = [(c.kind, c.signal_type) for c in store.changes_after(report.first_seq - 1)]  # type: ignore[operator]
+    assert sorted(kinds) == [("retract", "md5"), ("retract", "pdq")]
+    # retraction by signal alone reaches an entry that was listed with an id
+    by_signal = import_text(store, "iwf", f"signal_type,signal,action\nmd5,{MD5_B},retract\n")
+    assert by_signal.retracted == 1
+    assert all(r.get("action") == "retract" for r in snapshot(store))
+    back = import_text(store, "iwf", LIST)
+    assert (back.reactivated, back.entries_added) == (2, 0)
+    assert not any("action" in r for r in snapshot(store))
+
+
+def test_last_row_for_an_entry_wins(store: Store) -> None:
+    store.create_bank("iwf")
+    report = import_text(
+        store, "iwf",
+        f"signal_type,signal,id,action\nmd5,{MD5},a,add\n,,a,retract\nmd5,{MD5_B},b,retract\n"
+        f"md5,{MD5_B},b,add\n",
+    )  # fmt: skip
+    assert report.entries_added == 1
+    assert [r["id"] for r in snapshot(store)] == ["b"]
+
+
+def test_metadata_changes_are_applied_and_logged(store: Store) -> None:
+    store.create_bank("iwf")
+    import_text(store, "iwf", LIST)
+    report = import_text(store, "iwf", LIST.replace("item-1,A", "item-1,C"))
+    assert report.metadata_updated == 1 and report.signals_added == 0
+    assert store.changes_after(report.first_seq - 1)[0].kind == "update"  # type: ignore[operator]
+    assert {r["category"] for r in snapshot(store) if r["id"] == "item-1"} == {"C"}
+
+
+def test_banks_are_separate(store: Store) -> None:
+    store.create_bank("iwf")
+    store.create_bank("ncmec")
+    import_text(store, "iwf", LIST)
+    assert snapshot(store, "ncmec") == []
+    assert import_text(store, "ncmec", LIST).entries_added == 2
+    assert store.bank_counts() == {"iwf": {"active": 2}, "ncmec": {"active": 2}}
+
+
+def test_low_quality_pdq_entries_are_counted(store: Store) -> None:
+    store.create_bank("iwf")
+    report = import_text(store, "iwf", f"signal_type,signal,quality\npdq,{PDQ},20\n")
+    assert report.low_quality == 1
+
+
+rows_strategy = st.lists(
+    st.tuples(
+        st.sampled_from(["md5", "sha1", "pdq"]),
+        st.binary(min_size=32, max_size=32),
+        st.sampled_from(["", "A", "B", "C"]),
+        st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=12),
+    ),
+    min_size=1,
+    max_size=25,
+)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=rows_strategy)
+def test_export_then_import_round_trips(store: Store, rows: list[tuple[str, bytes, str, str]]) -> None:
+    width = {"md5": 16, "sha1": 20, "pdq": 32}
+    text = csv_text(
+        (
+            {"signal_type": t, "signal": v[: width[t]].hex(), "id": f"e{i % 7}", "category": c, "note": n}
+            for i, (t, v, c, n) in enumerate(rows)
+        ),
+        [],
+    )
+    name = f"b{store.last_seq()}"
+    store.create_bank(name)
+    import_text(store, name, text)
+    exported = list(store.export_rows(name))
+    copy = f"{name}c"
+    store.create_bank(copy)
+    out = io.StringIO()
+    extra = sorted({k for r in exported for k in r} - set(KNOWN))
+    csv.DictWriter(out, fieldnames=[*KNOWN, *extra], lineterminator="\n").writeheader()
+    import_text(store, copy, csv_text(exported, extra))
+    assert list(store.export_rows(copy)) == exported
