@@ -9,7 +9,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from hashguard.content import ContentSignals, hash_content
-from hashguard.errors import MediaError
+from hashguard.errors import MediaError, TooLarge
 from hashguard.media.image import DecodeLimits
 
 
@@ -34,7 +34,7 @@ def read_file(path: Path, limits: DecodeLimits) -> bytes:
     try:
         size = path.stat().st_size
         if size > limits.max_bytes:
-            raise MediaError(f"file is {size} bytes; the limit is {limits.max_bytes}")
+            raise TooLarge(f"file is {size} bytes; the limit is {limits.max_bytes}")
         return path.read_bytes()
     except FileNotFoundError:
         raise MediaError("no such file") from None

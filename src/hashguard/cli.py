@@ -69,11 +69,20 @@ def cmd_bank(args: argparse.Namespace) -> int:
         _out(store.create_bank(args.name, args.pdq_threshold).as_dict())
     elif args.bank_command == "update":
         enabled = {"enable": True, "disable": False}.get(args.state or "")
-        _out(store.update_bank(args.name, pdq_threshold=args.pdq_threshold, enabled=enabled).as_dict())
+        _out(
+            store.update_bank(
+                args.name, pdq_threshold=args.pdq_threshold, enabled=enabled
+            ).as_dict()
+        )
     else:
         counts = store.bank_counts()
         for bank in store.banks():
-            _out({**bank.as_dict(), **{f"{k}_entries": v for k, v in counts.get(bank.name, {}).items()}})
+            _out(
+                {
+                    **bank.as_dict(),
+                    **{f"{k}_entries": v for k, v in counts.get(bank.name, {}).items()},
+                }
+            )
     return 0
 
 
@@ -111,7 +120,11 @@ def cmd_export(args: argparse.Namespace) -> int:
         else:
             # The CSV header needs every extra column up front: one pass to collect them.
             extra = sorted(
-                {k for r in store.export_rows(args.bank, include_retracted=args.include_retracted) for k in r}
+                {
+                    k
+                    for r in store.export_rows(args.bank, include_retracted=args.include_retracted)
+                    for k in r
+                }
                 - set(KNOWN)
             )
             write_csv(rows, out, extra)
@@ -213,7 +226,9 @@ def _threshold(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hashguard", description=__doc__.split("\n")[0])
     p.add_argument("--version", action="version", version=f"hashguard {__version__}")
-    p.add_argument("--db", help="SQLAlchemy database URL (default: $HASHGUARD_DB or a per-user SQLite file)")
+    p.add_argument(
+        "--db", help="SQLAlchemy database URL (default: $HASHGUARD_DB or a per-user SQLite file)"
+    )
     p.add_argument("--config", type=Path, help="TOML settings file")
     p.add_argument("-v", "--verbose", action="store_true")
     sub = p.add_subparsers(dest="command", required=True)
@@ -252,10 +267,14 @@ def build_parser() -> argparse.ArgumentParser:
         c.add_argument("-j", "--jobs", type=int, default=1, help="hashing processes (default 1)")
         c.set_defaults(func=func)
     sub.choices["hash"].add_argument(
-        "--any-file", action="store_true", help="digest files that are not images instead of failing"
+        "--any-file",
+        action="store_true",
+        help="digest files that are not images instead of failing",
     )
     sub.choices["match"].add_argument("--signals", help="file of 'TYPE VALUE' lines, or -")
-    sub.choices["match"].add_argument("--fail-on-match", action="store_true", help="exit 10 on any match")
+    sub.choices["match"].add_argument(
+        "--fail-on-match", action="store_true", help="exit 10 on any match"
+    )
 
     idx = sub.add_parser("index", help="show or rebuild the in-memory indexes' snapshot")
     idx.add_argument("index_command", choices=["status", "rebuild"], nargs="?", default="status")
@@ -276,7 +295,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     if args.command == "match" and not args.paths and not args.signals:
-        print("hashguard match: give paths, - for paths on stdin, or --signals FILE", file=sys.stderr)
+        print(
+            "hashguard match: give paths, - for paths on stdin, or --signals FILE", file=sys.stderr
+        )
         return InvalidValue.exit_code
     try:
         return int(args.func(args))

@@ -14,7 +14,7 @@ from PIL import Image
 
 from hashguard.errors import MediaError
 from hashguard.media.borders import border_box
-from hashguard.media.image import PDQ_SIDE, DecodeLimits, load_image
+from hashguard.media.image import DEFAULT_LIMITS, PDQ_SIDE, DecodeLimits, load_image
 from hashguard.signals.digests import digest_bytes
 from hashguard.signals.pdq import LOW_QUALITY, pdq_dihedral
 
@@ -59,7 +59,7 @@ def _trimmed_variants(im: Image.Image) -> list[bytes]:
 
 
 def hash_content(
-    data: bytes, limits: DecodeLimits = DecodeLimits(), *, variants: bool = True
+    data: bytes, limits: DecodeLimits = DEFAULT_LIMITS, *, variants: bool = True
 ) -> ContentSignals:
     """Every signal of ``data``. A non-image is not an error here: it still has digests."""
     digests = digest_bytes(data)

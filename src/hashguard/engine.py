@@ -14,7 +14,7 @@ from typing import Any
 
 from hashguard.content import ContentSignals, hash_content
 from hashguard.index.live import Hit, IndexSet
-from hashguard.media.image import DecodeLimits
+from hashguard.media.image import DEFAULT_LIMITS, DecodeLimits
 from hashguard.signals.base import Signal
 from hashguard.signals.pdq import LOW_QUALITY
 from hashguard.signals.registry import Registry, default_registry
@@ -77,7 +77,7 @@ class Engine:
         registry: Registry | None = None,
         *,
         index_dir: Path | None = None,
-        limits: DecodeLimits = DecodeLimits(),
+        limits: DecodeLimits = DEFAULT_LIMITS,
     ) -> None:
         self.store = store
         self.registry = registry or default_registry()
@@ -101,10 +101,10 @@ class Engine:
             found.extend((name, h, None) for h in self.indexes.search(name, [value]))
         if content.pdq_queries:
             values = [q.hex() for q in content.pdq_queries]
-            found.extend(
-                ("pdq", h, _variant(h.query)) for h in self.indexes.search("pdq", values)
-            )
-        return Result(self._resolve(found, query_low_quality=content.low_quality), content.as_dict())
+            found.extend(("pdq", h, _variant(h.query)) for h in self.indexes.search("pdq", values))
+        return Result(
+            self._resolve(found, query_low_quality=content.low_quality), content.as_dict()
+        )
 
     def match_signals(self, signals: Sequence[Signal]) -> list[Match]:
         """Matches for precomputed signals (canonical values, e.g. from ``Registry.parse``)."""

@@ -45,10 +45,14 @@ class MediaError(HashguardError):
     exit_code = 3
 
 
-class DecompressionBomb(MediaError):
-    """An image whose pixel count exceeds the configured limit."""
+class TooLarge(MediaError):
+    """Content over the configured size limit."""
 
     http_status = 413
+
+
+class DecompressionBomb(TooLarge):
+    """An image whose pixel count exceeds the configured limit."""
 
 
 @dataclass(frozen=True)
@@ -72,9 +76,7 @@ class ListRejected(HashguardError):
     def __init__(self, source: str, errors: list[RowError]) -> None:
         head = "\n".join(f"  {e}" for e in errors[: self.shown])
         more = f"\n  ... and {len(errors) - self.shown} more" if len(errors) > self.shown else ""
-        super().__init__(
-            f"{source}: {len(errors)} bad row(s); nothing was imported\n{head}{more}"
-        )
+        super().__init__(f"{source}: {len(errors)} bad row(s); nothing was imported\n{head}{more}")
         self.errors = errors
 
 

@@ -4,7 +4,7 @@ TOML file (in that order of precedence), then passed explicitly.
 | setting | environment | TOML key | default |
 |---|---|---|---|
 | database URL | HASHGUARD_DB | db | per-user SQLite file |
-| index snapshot directory | HASHGUARD_INDEX_DIR | index_dir | beside the SQLite file, else the user cache |
+| index snapshots | HASHGUARD_INDEX_DIR | index_dir | beside the SQLite file, else user cache |
 | largest image, in pixels | HASHGUARD_MAX_PIXELS | max_pixels | 150,000,000 |
 | largest upload, in bytes | HASHGUARD_MAX_UPLOAD_BYTES | max_upload_bytes | 100 MiB |
 | config file | HASHGUARD_CONFIG | - | ~/.config/hashguard/config.toml if present |
@@ -80,7 +80,9 @@ class Settings:
         defaults = DecodeLimits()
         try:
             limits = DecodeLimits(
-                max_pixels=int(pick(None, "HASHGUARD_MAX_PIXELS", "max_pixels", defaults.max_pixels)),
+                max_pixels=int(
+                    pick(None, "HASHGUARD_MAX_PIXELS", "max_pixels", defaults.max_pixels)
+                ),
                 max_bytes=int(
                     pick(None, "HASHGUARD_MAX_UPLOAD_BYTES", "max_upload_bytes", defaults.max_bytes)
                 ),

@@ -64,7 +64,9 @@ def test_search_equals_brute_force(
 def test_batch_search_equals_single_searches(data: tuple[np.ndarray, HammingIndex]) -> None:
     codes, index = data
     rng = np.random.default_rng(1)
-    queries = np.stack([near(codes[i], list(rng.choice(256, 20, replace=False))) for i in range(40)])
+    queries = np.stack(
+        [near(codes[i], list(rng.choice(256, 20, replace=False))) for i in range(40)]
+    )
     qn, pks, _, dist = index.search(queries, 31)
     batch = sorted(zip(qn.tolist(), pks.tolist(), dist.tolist(), strict=True))
     single = []
@@ -83,7 +85,10 @@ def test_add_remove_and_compact() -> None:
     assert not index.add(new, 99_999, 2)  # already live: no duplicate
     assert index.tail_size == 1
     _, pks, banks, dist = index.search(new[None], 5)
-    assert sorted(zip(pks.tolist(), banks.tolist(), dist.tolist(), strict=True)) == [(5, 0, 3), (99_999, 2, 0)]
+    assert sorted(zip(pks.tolist(), banks.tolist(), dist.tolist(), strict=True)) == [
+        (5, 0, 3),
+        (99_999, 2, 0),
+    ]
     assert index.remove(codes[5], 5) == 1
     assert index.remove(codes[5], 5) == 0
     assert index.remove(new, 12345) == 0  # another entry's hash: untouched

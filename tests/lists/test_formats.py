@@ -63,13 +63,15 @@ def test_retraction_by_id_needs_no_signal() -> None:
 
 
 def test_missing_header_columns_and_empty_file() -> None:
-    assert read(b"hash,id\nabc,1\n")[1][0].message.startswith("header lacks required column(s) signal_type, signal")
+    assert read(b"hash,id\nabc,1\n")[1][0].message.startswith(
+        "header lacks required column(s) signal_type, signal"
+    )
     assert read(b"")[1] == [RowError(1, "empty file: expected a header row")]
 
 
 def test_wrong_encoding_is_reported_by_line() -> None:
     latin1 = f"signal_type,signal,id,note\nmd5,{MD5},a,caf\xe9\n".encode("latin-1")
-    rows, errors = read(latin1)
+    _, errors = read(latin1)
     assert errors == [RowError(2, "not valid UTF-8 at byte 42; save the file as UTF-8")]
     utf16 = f"signal_type,signal\nmd5,{MD5}\n".encode("utf-16")
     assert read(utf16)[1] == [RowError(1, "file is UTF-16; save it as UTF-8 and import again")]

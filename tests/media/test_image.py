@@ -108,7 +108,11 @@ def test_gif_uses_the_first_frame(original: tuple[Image.Image, bytes]) -> None:
 
 @pytest.mark.parametrize(
     ("stored", "tag"),
-    [(Image.Transpose.ROTATE_90, 6), (Image.Transpose.ROTATE_270, 8), (Image.Transpose.ROTATE_180, 3)],
+    [
+        (Image.Transpose.ROTATE_90, 6),
+        (Image.Transpose.ROTATE_270, 8),
+        (Image.Transpose.ROTATE_180, 3),
+    ],
 )
 def test_exif_orientation_is_applied(
     original: tuple[Image.Image, bytes], stored: Image.Transpose, tag: int
@@ -141,7 +145,9 @@ def test_tiny_and_blank_images_are_hashed_and_flagged(size: tuple[int, int]) -> 
 
 def _png_header_only(width: int, height: int) -> bytes:
     def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     idat = zlib.compress(b"\x00" * 1024)

@@ -45,7 +45,9 @@ def test_parse_canonicalises(registry: Registry, type_name: str, raw: str, canon
         ("photodna", ",".join(["300"] * 144), "between 0 and 255"),
     ],
 )
-def test_parse_rejects_bad_values(registry: Registry, type_name: str, raw: str, message: str) -> None:
+def test_parse_rejects_bad_values(
+    registry: Registry, type_name: str, raw: str, message: str
+) -> None:
     with pytest.raises(InvalidSignal, match=message):
         registry.parse(type_name, raw)
 

@@ -51,7 +51,11 @@ def test_import_adds_entries_and_logs_each_signal(store: Store) -> None:
     report = import_text(store, "iwf", LIST)
     assert (report.rows, report.entries_added, report.signals_added) == (3, 2, 3)
     changes = store.changes_after(1)
-    assert [(c.kind, c.signal_type) for c in changes] == [("add", "md5"), ("add", "pdq"), ("add", "md5")]
+    assert [(c.kind, c.signal_type) for c in changes] == [
+        ("add", "md5"),
+        ("add", "pdq"),
+        ("add", "md5"),
+    ]
     assert [c.seq for c in changes] == sorted(c.seq for c in changes)
     assert (report.first_seq, report.last_seq) == (changes[0].seq, changes[-1].seq)
     entries = store.entries([changes[0].entry_pk])  # type: ignore[list-item]
@@ -143,20 +147,32 @@ rows_strategy = st.lists(
         st.sampled_from(["md5", "sha1", "pdq"]),
         st.binary(min_size=32, max_size=32),
         st.sampled_from(["", "A", "B", "C"]),
-        st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=12),
+        st.text(
+            alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=12
+        ),
     ),
     min_size=1,
     max_size=25,
 )
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(rows=rows_strategy)
-def test_export_then_import_round_trips(store: Store, rows: list[tuple[str, bytes, str, str]]) -> None:
+def test_export_then_import_round_trips(
+    store: Store, rows: list[tuple[str, bytes, str, str]]
+) -> None:
     width = {"md5": 16, "sha1": 20, "pdq": 32}
     text = csv_text(
         (
-            {"signal_type": t, "signal": v[: width[t]].hex(), "id": f"e{i % 7}", "category": c, "note": n}
+            {
+                "signal_type": t,
+                "signal": v[: width[t]].hex(),
+                "id": f"e{i % 7}",
+                "category": c,
+                "note": n,
+            }
             for i, (t, v, c, n) in enumerate(rows)
         ),
         [],

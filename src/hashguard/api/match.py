@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
 from hashguard.engine import Engine
-from hashguard.errors import MediaError
+from hashguard.errors import MediaError, TooLarge
 
 router = APIRouter()
 
@@ -17,7 +17,7 @@ async def _body(request: Request, limit: int) -> bytes:
     """The upload, read up to ``limit`` bytes: a multipart ``file`` field or the raw body."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
-        raise MediaError(f"upload is {declared} bytes; the limit is {limit}")
+        raise TooLarge(f"upload is {declared} bytes; the limit is {limit}")
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
         form = await request.form(max_files=1, max_fields=16)
@@ -34,7 +34,7 @@ async def _body(request: Request, limit: int) -> bytes:
             chunks.append(chunk)
         data = b"".join(chunks)
     if len(data) > limit:
-        raise MediaError(f"upload is larger than the limit of {limit} bytes")
+        raise TooLarge(f"upload is larger than the limit of {limit} bytes")
     return data
 
 

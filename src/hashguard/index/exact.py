@@ -15,14 +15,18 @@ from hashguard.index.rows import Rows
 class ExactIndex:
     kind = "exact"
 
-    def __init__(self, width: int, keys: np.ndarray | None = None, rows: Rows | None = None) -> None:
+    def __init__(
+        self, width: int, keys: np.ndarray | None = None, rows: Rows | None = None
+    ) -> None:
         self.width = width
         self.keys = np.empty(0, dtype=f"S{width}") if keys is None else keys
         self.rows = rows or Rows(np.empty(0, np.int64), np.empty(0, np.int32))
         self.tail: dict[bytes, list[int]] = {}
 
     @classmethod
-    def build(cls, width: int, keys: list[bytes] | np.ndarray, pks: np.ndarray, banks: np.ndarray) -> ExactIndex:
+    def build(
+        cls, width: int, keys: list[bytes] | np.ndarray, pks: np.ndarray, banks: np.ndarray
+    ) -> ExactIndex:
         array = np.asarray(keys, dtype=f"S{width}")
         order = np.argsort(array, kind="stable")
         rows = Rows(np.asarray(pks, np.int64)[order], np.asarray(banks, np.int32)[order])

@@ -89,7 +89,8 @@ def distances(words: np.ndarray, query: np.ndarray) -> np.ndarray:
     """Hamming distance of each row of ``words`` to ``query`` (one row, or one per row)."""
     c = np.bitwise_count(words ^ query)  # uint8 per word, at most 64
     # Column adds are several times faster than .sum(axis=1) on narrow rows; pairs fit uint8.
-    return (c[:, 0] + c[:, 1]).astype(np.int32) + (c[:, 2] + c[:, 3])
+    out: np.ndarray = (c[:, 0] + c[:, 1]).astype(np.int32) + (c[:, 2] + c[:, 3])
+    return out
 
 
 def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -250,7 +251,7 @@ class HammingIndex:
 
     def _words(self, rows: np.ndarray) -> np.ndarray:
         if not self.tail.n:
-            return self.base[rows]
+            return np.asarray(self.base[rows])
         out = np.empty((len(rows), WORDS), np.uint64)
         in_base = rows < len(self.base)
         out[in_base] = self.base[rows[in_base]]

@@ -154,7 +154,9 @@ class IndexSet:
                 try:
                     signal_type = self.registry.get(change.signal_type)
                 except Exception:
-                    log.warning("change %d has unknown signal type %r", change.seq, change.signal_type)
+                    log.warning(
+                        "change %d has unknown signal type %r", change.seq, change.signal_type
+                    )
                     self.seq = change.seq
                     continue
                 index = self.indexes.setdefault(change.signal_type, self._empty(signal_type))
@@ -174,7 +176,9 @@ class IndexSet:
 
     # searching
 
-    def search(self, signal_type: str, values: list[str], threshold: int | None = None) -> list[Hit]:
+    def search(
+        self, signal_type: str, values: list[str], threshold: int | None = None
+    ) -> list[Hit]:
         """Hits for ``values`` (canonical text) of one type, in enabled banks within each
         bank's threshold."""
         index = self.indexes.get(signal_type)
@@ -190,7 +194,9 @@ class IndexSet:
             qn, pks, banks = index.search(keys)
             dist = np.zeros(len(qn), np.int32)
         hits = []
-        for q, pk, bank_id, d in zip(qn.tolist(), pks.tolist(), banks.tolist(), dist.tolist(), strict=True):
+        for q, pk, bank_id, d in zip(
+            qn.tolist(), pks.tolist(), banks.tolist(), dist.tolist(), strict=True
+        ):
             bank = self.banks.get(bank_id)
             if bank is None or not bank.enabled:
                 continue

@@ -20,7 +20,9 @@ class Growable:
     def extend(self, values: np.ndarray) -> None:
         need = self.n + len(values)
         if need > len(self._data):
-            bigger = np.empty((max(need, 2 * len(self._data)), *self._data.shape[1:]), self._data.dtype)
+            bigger = np.empty(
+                (max(need, 2 * len(self._data)), *self._data.shape[1:]), self._data.dtype
+            )
             bigger[: self.n] = self._data[: self.n]
             self._data = bigger
         self._data[self.n : need] = values

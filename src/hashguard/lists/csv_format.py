@@ -15,9 +15,7 @@ from hashguard.signals.registry import Registry
 csv.field_size_limit(1 << 20)
 
 
-def read_csv(
-    raw: Iterable[bytes], registry: Registry, errors: list[RowError]
-) -> Iterator[ListRow]:
+def read_csv(raw: Iterable[bytes], registry: Registry, errors: list[RowError]) -> Iterator[ListRow]:
     """Good rows are yielded; bad ones are appended to ``errors`` with their line numbers."""
     reader = csv.reader(utf8_lines(raw, errors))
     try:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from hashguard.errors import DecompressionBomb, MediaError
+from hashguard.errors import DecompressionBomb, MediaError, TooLarge
 
 PDQ_SIDE = 512
 
@@ -28,11 +28,14 @@ class DecodeLimits:
     max_bytes: int = 100 * 1024 * 1024
 
 
+DEFAULT_LIMITS = DecodeLimits()
+
+
 def _open(data: bytes, limits: DecodeLimits) -> Image.Image:
     if not data:
         raise MediaError("empty file (0 bytes)")
     if len(data) > limits.max_bytes:
-        raise MediaError(f"file is {len(data)} bytes; the limit is {limits.max_bytes}")
+        raise TooLarge(f"file is {len(data)} bytes; the limit is {limits.max_bytes}")
     try:
         with warnings.catch_warnings():
             # Our own limit below replaces Pillow's global one and its warnings.
@@ -67,7 +70,7 @@ def _to_rgb(im: Image.Image) -> Image.Image:
     return im.convert("RGB")
 
 
-def load_image(data: bytes, limits: DecodeLimits = DecodeLimits()) -> Image.Image:
+def load_image(data: bytes, limits: DecodeLimits = DEFAULT_LIMITS) -> Image.Image:
     """Decode ``data`` into an upright RGB image no larger than PDQ needs.
 
     Raises :class:`MediaError` (or :class:`DecompressionBomb`) with a one-line reason.

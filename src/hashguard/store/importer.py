@@ -127,6 +127,7 @@ def apply_list(
         "WHERE NOT EXISTS (SELECT 1 FROM hg_entries e WHERE e.bank_id = :b "
         "AND e.source_id = f.key) ORDER BY f.line"
     )
+
     def changed(entries: str) -> str:
         columns = ("category", "severity", "note", "extra")
         return " OR ".join(sql.differs(f"{entries}.{c}", f"f.{c}") for c in columns)

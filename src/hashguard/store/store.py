@@ -132,7 +132,9 @@ class Store:
         with self._writing() as conn:
             return apply_list(conn, bank.id, bank.name, rows, errors, source)
 
-    def export_rows(self, bank_name: str, *, include_retracted: bool = False) -> Iterator[dict[str, Any]]:
+    def export_rows(
+        self, bank_name: str, *, include_retracted: bool = False
+    ) -> Iterator[dict[str, Any]]:
         """One dict per (entry, signal), in the list format's columns."""
         bank = self.bank(bank_name)
         e, s = t.entries, t.entry_signals
@@ -169,7 +171,8 @@ class Store:
         e, s, b = t.entries, t.entry_signals, t.banks
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(e, b.c.name.label("bank")).join(b, b.c.id == e.c.bank_id)
+                select(e, b.c.name.label("bank"))
+                .join(b, b.c.id == e.c.bank_id)
                 .where(e.c.id.in_(set(pks)))
             ).all()
             sigs: dict[int, list[Signal]] = {}
