@@ -14,6 +14,7 @@ Action = Literal["add", "retract"]
 
 REQUIRED = ("signal_type", "signal")
 KNOWN = ("signal_type", "signal", "id", "category", "severity", "note", "action", "quality")
+_KNOWN = frozenset(KNOWN)
 MAX_FIELD = 4096  # characters in one metadata value; lists are hashes, not documents
 
 
@@ -36,27 +37,32 @@ class ListRow:
         return self.id if self.id is not None else f"{self.signal_type}:{self.value}"
 
 
-def _text(record: Mapping[str, object], name: str) -> str | None:
-    value = record.get(name)
-    if value is None:
+def _clean(value: object) -> str | None:
+    if value is None or value == "":
         return None
-    text = str(value).strip()
-    if len(text) > MAX_FIELD:
-        raise ValueError(f"{name} is longer than {MAX_FIELD} characters")
+    text = value.strip() if isinstance(value, str) else str(value).strip()
     return text or None
 
 
 def parse_row(record: Mapping[str, object], line: int, registry: Registry) -> ListRow | RowError:
-    """Check one record (a CSV row or JSON object) and return its canonical form."""
+    """Check one record (a CSV row or JSON object) and return its canonical form.
+
+    This runs once per row of lists with millions of rows: keep it lean.
+    """
+    get = record.get
     try:
-        action = (_text(record, "action") or "add").lower()
-        if action not in ("add", "retract"):
-            return RowError(line, f"action must be 'add' or 'retract', not {action!r}")
-        row_id = _text(record, "id")
-        type_name = _text(record, "signal_type")
-        raw = _text(record, "signal")
+        action = _clean(get("action"))
+        if action is None:
+            action = "add"
+        else:
+            action = action.lower()
+            if action not in ("add", "retract"):
+                return RowError(line, f"action must be 'add' or 'retract', not {action!r}")
+        row_id = _clean(get("id"))
+        type_name = _clean(get("signal_type"))
+        raw = _clean(get("signal"))
         if action == "retract" and row_id is not None and type_name is None and raw is None:
-            signal_type = value = None  # retract a whole entry by its id
+            value = None  # retract a whole entry by its id
         else:
             if type_name is None or raw is None:
                 missing = "signal_type" if type_name is None else "signal"
@@ -64,24 +70,35 @@ def parse_row(record: Mapping[str, object], line: int, registry: Registry) -> Li
             signal_type = registry.get(type_name)
             value = signal_type.parse(raw)
             type_name = signal_type.name
-        quality_text = _text(record, "quality")
+        category = _clean(get("category"))
+        severity = _clean(get("severity"))
+        note = _clean(get("note"))
+        for name, text in (("id", row_id), ("category", category), ("note", note)):
+            if text is not None and len(text) > MAX_FIELD:
+                return RowError(line, f"{name} is longer than {MAX_FIELD} characters")
         quality = None
+        quality_text = _clean(get("quality"))
         if quality_text is not None:
             quality = int(quality_text)
             if not 0 <= quality <= 100:
                 return RowError(line, f"quality must be 0-100, not {quality}")
-        extra = {k: v for k, v in record.items() if k not in KNOWN and v not in (None, "")}
+        extra = None
+        if not _KNOWN.issuperset(record):
+            others = {k: v for k, v in record.items() if k not in _KNOWN and v not in (None, "")}
+            extra = json.dumps(others, sort_keys=True, default=str) if others else None
+            if extra is not None and len(extra) > MAX_FIELD:
+                return RowError(line, f"extra columns are longer than {MAX_FIELD} characters")
         return ListRow(
-            line=line,
-            action=action,  # type: ignore[arg-type]
-            id=row_id,
-            signal_type=type_name,
-            value=value,
-            category=_text(record, "category"),
-            severity=_text(record, "severity"),
-            note=_text(record, "note"),
-            quality=quality,
-            extra=json.dumps(extra, sort_keys=True, default=str) if extra else None,
+            line,
+            action,  # type: ignore[arg-type]
+            row_id,
+            type_name,
+            value,
+            category,
+            severity[:MAX_FIELD] if severity else None,
+            note,
+            quality,
+            extra,
         )
     except HashguardError as e:
         return RowError(line, e.message)

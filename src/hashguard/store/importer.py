@@ -79,6 +79,11 @@ class _Sql:
             f" quality INTEGER, extra TEXT){on_commit}"
         )
 
+    def analyze(self, table: str) -> None:
+        """PostgreSQL keeps no statistics on temporary tables unless asked; plans need them."""
+        if self.pg:
+            self.run(f"ANALYZE {table}")
+
     def load_stage(self, rows: Iterable[ListRow]) -> int:
         count = 0
         if self.pg:
@@ -107,19 +112,29 @@ def apply_list(
     if errors:
         raise ListRejected(source, sorted(errors, key=lambda e: e.line))
     before = sql.scalar("SELECT COALESCE(MAX(seq), 0) FROM hg_changes")
+    # A first import into an empty bank has nothing to update or reactivate, and a list
+    # without retractions nothing to retract: skip those passes over the data.
+    bank_was_empty = not sql.scalar("SELECT EXISTS (SELECT 1 FROM hg_entries WHERE bank_id = :b)")
+    has_retractions = bool(
+        sql.scalar("SELECT EXISTS (SELECT 1 FROM hg_stage WHERE action = 'retract')")
+    )
     sql.run("CREATE INDEX hg_stage_key ON hg_stage (key)")
+    sql.analyze("hg_stage")
     sql.temp(
         "hg_last",
-        "SELECT s.key, s.action FROM hg_stage s JOIN "
-        "(SELECT key, MAX(line) AS line FROM hg_stage GROUP BY key) m ON s.line = m.line",
+        "SELECT key, action FROM (SELECT key, action, ROW_NUMBER() OVER "
+        "(PARTITION BY key ORDER BY line DESC) AS n FROM hg_stage) ranked WHERE n = 1",
     )
+    sql.run("CREATE UNIQUE INDEX hg_last_key ON hg_last (key)")
+    sql.analyze("hg_last")
     sql.temp(
         "hg_first",
-        "SELECT s.* FROM hg_stage s JOIN (SELECT key, MIN(line) AS line FROM hg_stage "
-        "WHERE action = 'add' GROUP BY key) f ON s.line = f.line "
-        "JOIN hg_last l ON l.key = s.key AND l.action = 'add'",
+        "SELECT * FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.key ORDER BY s.line) AS n "
+        "FROM hg_stage s JOIN hg_last l ON l.key = s.key AND l.action = 'add' "
+        "WHERE s.action = 'add') ranked WHERE n = 1",
     )
-    sql.run("CREATE INDEX hg_first_key ON hg_first (key)")
+    sql.run("CREATE UNIQUE INDEX hg_first_key ON hg_first (key)")
+    sql.analyze("hg_first")
 
     added = sql.run(
         "INSERT INTO hg_entries (bank_id, source_id, status, category, severity, note, extra) "
@@ -132,27 +147,29 @@ def apply_list(
         columns = ("category", "severity", "note", "extra")
         return " OR ".join(sql.differs(f"{entries}.{c}", f"f.{c}") for c in columns)
 
-    sql.run(
-        "INSERT INTO hg_changes (kind, bank_id, entry_id) SELECT 'update', :b, e.id "
-        f"FROM hg_entries e JOIN hg_first f ON e.bank_id = :b AND e.source_id = f.key "
-        f"WHERE {changed('e')} ORDER BY f.line"
-    )
-    updated = sql.run(
-        "UPDATE hg_entries SET category = f.category, severity = f.severity, note = f.note, "
-        "extra = f.extra FROM hg_first f WHERE hg_entries.bank_id = :b "
-        f"AND hg_entries.source_id = f.key AND ({changed('hg_entries')})"
-    )
-    sql.run(
-        "INSERT INTO hg_changes (kind, bank_id, entry_id, signal_type, value) "
-        "SELECT 'add', :b, e.id, s.signal_type, s.value FROM hg_entries e "
-        "JOIN hg_first f ON e.bank_id = :b AND e.source_id = f.key "
-        "JOIN hg_entry_signals s ON s.entry_id = e.id WHERE e.status = 'retracted' "
-        "ORDER BY f.line"
-    )
-    reactivated = sql.run(
-        "UPDATE hg_entries SET status = 'active' WHERE bank_id = :b AND status = 'retracted' "
-        "AND source_id IN (SELECT key FROM hg_first)"
-    )
+    updated = reactivated = 0
+    if not bank_was_empty:
+        sql.run(
+            "INSERT INTO hg_changes (kind, bank_id, entry_id) SELECT 'update', :b, e.id "
+            f"FROM hg_entries e JOIN hg_first f ON e.bank_id = :b AND e.source_id = f.key "
+            f"WHERE {changed('e')} ORDER BY f.line"
+        )
+        updated = sql.run(
+            "UPDATE hg_entries SET category = f.category, severity = f.severity, note = f.note, "
+            "extra = f.extra FROM hg_first f WHERE hg_entries.bank_id = :b "
+            f"AND hg_entries.source_id = f.key AND ({changed('hg_entries')})"
+        )
+        sql.run(
+            "INSERT INTO hg_changes (kind, bank_id, entry_id, signal_type, value) "
+            "SELECT 'add', :b, e.id, s.signal_type, s.value FROM hg_entries e "
+            "JOIN hg_first f ON e.bank_id = :b AND e.source_id = f.key "
+            "JOIN hg_entry_signals s ON s.entry_id = e.id WHERE e.status = 'retracted' "
+            "ORDER BY f.line"
+        )
+        reactivated = sql.run(
+            "UPDATE hg_entries SET status = 'active' WHERE bank_id = :b AND status = 'retracted' "
+            "AND source_id IN (SELECT key FROM hg_first)"
+        )
     sql.temp(
         "hg_new_sig",
         "SELECT e.id AS entry_id, s.signal_type, s.value, MIN(s.quality) AS quality, "
@@ -174,25 +191,27 @@ def apply_list(
     low_quality = sql.scalar(
         "SELECT COUNT(*) FROM hg_new_sig WHERE signal_type = 'pdq' AND quality < 50"
     )
-    sql.temp(
-        "hg_retract",
-        "SELECT e.id FROM hg_entries e JOIN hg_last l ON e.source_id = l.key "
-        "WHERE e.bank_id = :b AND l.action = 'retract' AND e.status = 'active' "
-        "UNION SELECT e.id FROM hg_entries e "
-        "JOIN hg_entry_signals x ON x.entry_id = e.id "
-        "JOIN hg_stage s ON s.signal_type = x.signal_type AND s.value = x.value "
-        "JOIN hg_last l ON l.key = s.key AND l.action = 'retract' "
-        "WHERE s.action = 'retract' AND s.has_id = 0 AND e.bank_id = :b "
-        "AND e.status = 'active'",
-    )
-    sql.run(
-        "INSERT INTO hg_changes (kind, bank_id, entry_id, signal_type, value) "
-        "SELECT 'retract', :b, x.entry_id, x.signal_type, x.value FROM hg_entry_signals x "
-        "JOIN hg_retract r ON r.id = x.entry_id ORDER BY x.entry_id"
-    )
-    retracted = sql.run(
-        "UPDATE hg_entries SET status = 'retracted' WHERE id IN (SELECT id FROM hg_retract)"
-    )
+    retracted = 0
+    if has_retractions:
+        sql.temp(
+            "hg_retract",
+            "SELECT e.id FROM hg_entries e JOIN hg_last l ON e.source_id = l.key "
+            "WHERE e.bank_id = :b AND l.action = 'retract' AND e.status = 'active' "
+            "UNION SELECT e.id FROM hg_entries e "
+            "JOIN hg_entry_signals x ON x.entry_id = e.id "
+            "JOIN hg_stage s ON s.signal_type = x.signal_type AND s.value = x.value "
+            "JOIN hg_last l ON l.key = s.key AND l.action = 'retract' "
+            "WHERE s.action = 'retract' AND s.has_id = 0 AND e.bank_id = :b "
+            "AND e.status = 'active'",
+        )
+        sql.run(
+            "INSERT INTO hg_changes (kind, bank_id, entry_id, signal_type, value) "
+            "SELECT 'retract', :b, x.entry_id, x.signal_type, x.value FROM hg_entry_signals x "
+            "JOIN hg_retract r ON r.id = x.entry_id ORDER BY x.entry_id"
+        )
+        retracted = sql.run(
+            "UPDATE hg_entries SET status = 'retracted' WHERE id IN (SELECT id FROM hg_retract)"
+        )
     first, last = conn.execute(
         text("SELECT MIN(seq), MAX(seq) FROM hg_changes WHERE seq > :s"), {"s": before}
     ).one()

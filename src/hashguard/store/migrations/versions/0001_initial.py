@@ -33,7 +33,7 @@ def upgrade() -> None:
     op.create_table(
         "hg_entries",
         sa.Column("id", BigId, primary_key=True),
-        sa.Column("bank_id", sa.Integer, sa.ForeignKey("hg_banks.id"), nullable=False),
+        sa.Column("bank_id", sa.Integer, nullable=False),
         sa.Column("source_id", sa.Text, nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("category", sa.Text),
@@ -44,7 +44,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "hg_entry_signals",
-        sa.Column("entry_id", BigId, sa.ForeignKey("hg_entries.id"), nullable=False),
+        sa.Column("entry_id", BigId, nullable=False),
         sa.Column("signal_type", sa.String(32), nullable=False),
         sa.Column("value", sa.Text, nullable=False),
         sa.Column("quality", sa.Integer),
