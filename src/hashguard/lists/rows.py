@@ -73,7 +73,8 @@ def parse_row(record: Mapping[str, object], line: int, registry: Registry) -> Li
         category = _clean(get("category"))
         severity = _clean(get("severity"))
         note = _clean(get("note"))
-        for name, text in (("id", row_id), ("category", category), ("note", note)):
+        checked = (("id", row_id), ("category", category), ("severity", severity), ("note", note))
+        for name, text in checked:
             if text is not None and len(text) > MAX_FIELD:
                 return RowError(line, f"{name} is longer than {MAX_FIELD} characters")
         quality = None
@@ -95,7 +96,7 @@ def parse_row(record: Mapping[str, object], line: int, registry: Registry) -> Li
             type_name,
             value,
             category,
-            severity[:MAX_FIELD] if severity else None,
+            severity,
             note,
             quality,
             extra,
