@@ -146,3 +146,34 @@ def test_precomputed_signals_and_low_quality(store: Store, tmp_path: Path) -> No
     matches = engine.match_signals([Signal("pdq", blank.pdq.hex())])
     assert [m.entry for m in matches] == ["blank"]
     assert matches[0].low_quality and matches[0].as_dict()["low_quality"] is True
+
+
+def test_searches_while_the_log_is_applied(store: Store, bridge: bytes, tmp_path: Path) -> None:
+    """Request threads search while the follower thread applies changes: no torn reads."""
+    import threading
+
+    store.create_bank("iwf")
+    listed(store, bridge)
+    engine = Engine(store, index_dir=tmp_path / "idx")
+    hashed = hash_content(bridge)
+    failures: list[BaseException] = []
+    done = threading.Event()
+
+    def search() -> None:
+        try:
+            while not done.is_set():
+                assert any(m.entry == "item-1" for m in engine.match_hashed(hashed).matches)
+        except BaseException as e:  # surfaced below
+            failures.append(e)
+
+    threads = [threading.Thread(target=search) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for i in range(40):
+        import_text(store, "iwf", f"signal_type,signal,id\npdq,{i:064x},n{i}\nmd5,{i:032x},n{i}\n")
+        engine.refresh()
+    done.set()
+    for t in threads:
+        t.join()
+    assert failures == []
+    assert len(engine.indexes.indexes["pdq"]) == 41

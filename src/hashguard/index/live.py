@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterable
@@ -18,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from hashguard.banks.model import Bank, Change
+from hashguard.errors import UnknownSignalType
 from hashguard.index import snapshot
 from hashguard.index.exact import ExactIndex
 from hashguard.index.hamming import HammingIndex
@@ -60,6 +62,9 @@ class IndexSet:
         self.banks: dict[int, Bank] = {}
         self.seq = 0
         self.loaded_from = "empty"
+        # Searches run on request threads while the log follower applies changes: one lock
+        # keeps them from seeing a row half-added. Everything under it is in-memory work.
+        self._lock = threading.Lock()
 
     # building and loading
 
@@ -69,6 +74,7 @@ class IndexSet:
         return ExactIndex(key_width(signal_type))
 
     def rebuild(self, store: Store) -> None:
+        """Build every index from the store's active entries, then swap them in."""
         started = time.perf_counter()
         names = self.registry.names()
         seq, rows = store.active_signals(names)
@@ -81,23 +87,22 @@ class IndexSet:
             keys.append(index_key(signal_type, value))
             pks.append(pk)
             banks.append(bank_id)
-        self.indexes = {}
+        built: dict[str, Index] = {}
         for name in names:
             signal_type = self.registry.get(name)
-            keys, pks, banks = grouped.get(name, ([], [], []))
+            keys, pks, banks = grouped.pop(name, ([], [], []))
             pk_array, bank_array = np.array(pks, np.int64), np.array(banks, np.int32)
             if signal_type.matching == "hamming":
                 codes = np.frombuffer(b"".join(keys), np.uint8).reshape(-1, key_width(signal_type))
-                self.indexes[name] = HammingIndex.build(
+                built[name] = HammingIndex.build(
                     codes, pk_array, bank_array, design_threshold=signal_type.default_threshold
                 )
             else:
-                self.indexes[name] = ExactIndex.build(
-                    key_width(signal_type), keys, pk_array, bank_array
-                )
-        self.seq = seq
-        self.banks = {b.id: b for b in store.banks()}
-        self.loaded_from = "store"
+                built[name] = ExactIndex.build(key_width(signal_type), keys, pk_array, bank_array)
+        banks_now = {b.id: b for b in store.banks()}
+        with self._lock:
+            self.indexes, self.seq, self.banks = built, seq, banks_now
+            self.loaded_from = "store"
         log.info("indexes rebuilt from the store in %.1fs", time.perf_counter() - started)
 
     def load(self, store: Store, directory: Path | None) -> None:
@@ -125,38 +130,49 @@ class IndexSet:
 
     def save(self, directory: Path) -> None:
         self.compact(force=True)
-        snapshot.save(directory, self.store_id, self.seq, self.indexes)
+        with self._lock:
+            indexes, seq = dict(self.indexes), self.seq
+        snapshot.save(directory, self.store_id, seq, indexes)
 
     def compact(self, *, force: bool = False) -> None:
-        for name, index in self.indexes.items():
-            if index.tail_size and (force or index.tail_size > COMPACT_TAIL):
-                self.indexes[name] = index.compact()
+        with self._lock:
+            for name, index in self.indexes.items():
+                if index.tail_size and (force or index.tail_size > COMPACT_TAIL):
+                    self.indexes[name] = index.compact()
 
     # following the log
 
     def catch_up(self, store: Store) -> int:
-        """Apply every change logged since ``seq``; returns how many."""
+        """Apply every change logged since ``seq``; returns how many.
+
+        A backlog too long to replay change by change (a bulk import) is a rebuild instead.
+        """
+        backlog = store.last_seq() - self.seq
+        if backlog > REBUILD_BACKLOG:
+            self.rebuild(store)
+            return backlog
         applied = 0
         while True:
             batch = store.changes_after(self.seq, limit=10_000)
             if not batch:
                 break
-            if any(c.kind == "bank" for c in batch):
-                self.banks = {b.id: b for b in store.banks()}
-            self.apply(batch)
+            bank_changed = any(c.kind == "bank" for c in batch)
+            banks = {b.id: b for b in store.banks()} if bank_changed else None
+            with self._lock:
+                if banks is not None:
+                    self.banks = banks
+                self._apply(batch)
             applied += len(batch)
         self.compact()
         return applied
 
-    def apply(self, changes: Iterable[Change]) -> None:
+    def _apply(self, changes: Iterable[Change]) -> None:
         for change in changes:
             if change.kind in ("add", "retract") and change.signal_type and change.value:
                 try:
                     signal_type = self.registry.get(change.signal_type)
-                except Exception:
-                    log.warning(
-                        "change %d has unknown signal type %r", change.seq, change.signal_type
-                    )
+                except UnknownSignalType:  # written by a plugin this process does not load
+                    log.warning("change %d: unknown signal type %r", change.seq, change.signal_type)
                     self.seq = change.seq
                     continue
                 index = self.indexes.setdefault(change.signal_type, self._empty(signal_type))
@@ -181,18 +197,19 @@ class IndexSet:
     ) -> list[Hit]:
         """Hits for ``values`` (canonical text) of one type, in enabled banks within each
         bank's threshold."""
-        index = self.indexes.get(signal_type)
-        if index is None or not values:
+        if signal_type not in self.indexes or not values:
             return []
         st = self.registry.get(signal_type)
         keys = [index_key(st, v) for v in values]
-        if isinstance(index, HammingIndex):
-            limit = threshold if threshold is not None else self.max_threshold()
-            codes = np.frombuffer(b"".join(keys), np.uint8).reshape(-1, 32)
-            qn, pks, banks, dist = index.search(codes, limit)
-        else:
-            qn, pks, banks = index.search(keys)
-            dist = np.zeros(len(qn), np.int32)
+        with self._lock:
+            index = self.indexes[signal_type]
+            if isinstance(index, HammingIndex):
+                limit = threshold if threshold is not None else self.max_threshold()
+                codes = np.frombuffer(b"".join(keys), np.uint8).reshape(-1, 32)
+                qn, pks, banks, dist = index.search(codes, limit)
+            else:
+                qn, pks, banks = index.search(keys)
+                dist = np.zeros(len(qn), np.int32)
         hits = []
         for q, pk, bank_id, d in zip(
             qn.tolist(), pks.tolist(), banks.tolist(), dist.tolist(), strict=True
