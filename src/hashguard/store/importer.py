@@ -120,18 +120,22 @@ def apply_list(
     )
     sql.run("CREATE INDEX hg_stage_key ON hg_stage (key)")
     sql.analyze("hg_stage")
-    sql.temp(
-        "hg_last",
-        "SELECT key, action FROM (SELECT key, action, ROW_NUMBER() OVER "
-        "(PARTITION BY key ORDER BY line DESC) AS n FROM hg_stage) ranked WHERE n = 1",
-    )
-    sql.run("CREATE UNIQUE INDEX hg_last_key ON hg_last (key)")
-    sql.analyze("hg_last")
+    # Rows of entries whose last row is an addition. Without retractions in the list, that
+    # is every row, and the pass that finds each entry's last row can be skipped.
+    last_is_add = ""
+    if has_retractions:
+        sql.temp(
+            "hg_last",
+            "SELECT key, action FROM (SELECT key, action, ROW_NUMBER() OVER "
+            "(PARTITION BY key ORDER BY line DESC) AS n FROM hg_stage) ranked WHERE n = 1",
+        )
+        sql.run("CREATE UNIQUE INDEX hg_last_key ON hg_last (key)")
+        sql.analyze("hg_last")
+        last_is_add = "JOIN hg_last l ON l.key = s.key AND l.action = 'add' "
     sql.temp(
         "hg_first",
         "SELECT * FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.key ORDER BY s.line) AS n "
-        "FROM hg_stage s JOIN hg_last l ON l.key = s.key AND l.action = 'add' "
-        "WHERE s.action = 'add') ranked WHERE n = 1",
+        f"FROM hg_stage s {last_is_add}WHERE s.action = 'add') ranked WHERE n = 1",
     )
     sql.run("CREATE UNIQUE INDEX hg_first_key ON hg_first (key)")
     sql.analyze("hg_first")
@@ -173,8 +177,7 @@ def apply_list(
     sql.temp(
         "hg_new_sig",
         "SELECT e.id AS entry_id, s.signal_type, s.value, MIN(s.quality) AS quality, "
-        "MIN(s.line) AS line FROM hg_stage s "
-        "JOIN hg_last l ON l.key = s.key AND l.action = 'add' "
+        f"MIN(s.line) AS line FROM hg_stage s {last_is_add}"
         "JOIN hg_entries e ON e.bank_id = :b AND e.source_id = s.key "
         "WHERE s.action = 'add' AND NOT EXISTS (SELECT 1 FROM hg_entry_signals x "
         "WHERE x.entry_id = e.id AND x.signal_type = s.signal_type AND x.value = s.value) "
