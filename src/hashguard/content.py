@@ -48,7 +48,7 @@ class ContentSignals:
 
 
 def _trimmed_variants(im: Image.Image) -> list[bytes]:
-    box = border_box(np.asarray(im))
+    box = border_box(np.asarray(im.convert("L")))
     if box is None:
         return []
     inner = im.crop(box)

@@ -26,12 +26,12 @@ def _run(uniform: np.ndarray, means: np.ndarray) -> int:
     return n
 
 
-def border_box(rgb: np.ndarray) -> tuple[int, int, int, int] | None:
-    """The box ``(left, top, right, bottom)`` inside uniform borders, or None if none worth it."""
-    grey = rgb.astype(np.int16).sum(axis=2) // 3
+def border_box(grey: np.ndarray) -> tuple[int, int, int, int] | None:
+    """The box ``(left, top, right, bottom)`` inside uniform borders of a 2-D uint8 greyscale
+    image, or None if there are none worth trimming."""
     height, width = grey.shape
-    row_uniform = (grey.max(axis=1) - grey.min(axis=1)) <= TOLERANCE
-    col_uniform = (grey.max(axis=0) - grey.min(axis=0)) <= TOLERANCE
+    row_uniform = (grey.max(axis=1).astype(np.int16) - grey.min(axis=1)) <= TOLERANCE
+    col_uniform = (grey.max(axis=0).astype(np.int16) - grey.min(axis=0)) <= TOLERANCE
     row_mean, col_mean = grey.mean(axis=1), grey.mean(axis=0)
     top = _run(row_uniform, row_mean)
     bottom = _run(row_uniform[::-1], row_mean[::-1])
