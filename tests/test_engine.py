@@ -9,6 +9,7 @@ from PIL import Image
 
 from hashguard.content import hash_content
 from hashguard.engine import Engine
+from hashguard.errors import MediaError
 from hashguard.signals.base import Signal
 from hashguard.store.store import Store
 from tests.helpers import encode, import_text
@@ -45,8 +46,12 @@ def test_exact_and_near_duplicates_match(
     for name in ("blur-a-lot.jpg", "shrink-a-lot.jpg", "sharpen-a-lot.jpg", "high-contrast.jpg"):
         result = engine.match_content((testdata / "pdq" / "bridge-mods" / name).read_bytes())
         assert [(m.entry, m.signal_type) for m in result.matches] == [("item-1", "pdq")], name
-    other = engine.match_content((testdata / "pytx" / "rgb.jpeg").read_bytes())
+    other = engine.match_file(testdata / "pytx" / "rgb.jpeg")
     assert other.matches == []
+    batch = engine.match_many([bridge, b"not an image"])
+    assert [len(r.matches) for r in batch] == [2, 0]
+    with pytest.raises(MediaError, match="no such file"):
+        engine.match_file(tmp_path / "missing.jpg")
 
 
 def test_rotated_and_flipped_copies_match(

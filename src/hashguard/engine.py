@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hashguard.batch import read_file
 from hashguard.content import ContentSignals, hash_content
 from hashguard.index.live import Hit, IndexSet
 from hashguard.media.image import DEFAULT_LIMITS, DecodeLimits
@@ -94,6 +95,10 @@ class Engine:
 
     def match_content(self, data: bytes) -> Result:
         return self.match_hashed(hash_content(data, self.limits))
+
+    def match_file(self, path: Path) -> Result:
+        """Like :meth:`match_content`; an unreadable file raises :class:`MediaError`."""
+        return self.match_content(read_file(path, self.limits))
 
     def match_hashed(self, content: ContentSignals) -> Result:
         found: list[tuple[str, Hit, str | None]] = []
