@@ -37,7 +37,9 @@ def test_every_setting_is_documented() -> None:
     text = (REPO / "docs" / "operations.md").read_text()
     for env in re.findall(r"HASHGUARD_[A-Z_]+", (REPO / "src/hashguard/settings.py").read_text()):
         assert env in text, env
-    assert set(Settings.__dataclass_fields__) == {"db_url", "index_dir", "limits"}
+    assert set(Settings.__dataclass_fields__) == {
+        "db_url", "index_dir", "limits", "exact_orientations",
+    }  # fmt: skip
 
 
 def test_readme_opens_with_the_two_setup_commands() -> None:

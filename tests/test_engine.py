@@ -182,3 +182,19 @@ def test_searches_while_the_log_is_applied(store: Store, bridge: bytes, tmp_path
         t.join()
     assert failures == []
     assert len(engine.indexes.indexes["pdq"]) == 41
+
+
+def test_exact_orientations_bring_turned_copies_back_within_a_few_bits(
+    store: Store, testdata: Path, tmp_path: Path
+) -> None:
+    store.create_bank("iwf")
+    listed(store, (testdata / "pdq/reg-test-input/dih/bridge-1-original.jpg").read_bytes())
+    engine = Engine(store, index_dir=tmp_path / "idx", exact_orientations=True)
+    for path in sorted((testdata / "pdq/reg-test-input/dih").iterdir()):
+        pdq = [m for m in engine.match_file(path).matches if m.signal_type == "pdq"]
+        assert pdq[0].distance <= 4, path.name  # 12-22 bits with the DCT-derived variants
+    name_of = {
+        m.variant
+        for m in engine.match_file(testdata / "pdq/reg-test-input/dih/bridge-5-flipx.jpg").matches
+    }
+    assert name_of == {"flip_x"}

@@ -46,19 +46,19 @@ def read_file(path: Path, limits: DecodeLimits) -> bytes:
         raise MediaError(f"cannot read: {e.strerror}") from None
 
 
-def _hash_path(job: tuple[Path, DecodeLimits]) -> tuple[Path, ContentSignals | str]:
-    path, limits = job
+def _hash_path(job: tuple[Path, DecodeLimits, bool]) -> tuple[Path, ContentSignals | str]:
+    path, limits, exact = job
     try:
-        return path, hash_content(read_file(path, limits), limits)
+        return path, hash_content(read_file(path, limits), limits, exact_orientations=exact)
     except MediaError as e:
         return path, e.message
 
 
 def hash_paths(
-    paths: Iterable[Path], limits: DecodeLimits, jobs: int = 1
+    paths: Iterable[Path], limits: DecodeLimits, jobs: int = 1, *, exact_orientations: bool = False
 ) -> Iterator[tuple[Path, ContentSignals | str]]:
     """(path, signals) or (path, error message) for each path, in order."""
-    work = ((p, limits) for p in paths)
+    work = ((p, limits, exact_orientations) for p in paths)
     if jobs <= 1:
         yield from map(_hash_path, work)
         return

@@ -57,7 +57,13 @@ def _engine(args: argparse.Namespace) -> Any:
     from hashguard.store.store import Store
 
     settings = _settings(args)
-    return Engine(Store(settings.db_url), index_dir=settings.index_dir, limits=settings.limits)
+    return Engine(
+        Store(settings.db_url),
+        index_dir=settings.index_dir,
+        limits=settings.limits,
+        exact_orientations=settings.exact_orientations
+        or getattr(args, "exact_orientations", False),
+    )
 
 
 # commands
@@ -136,7 +142,11 @@ def cmd_hash(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     failed = False
-    for path, result in _progress(hash_paths(iter_paths(args.paths), settings.limits, args.jobs)):
+    exact = settings.exact_orientations or args.exact_orientations
+    hashed = hash_paths(
+        iter_paths(args.paths), settings.limits, args.jobs, exact_orientations=exact
+    )
+    for path, result in _progress(hashed):
         if isinstance(result, str):
             failed = True
             _out({"path": str(path), "error": result})
@@ -182,7 +192,12 @@ def cmd_match(args: argparse.Namespace) -> int:
             _out({"line": line, "signal_type": signal.type, "signal": signal.value,
                   "matches": [m.as_dict() for m in found]})  # fmt: skip
     else:
-        hashed = hash_paths(iter_paths(args.paths), engine.limits, args.jobs)
+        hashed = hash_paths(
+            iter_paths(args.paths),
+            engine.limits,
+            args.jobs,
+            exact_orientations=engine.exact_orientations,
+        )
         for path, result in _progress(hashed):
             if isinstance(result, str):
                 failed = True
@@ -265,6 +280,12 @@ def build_parser() -> argparse.ArgumentParser:
         c = sub.add_parser(name, help=text)
         c.add_argument("paths", nargs="*")
         c.add_argument("-j", "--jobs", type=int, default=1, help="hashing processes (default 1)")
+        c.add_argument(
+            "--exact-orientations",
+            action="store_true",
+            help="hash each rotation/flip from its pixels: every mirrored or rotated copy "
+            "matches, for ~4x the hashing time",
+        )
         c.set_defaults(func=func)
     sub.choices["hash"].add_argument(
         "--any-file",

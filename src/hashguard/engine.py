@@ -79,10 +79,12 @@ class Engine:
         *,
         index_dir: Path | None = None,
         limits: DecodeLimits = DEFAULT_LIMITS,
+        exact_orientations: bool = False,
     ) -> None:
         self.store = store
         self.registry = registry or default_registry()
         self.limits = limits
+        self.exact_orientations = exact_orientations
         self.index_dir = index_dir
         self.indexes = IndexSet(self.registry, store.store_id)
         self.indexes.load(store, index_dir)
@@ -94,7 +96,9 @@ class Engine:
     # matching
 
     def match_content(self, data: bytes) -> Result:
-        return self.match_hashed(hash_content(data, self.limits))
+        return self.match_hashed(
+            hash_content(data, self.limits, exact_orientations=self.exact_orientations)
+        )
 
     def match_file(self, path: Path) -> Result:
         """Like :meth:`match_content`; an unreadable file raises :class:`MediaError`."""

@@ -7,6 +7,7 @@ TOML file (in that order of precedence), then passed explicitly.
 | index snapshots | HASHGUARD_INDEX_DIR | index_dir | beside the SQLite file, else user cache |
 | largest image, in pixels | HASHGUARD_MAX_PIXELS | max_pixels | 150,000,000 |
 | largest upload, in bytes | HASHGUARD_MAX_UPLOAD_BYTES | max_upload_bytes | 100 MiB |
+| hash each orientation's pixels | HASHGUARD_EXACT_ORIENTATIONS | exact_orientations | false |
 | config file | HASHGUARD_CONFIG | - | ~/.config/hashguard/config.toml if present |
 """
 
@@ -56,6 +57,7 @@ class Settings:
     db_url: str
     index_dir: Path
     limits: DecodeLimits
+    exact_orientations: bool = False
 
     @classmethod
     def load(
@@ -89,8 +91,10 @@ class Settings:
             )
         except ValueError as e:
             raise ConfigError(f"bad number in settings: {e}") from None
+        exact = pick(None, "HASHGUARD_EXACT_ORIENTATIONS", "exact_orientations", False)
         return cls(
             db_url=db_url,
             index_dir=Path(index_dir) if index_dir else default_index_dir(db_url, env),
             limits=limits,
+            exact_orientations=str(exact).lower() in ("1", "true", "yes", "on"),
         )

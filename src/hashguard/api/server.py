@@ -44,5 +44,10 @@ def create_app(engine: Engine) -> FastAPI:
 def serve(settings: Settings, *, host: str, port: int) -> None:
     import uvicorn
 
-    engine = Engine(Store(settings.db_url), index_dir=settings.index_dir, limits=settings.limits)
+    engine = Engine(
+        Store(settings.db_url),
+        index_dir=settings.index_dir,
+        limits=settings.limits,
+        exact_orientations=settings.exact_orientations,
+    )
     uvicorn.run(create_app(engine), host=host, port=port, log_level="info")
