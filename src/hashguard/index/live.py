@@ -62,8 +62,9 @@ class IndexSet:
         self.banks: dict[int, Bank] = {}
         self.seq = 0
         self.loaded_from = "empty"
-        # Searches run on request threads while the log follower applies changes: one lock
-        # keeps them from seeing a row half-added. Everything under it is in-memory work.
+        # Searches run on request threads while one follower thread (the caller of load,
+        # catch_up and rebuild) applies changes: one lock keeps searches from seeing a row
+        # half-added. Everything under it is short in-memory work.
         self._lock = threading.Lock()
 
     # building and loading
@@ -135,10 +136,13 @@ class IndexSet:
         snapshot.save(directory, self.store_id, seq, indexes)
 
     def compact(self, *, force: bool = False) -> None:
-        with self._lock:
-            for name, index in self.indexes.items():
-                if index.tail_size and (force or index.tail_size > COMPACT_TAIL):
-                    self.indexes[name] = index.compact()
+        # Building the new tables takes seconds at 10M rows, so it happens outside the lock:
+        # only this (the follower's) thread changes indexes, request threads only read them.
+        for name, index in list(self.indexes.items()):
+            if index.tail_size and (force or index.tail_size > COMPACT_TAIL):
+                fresh = index.compact()
+                with self._lock:
+                    self.indexes[name] = fresh
 
     # following the log
 
