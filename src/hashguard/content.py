@@ -20,8 +20,8 @@ import numpy as np
 from PIL import Image
 
 from hashguard.errors import MediaError
-from hashguard.media.borders import border_box
-from hashguard.media.image import DEFAULT_LIMITS, PDQ_SIDE, DecodeLimits, load_image
+from hashguard.media.borders import trim_boxes
+from hashguard.media.image import DEFAULT_LIMITS, PDQ_SIDE, DecodeLimits, decode
 from hashguard.signals.digests import digest_bytes
 from hashguard.signals.pdq import LOW_QUALITY, pdq_dihedral, pdq_hash
 
@@ -54,14 +54,13 @@ class ContentSignals:
         return out
 
 
-def _trimmed_variants(im: Image.Image, exact: bool) -> list[bytes]:
-    box = border_box(np.asarray(im.convert("L")))
-    if box is None:
-        return []
-    inner = im.crop(box)
-    if inner.width > PDQ_SIDE or inner.height > PDQ_SIDE:
-        inner = inner.resize((PDQ_SIDE, PDQ_SIDE), Image.Resampling.BILINEAR)
-    hashes, _ = _pdq_variants(np.asarray(inner), exact)
+def _trimmed_variants(im: Image.Image, large: bool, exact: bool) -> list[bytes]:
+    hashes: list[bytes] = []
+    for box in trim_boxes(np.asarray(im.convert("L"))):
+        inner = im.crop(box)
+        if large:  # the picture inside was large too: hash it at 512x512 like its original
+            inner = inner.resize((PDQ_SIDE, PDQ_SIDE), Image.Resampling.BILINEAR)
+        hashes.extend(_pdq_variants(np.asarray(inner), exact)[0])
     return hashes
 
 
@@ -89,7 +88,7 @@ def hash_content(
     """Every signal of ``data``. A non-image is not an error here: it still has digests."""
     digests = digest_bytes(data)
     try:
-        im = load_image(data, limits)
+        im, large = decode(data, limits)
     except MediaError as e:
         return ContentSignals(digests, media_error=e.message)
     rgb = np.asarray(im)
@@ -99,7 +98,7 @@ def hash_content(
         plain, quality = pdq_hash(rgb)
         hashes = [plain]
     queries = hashes
-    trimmed = _trimmed_variants(im, exact_orientations) if variants else []
+    trimmed = _trimmed_variants(im, large, exact_orientations) if variants else []
     return ContentSignals(
         digests,
         pdq=hashes[0],

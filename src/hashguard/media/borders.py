@@ -2,13 +2,18 @@
 
 A picture re-shared with bars or a frame around it hashes far from the original under plain
 PDQ. Hashing the trimmed picture as well brings it back within the threshold.
+
+Padding is flat, so the tolerance is tight: with 24 grey levels, dark photos (a night sky)
+lost their own dark edges with the padding, and only 88% of 10%-padded copies in our corpus
+matched; with 4, 93.5%. Padding is also usually even on opposite sides, so the box that
+trims opposite sides alike (by the smaller of the two) is tried as well: 97.5%.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-TOLERANCE = 24  # grey levels a border row may vary by (JPEG ringing near edges)
+TOLERANCE = 4  # grey levels a border row may vary by
 MIN_TRIM = 0.02  # trims smaller than this share of a side are noise, not padding
 MIN_SIDE = 32
 
@@ -43,3 +48,16 @@ def border_box(grey: np.ndarray) -> tuple[int, int, int, int] | None:
     if box[2] - box[0] < MIN_SIDE or box[3] - box[1] < MIN_SIDE:
         return None  # (nearly) all uniform: a blank image, nothing to trim to
     return box
+
+
+def trim_boxes(grey: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """The boxes worth hashing: inside the borders found, and inside even borders."""
+    box = border_box(grey)
+    if box is None:
+        return []
+    height, width = grey.shape
+    left, top, right, bottom = box
+    side = min(left, width - right)
+    end = min(top, height - bottom)
+    even = (side, end, width - side, height - end)
+    return [box] if even == box else [box, even]

@@ -93,6 +93,12 @@ def load_image(data: bytes, limits: DecodeLimits = DEFAULT_LIMITS) -> Image.Imag
 
     Raises :class:`MediaError` (or :class:`DecompressionBomb`) with a one-line reason.
     """
+    return decode(data, limits)[0]
+
+
+def decode(data: bytes, limits: DecodeLimits = DEFAULT_LIMITS) -> tuple[Image.Image, bool]:
+    """Like :func:`load_image`, and whether the image was larger than 512 px (so reduced to
+    512x512): a part of it cut out later (a trimmed border) should be treated alike."""
     im = _open(data, limits)
     large = im.width > PDQ_SIDE or im.height > PDQ_SIDE
     try:
@@ -111,4 +117,4 @@ def load_image(data: bytes, limits: DecodeLimits = DEFAULT_LIMITS) -> Image.Imag
         im = im.resize((PDQ_SIDE, PDQ_SIDE), method)
     if orientation in _TRANSPOSE:  # after the resize: a 512x512 image is cheaper to turn
         im = im.transpose(_TRANSPOSE[orientation])
-    return im
+    return im, large
