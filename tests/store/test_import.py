@@ -188,3 +188,21 @@ def test_export_then_import_round_trips(
     csv.DictWriter(out, fieldnames=[*KNOWN, *extra], lineterminator="\n").writeheader()
     import_text(store, copy, csv_text(exported, extra))
     assert list(store.export_rows(copy)) == exported
+
+
+def test_bulk_import_rebuilds_the_value_index(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import inspect
+
+    from hashguard.store import importer
+
+    monkeypatch.setattr(importer, "BULK_ROWS", 10)
+    store.create_bank("iwf")
+    rows = "".join(f"md5,{i:032x},e{i}\n" for i in range(40))
+    assert import_text(store, "iwf", "signal_type,signal,id\n" + rows).signals_added == 40
+    indexes = {i["name"] for i in inspect(store.engine).get_indexes("hg_entry_signals")}
+    assert importer.VALUE_INDEX in indexes
+    # the rebuilt index serves retractions by signal
+    report = import_text(store, "iwf", f"signal_type,signal,action\nmd5,{7:032x},retract\n")
+    assert report.retracted == 1

@@ -28,6 +28,8 @@ from hashguard.errors import ListRejected, RowError
 from hashguard.lists.rows import ListRow
 
 BATCH = 20_000
+BULK_ROWS = 100_000
+VALUE_INDEX = "ix_hg_entry_signals_value"  # as created by migration 0001
 TEMP_TABLES = ("hg_stage", "hg_last", "hg_first", "hg_new_sig", "hg_retract")
 
 _STAGE_COLUMNS = (
@@ -187,10 +189,20 @@ def apply_list(
         "INSERT INTO hg_changes (kind, bank_id, entry_id, signal_type, value) "
         "SELECT 'add', :b, entry_id, signal_type, value FROM hg_new_sig ORDER BY line"
     )
+    # The (signal_type, value) index takes hex values in random order: for a list as large
+    # as what is stored already, building it afresh by sorting beats inserting into it.
+    new_signals = sql.scalar("SELECT COUNT(*) FROM hg_new_sig")
+    rebuild_index = new_signals >= BULK_ROWS and new_signals >= sql.scalar(
+        "SELECT COUNT(*) FROM hg_entry_signals"
+    )
+    if rebuild_index:
+        sql.run(f"DROP INDEX {VALUE_INDEX}")
     signals_added = sql.run(
         "INSERT INTO hg_entry_signals (entry_id, signal_type, value, quality) "
         "SELECT entry_id, signal_type, value, quality FROM hg_new_sig"
     )
+    if rebuild_index:
+        sql.run(f"CREATE INDEX {VALUE_INDEX} ON hg_entry_signals (signal_type, value)")
     low_quality = sql.scalar(
         "SELECT COUNT(*) FROM hg_new_sig WHERE signal_type = 'pdq' AND quality < 50"
     )
