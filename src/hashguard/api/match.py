@@ -44,9 +44,3 @@ async def match(request: Request) -> dict[str, Any]:
     data = await _body(request, engine.limits.max_bytes)
     result = await run_in_threadpool(engine.match_content, data)
     return result.as_dict()
-
-
-@router.get("/v1/health", summary="Liveness")
-async def health(request: Request) -> dict[str, Any]:
-    engine: Engine = request.app.state.engine
-    return {"status": "ok", "index_seq": engine.indexes.seq}

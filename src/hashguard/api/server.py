@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from hashguard import __version__
-from hashguard.api import errors, match
+from hashguard.api import errors, health, match
 from hashguard.engine import Engine
 from hashguard.settings import Settings
 from hashguard.store.store import Store
@@ -38,6 +38,7 @@ def create_app(engine: Engine) -> FastAPI:
     app.state.engine = engine
     errors.install(app)
     app.include_router(match.router)
+    app.include_router(health.router)
     return app
 
 
