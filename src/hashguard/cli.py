@@ -31,13 +31,13 @@ def _out(record: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
-def _progress(items: Iterator[Any], total: int | None = None) -> Iterator[Any]:
+def _progress(items: Iterator[Any]) -> Iterator[Any]:
     """A progress bar on a terminal, nothing when stderr is redirected."""
     if not sys.stderr.isatty():
         return items
     from tqdm import tqdm
 
-    return iter(tqdm(items, total=total, unit="file", file=sys.stderr, leave=False))
+    return iter(tqdm(items, unit="file", file=sys.stderr, leave=False))
 
 
 def _settings(args: argparse.Namespace) -> Any:

@@ -14,7 +14,7 @@ the copies then come back within a few bits, for 7 more PDQ computations per ima
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
@@ -35,7 +35,6 @@ class ContentSignals:
     pdq_queries: tuple[bytes, ...] = ()
     media_error: str | None = None
     trimmed: bool = False
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def low_quality(self) -> bool:

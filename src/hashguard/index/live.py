@@ -196,9 +196,7 @@ class IndexSet:
 
     # searching
 
-    def search(
-        self, signal_type: str, values: list[str], threshold: int | None = None
-    ) -> list[Hit]:
+    def search(self, signal_type: str, values: list[str]) -> list[Hit]:
         """Hits for ``values`` (canonical text) of one type, in enabled banks within each
         bank's threshold."""
         if signal_type not in self.indexes or not values:
@@ -208,9 +206,8 @@ class IndexSet:
         with self._lock:
             index = self.indexes[signal_type]
             if isinstance(index, HammingIndex):
-                limit = threshold if threshold is not None else self.max_threshold()
-                codes = np.frombuffer(b"".join(keys), np.uint8).reshape(-1, 32)
-                qn, pks, banks, dist = index.search(codes, limit)
+                codes = np.frombuffer(b"".join(keys), np.uint8).reshape(len(keys), -1)
+                qn, pks, banks, dist = index.search(codes, self.max_threshold())
             else:
                 qn, pks, banks = index.search(keys)
                 dist = np.zeros(len(qn), np.int32)
