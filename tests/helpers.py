@@ -6,13 +6,14 @@ import io
 
 from PIL import Image
 
+from hashguard.banks.model import ImportReport
 from hashguard.errors import RowError
 from hashguard.lists.formats import READERS
 from hashguard.signals.registry import default_registry
 from hashguard.store.store import Store
 
 
-def import_text(store: Store, bank: str, text: str, fmt: str = "csv"):  # type: ignore[no-untyped-def]
+def import_text(store: Store, bank: str, text: str, fmt: str = "csv") -> ImportReport:
     errors: list[RowError] = []
     rows = READERS[fmt](io.BytesIO(text.encode()), default_registry(), errors)
     return store.import_rows(bank, rows, errors, f"test.{fmt}")

@@ -127,7 +127,6 @@ def test_restart_loads_snapshot_and_catches_up(store: Store, bridge: bytes, tmp_
 
 
 def test_snapshot_of_another_store_is_not_used(db_url: str, bridge: bytes, tmp_path: Path) -> None:
-    Store(f"sqlite:///{tmp_path / 'other.db'}")
     other = Store(f"sqlite:///{tmp_path / 'other.db'}")
     other.create_bank("x")
     listed(other, bridge, bank="x")
