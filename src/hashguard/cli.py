@@ -27,6 +27,16 @@ EXIT_UNREADABLE = 3
 EXIT_MATCHED = 10
 
 
+def _actor() -> str:
+    """Who the audit log names for a CLI call: the operating-system user."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
 def _out(record: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
 
@@ -72,13 +82,20 @@ def _engine(args: argparse.Namespace) -> Any:
 def cmd_bank(args: argparse.Namespace) -> int:
     store = _store(args)
     if args.bank_command == "create":
-        _out(store.create_bank(args.name, args.pdq_threshold).as_dict())
+        _out(store.create_bank(args.name, args.pdq_threshold, actor=_actor()).as_dict())
     elif args.bank_command == "update":
         enabled = {"enable": True, "disable": False}.get(args.state or "")
         _out(
             store.update_bank(
-                args.name, pdq_threshold=args.pdq_threshold, enabled=enabled
+                args.name, pdq_threshold=args.pdq_threshold, enabled=enabled, actor=_actor()
             ).as_dict()
+        )
+    elif args.bank_command == "delete":
+        _out(
+            {
+                "deleted": args.name,
+                "entries_retracted": store.delete_bank(args.name, actor=_actor()),
+            }
         )
     else:
         counts = store.bank_counts()
@@ -103,7 +120,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             sys.stdin.buffer if args.file == "-" else stack.enter_context(open(args.file, "rb"))
         )
         rows = READERS[fmt](raw, default_registry(), errors)
-        report = store.import_rows(args.bank, rows, errors, args.file)
+        report = store.import_rows(args.bank, rows, errors, args.file, actor=_actor())
     _out(report.as_dict())
     return 0
 
@@ -224,7 +241,28 @@ def cmd_index(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from hashguard.api.server import serve
 
-    serve(_settings(args), host=args.host, port=args.port)
+    serve(
+        _settings(args),
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        auth=not args.no_auth,
+    )
+    return 0
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    keys = _store(args).keys
+    if args.keys_command == "create":
+        key, secret = keys.create(args.name, args.scope, rate_limit=args.rate_limit, actor=_actor())
+        print(f"made key {key.name!r} with scopes {', '.join(key.scopes)}; it is shown "
+              "once, here, and stored only as a hash", file=sys.stderr)  # fmt: skip
+        sys.stdout.write(secret + "\n")
+    elif args.keys_command == "revoke":
+        _out(keys.revoke(args.name, actor=_actor()).as_dict())
+    else:
+        for key in keys.list():
+            _out(key.as_dict())
     return 0
 
 
@@ -258,6 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     upd.add_argument("--pdq-threshold", type=_threshold)
     upd.add_argument("--state", choices=["enable", "disable"])
     bank_sub.add_parser("list")
+    bank_sub.add_parser("delete", help="retract every entry and free the name").add_argument("name")
     bank.set_defaults(func=cmd_bank)
 
     imp = sub.add_parser("import", help="import a list file into a bank (atomic)")
@@ -304,7 +343,23 @@ def build_parser() -> argparse.ArgumentParser:
     srv = sub.add_parser("serve", help="run the HTTP service")
     srv.add_argument("--host", default="127.0.0.1")
     srv.add_argument("--port", type=int, default=8000)
+    srv.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    srv.add_argument(
+        "--no-auth",
+        action="store_true",
+        help="local development only: no API keys (refused unless --host is loopback)",
+    )
     srv.set_defaults(func=cmd_serve)
+
+    keys = sub.add_parser("keys", help="create, list and revoke API keys")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    kc = keys_sub.add_parser("create", help="print a new key on stdout (shown only this once)")
+    kc.add_argument("--scope", action="append", required=True, choices=["match", "curate", "admin"])
+    kc.add_argument("--name", help="default: the scopes and the key's prefix")
+    kc.add_argument("--rate-limit", type=int, help="requests/s (default: the server's)")
+    keys_sub.add_parser("revoke").add_argument("name")
+    keys_sub.add_parser("list")
+    keys.set_defaults(func=cmd_keys)
     return p
 
 

@@ -7,6 +7,7 @@ database round-trip; only a hit reads its entry's metadata from the store.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,6 +81,7 @@ class Engine:
         index_dir: Path | None = None,
         limits: DecodeLimits = DEFAULT_LIMITS,
         exact_orientations: bool = False,
+        load: bool = True,
     ) -> None:
         self.store = store
         self.registry = registry or default_registry()
@@ -87,11 +89,27 @@ class Engine:
         self.exact_orientations = exact_orientations
         self.index_dir = index_dir
         self.indexes = IndexSet(self.registry, store.store_id)
-        self.indexes.load(store, index_dir)
+        self.loaded = False
+        self.last_refresh = 0.0  # time.monotonic() of the last successful catch-up
+        if load:
+            self.load()
+
+    def load(self) -> None:
+        """Load the indexes (snapshot + tail of the log, or a rebuild). Until this is done
+        the engine is not ready: a server answers 503 rather than miss known content."""
+        self.indexes.load(self.store, self.index_dir)
+        self.loaded = True
+        self.last_refresh = time.monotonic()
 
     def refresh(self) -> int:
         """Apply changes logged since the indexes were last brought up to date."""
-        return self.indexes.catch_up(self.store)
+        applied = self.indexes.catch_up(self.store)
+        self.last_refresh = time.monotonic()
+        return applied
+
+    def ready(self, max_staleness: float = 5.0) -> bool:
+        """Loaded, and caught up with the change log within the last ``max_staleness`` s."""
+        return self.loaded and time.monotonic() - self.last_refresh <= max_staleness
 
     # matching
 

@@ -90,6 +90,38 @@ class Conflict(HashguardError):
     exit_code = 6
 
 
+class Unauthorized(HashguardError):
+    """No API key, an unknown one, or a revoked one."""
+
+    http_status = 401
+    exit_code = 2
+
+
+class Forbidden(HashguardError):
+    """A key without the scope the call needs."""
+
+    http_status = 403
+    exit_code = 2
+
+
+class RateLimited(HashguardError):
+    """A key over its requests per second."""
+
+    http_status = 429
+    exit_code = 2
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class NotReady(HashguardError):
+    """The service is still loading its indexes."""
+
+    http_status = 503
+    exit_code = 7
+
+
 class ConfigError(HashguardError):
     """Bad settings or an unreachable database."""
 

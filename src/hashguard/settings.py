@@ -8,6 +8,8 @@ TOML file (in that order of precedence), then passed explicitly.
 | largest image, in pixels | HASHGUARD_MAX_PIXELS | max_pixels | 150,000,000 |
 | largest upload, in bytes | HASHGUARD_MAX_UPLOAD_BYTES | max_upload_bytes | 100 MiB |
 | hash each orientation's pixels | HASHGUARD_EXACT_ORIENTATIONS | exact_orientations | false |
+| requests/s per API key without its own limit (0: none) | HASHGUARD_RATE_LIMIT | rate_limit | 0 |
+| largest list file sent to the API, bytes | HASHGUARD_MAX_LIST_BYTES | max_list_bytes | 4 GiB |
 | config file | HASHGUARD_CONFIG | - | ~/.config/hashguard/config.toml if present |
 """
 
@@ -58,6 +60,8 @@ class Settings:
     index_dir: Path
     limits: DecodeLimits
     exact_orientations: bool = False
+    rate_limit: int = 0
+    max_list_bytes: int = 4 << 30
 
     @classmethod
     def load(
@@ -89,6 +93,8 @@ class Settings:
                     pick(None, "HASHGUARD_MAX_UPLOAD_BYTES", "max_upload_bytes", defaults.max_bytes)
                 ),
             )
+            rate_limit = int(pick(None, "HASHGUARD_RATE_LIMIT", "rate_limit", 0))
+            max_list = int(pick(None, "HASHGUARD_MAX_LIST_BYTES", "max_list_bytes", 4 << 30))
         except ValueError as e:
             raise ConfigError(f"bad number in settings: {e}") from None
         exact = pick(None, "HASHGUARD_EXACT_ORIENTATIONS", "exact_orientations", False)
@@ -97,4 +103,19 @@ class Settings:
             index_dir=Path(index_dir) if index_dir else default_index_dir(db_url, env),
             limits=limits,
             exact_orientations=str(exact).lower() in ("1", "true", "yes", "on"),
+            rate_limit=rate_limit,
+            max_list_bytes=max_list,
         )
+
+    def to_env(self) -> dict[str, str]:
+        """These settings as the environment :meth:`load` reads: how ``serve`` hands them to
+        its worker processes."""
+        return {
+            "HASHGUARD_DB": self.db_url,
+            "HASHGUARD_INDEX_DIR": str(self.index_dir),
+            "HASHGUARD_MAX_PIXELS": str(self.limits.max_pixels),
+            "HASHGUARD_MAX_UPLOAD_BYTES": str(self.limits.max_bytes),
+            "HASHGUARD_EXACT_ORIENTATIONS": "1" if self.exact_orientations else "0",
+            "HASHGUARD_RATE_LIMIT": str(self.rate_limit),
+            "HASHGUARD_MAX_LIST_BYTES": str(self.max_list_bytes),
+        }

@@ -2,22 +2,40 @@
 
 from __future__ import annotations
 
+import logging
+import math
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from hashguard.errors import HashguardError
+from hashguard.errors import HashguardError, NotReady, RateLimited, Unauthorized
+
+log = logging.getLogger(__name__)
 
 
-def error_response(status: int, kind: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"type": kind, "message": message}}, status_code=status)
+def error_response(
+    status: int, kind: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    body = {"error": {"type": kind, "message": message}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _headers(exc: HashguardError) -> dict[str, str] | None:
+    if isinstance(exc, RateLimited):
+        return {"Retry-After": str(max(1, math.ceil(exc.retry_after)))}
+    if isinstance(exc, Unauthorized):
+        return {"WWW-Authenticate": "Bearer"}
+    if isinstance(exc, NotReady):
+        return {"Retry-After": "1"}
+    return None
 
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(HashguardError)
     async def _hashguard(_: Request, exc: HashguardError) -> JSONResponse:
-        return error_response(exc.http_status, type(exc).__name__, exc.message)
+        return error_response(exc.http_status, type(exc).__name__, exc.message, _headers(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -27,4 +45,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http(_: Request, exc: HTTPException) -> JSONResponse:
-        return error_response(exc.status_code, "HTTPError", str(exc.detail))
+        kind = {413: "TooLarge", 404: "NotFound", 405: "MethodNotAllowed"}.get(
+            exc.status_code, "HTTPError"
+        )
+        return error_response(exc.status_code, kind, str(exc.detail), dict(exc.headers or {}))
+
+    @app.exception_handler(Exception)
+    async def _bug(_: Request, exc: Exception) -> JSONResponse:
+        log.error("unexpected error", exc_info=exc)
+        return error_response(500, "InternalError", "internal error; the server log has details")

@@ -1,46 +1,208 @@
-"""POST /v1/match: content in (multipart file or raw body), matches and hashes out."""
+"""POST /v1/match and /v1/match/batch: content or precomputed hashes in, matches out.
+
+The hot path of the service. It never touches the database unless something matched (then
+only to read the matched entries' metadata), and answers without reading entries' hash
+values back: a ``match`` key learns verdicts, never the lists.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from pydantic import ValidationError
 
-from hashguard.engine import Engine
-from hashguard.errors import MediaError, TooLarge
+from hashguard.api.auth import Matcher
+from hashguard.api.schemas import (
+    ERRORS,
+    MAX_BATCH,
+    Batch,
+    BatchItem,
+    BatchResponse,
+    Context,
+    MatchResponse,
+    MatchSignals,
+    SignalIn,
+)
+from hashguard.engine import Engine, Result
+from hashguard.errors import HashguardError, InvalidValue, MediaError, NotReady, TooLarge
+from hashguard.signals.base import Signal
 
-router = APIRouter()
+router = APIRouter(tags=["match"])
+
+_UPLOAD_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/MatchSignals"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "content_id": {"type": "string"},
+                        "chat_id": {"type": "string"},
+                        "uploader_id": {"type": "string"},
+                    },
+                    "required": ["file"],
+                }
+            },
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
+
+
+def _json(payload: dict[str, Any], status: int = 200) -> Response:
+    # Built by hand rather than through a response model: this is the hottest path.
+    return Response(json.dumps(payload, ensure_ascii=False), status, media_type="application/json")
+
+
+def _engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    if not engine.loaded:
+        raise NotReady("the indexes are still loading; retry in a moment")
+    return engine
+
+
+def _validation_error(e: ValidationError) -> InvalidValue:
+    first = e.errors()[0]
+    where = ".".join(str(p) for p in first.get("loc", ())) or "body"
+    return InvalidValue(f"{where}: {first.get('msg', 'invalid')}")
 
 
 async def _body(request: Request, limit: int) -> bytes:
-    """The upload, read up to ``limit`` bytes: a multipart ``file`` field or the raw body."""
+    """The raw body, read up to ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise TooLarge(f"request is {declared} bytes; the limit is {limit}")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(f"request is larger than the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _upload(request: Request, limit: int) -> tuple[bytes, Context]:
+    """A multipart ``file`` field (and context fields), or the raw body (context in the query)."""
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith("multipart/form-data"):
+        context = _context(dict(request.query_params))
+        return await _body(request, limit), context
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
         raise TooLarge(f"upload is {declared} bytes; the limit is {limit}")
-    content_type = request.headers.get("content-type", "")
-    if content_type.startswith("multipart/form-data"):
-        form = await request.form(max_files=1, max_fields=16)
-        upload = form.get("file")
-        if upload is None or isinstance(upload, str):
-            raise MediaError("multipart upload has no 'file' field")
-        data = await upload.read(limit + 1)
-    else:
-        chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                break
-            chunks.append(chunk)
-        data = b"".join(chunks)
+    form = await request.form(max_files=1, max_fields=16)
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str):
+        raise MediaError("multipart upload has no 'file' field")
+    data = await upload.read(limit + 1)
     if len(data) > limit:
         raise TooLarge(f"upload is larger than the limit of {limit} bytes")
-    return data
+    fields = {k: v for k, v in form.items() if k != "file" and isinstance(v, str)}
+    return data, _context(fields)
 
 
-@router.post("/v1/match", summary="Match uploaded content against every enabled bank")
-async def match(request: Request) -> dict[str, Any]:
-    engine: Engine = request.app.state.engine
-    data = await _body(request, engine.limits.max_bytes)
-    result = await run_in_threadpool(engine.match_content, data)
-    return result.as_dict()
+def _context(fields: dict[str, str]) -> Context:
+    try:
+        return Context.model_validate(
+            {k: v for k, v in fields.items() if k in Context.model_fields}
+        )
+    except ValidationError as e:
+        raise _validation_error(e) from None
+
+
+def _parse_signals(engine: Engine, items: list[SignalIn]) -> list[Signal]:
+    return [engine.registry.parse(s.type, s.value) for s in items]
+
+
+def _signals_out(signals: list[Signal]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for s in signals:
+        if s.type in out:
+            prior = out[s.type]
+            out[s.type] = [*prior, s.value] if isinstance(prior, list) else [prior, s.value]
+        else:
+            out[s.type] = s.value
+    return out
+
+
+def _answer(result: Result, context: Context) -> dict[str, Any]:
+    out = result.as_dict()
+    if given := context.given():
+        out["context"] = given
+    return out
+
+
+def _count(request: Request, matches: list[dict[str, Any]]) -> None:
+    request.app.state.metrics.matched(matches)
+
+
+@router.post(
+    "/v1/match",
+    summary="Match one item: uploaded content, or hashes the platform computed",
+    response_model=MatchResponse,
+    responses=ERRORS,
+    openapi_extra=_UPLOAD_DOC,
+)
+async def match(request: Request, caller: Matcher) -> Response:
+    engine = _engine(request)
+    if request.headers.get("content-type", "").startswith("application/json"):
+        raw = await _body(request, engine.limits.max_bytes)
+        try:
+            query = MatchSignals.model_validate_json(raw)
+        except ValidationError as e:
+            raise _validation_error(e) from None
+        signals = _parse_signals(engine, query.signals)
+        result = Result(engine.match_signals(signals), _signals_out(signals))
+        answer = _answer(result, query)
+    else:
+        data, context = await _upload(request, engine.limits.max_bytes)
+        answer = _answer(await run_in_threadpool(engine.match_content, data), context)
+    _count(request, answer["matches"])
+    return _json(answer)
+
+
+def _match_item(engine: Engine, item: BatchItem) -> dict[str, Any]:
+    try:
+        if (item.signals is None) == (item.content is None):
+            raise InvalidValue("give either 'signals' or 'content' (base64), not both")
+        if item.signals is not None:
+            signals = _parse_signals(engine, item.signals)
+            result = Result(engine.match_signals(signals), _signals_out(signals))
+        else:
+            assert item.content is not None
+            if len(item.content) > engine.limits.max_bytes * 4 // 3 + 4:
+                raise TooLarge(f"content is larger than the limit of {engine.limits.max_bytes}")
+            try:
+                data = base64.b64decode(item.content, validate=True)
+            except (binascii.Error, ValueError):
+                raise InvalidValue("content is not valid base64") from None
+            result = engine.match_content(data)
+        return _answer(result, item)
+    except HashguardError as e:
+        return {"error": {"type": type(e).__name__, "message": e.message}}
+
+
+@router.post(
+    "/v1/match/batch",
+    summary=f"Match up to {MAX_BATCH} items in one call",
+    response_model=BatchResponse,
+    responses=ERRORS,
+)
+async def match_batch(request: Request, batch: Batch, caller: Matcher) -> Response:
+    """Each item is answered in order, with its matches or its own error; one bad item does
+    not fail the others. Each item counts as one request against the key's rate limit."""
+    engine = _engine(request)
+    if len(batch.items) > 1:
+        request.app.state.auth.charge(caller, len(batch.items) - 1)
+    results = await run_in_threadpool(lambda: [_match_item(engine, i) for i in batch.items])
+    for item in results:
+        _count(request, item.get("matches", []))
+    return _json({"results": results})

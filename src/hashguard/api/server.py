@@ -1,54 +1,161 @@
-"""Building the app around an Engine, and running it with uvicorn."""
+"""Building the app around an Engine, and running it with uvicorn, in one or more workers.
+
+Each worker process holds its own indexes (memory-mapped from one snapshot, so the pages are
+shared) and follows the change log on its own, every REFRESH_SECONDS.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
+import json
 import logging
+import os
+import tempfile
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 from fastapi import FastAPI
 
 from hashguard import __version__
-from hashguard.api import errors, health, match
+from hashguard.api import banks, changes, entries, errors, health, keys, match, metrics
+from hashguard.api.auth import Authenticator
+from hashguard.api.limits import BodyLimit
 from hashguard.engine import Engine
+from hashguard.errors import ConfigError
 from hashguard.settings import Settings
 from hashguard.store.store import Store
 
 log = logging.getLogger(__name__)
-REFRESH_SECONDS = 0.5  # how often the index follows the change log
+REFRESH_SECONDS = 0.25  # how often each process follows the change log
+_OPTIONS_ENV = "HASHGUARD_SERVE_OPTIONS"
 
 
-def create_app(engine: Engine) -> FastAPI:
+@dataclass(frozen=True)
+class ServeOptions:
+    auth: bool = True  # False only for local development, on a loopback address
+    workers: int = 1
+    rate_limit: int = 0  # requests/s for keys without their own limit; 0: none
+    max_list_bytes: int = 4 << 30
+
+
+def _follow_once(engine: Engine, auth: Authenticator, m: metrics.Metrics) -> None:
+    if not engine.loaded:
+        engine.load()
+    else:
+        engine.refresh()
+    auth.refresh()
+    sizes = {name: s["size"] for name, s in engine.indexes.stats().items()}
+    m.index(sizes, engine.indexes.seq, max(0, engine.store.last_seq() - engine.indexes.seq))
+
+
+def create_app(engine: Engine, options: ServeOptions | None = None) -> FastAPI:
+    """The app. If ``engine`` was made with ``load=False`` it loads in the background and
+    the app answers 503 on matching (and /v1/ready) until it is done."""
+    options = options or ServeOptions()
+    auth = Authenticator(
+        engine.store.keys,
+        required=options.auth,
+        default_rate=options.rate_limit,
+        share=1.0 / max(1, options.workers),
+    )
+    m = metrics.metrics()
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async def follow() -> None:
             while True:
-                await asyncio.sleep(REFRESH_SECONDS)
                 try:
-                    await asyncio.to_thread(engine.refresh)
-                except Exception:  # keep serving on the last good index
+                    await asyncio.to_thread(_follow_once, engine, auth, m)
+                except Exception:  # keep serving on the last good index; /v1/ready says so
                     log.exception("could not follow the change log")
+                await asyncio.sleep(REFRESH_SECONDS)
 
+        if not options.auth:
+            log.warning(
+                "API KEYS ARE OFF: anyone who can reach this port may match, curate and "
+                "administer. Local development only."
+            )
         task = asyncio.create_task(follow())
         yield
         task.cancel()
 
-    app = FastAPI(title="hashguard", version=__version__, lifespan=lifespan)
+    app = FastAPI(
+        title="hashguard",
+        version=__version__,
+        lifespan=lifespan,
+        description="Match content against lists of known abuse material. See docs/api.md.",
+    )
     app.state.engine = engine
+    app.state.auth = auth
+    app.state.metrics = m
     errors.install(app)
-    app.include_router(match.router)
-    app.include_router(health.router)
+    for module in (match, banks, entries, changes, keys, health, metrics):
+        app.include_router(module.router)
+    # Outermost first: a body over the limit is refused before anything else reads it.
+    upload = engine.limits.max_bytes
+    app.add_middleware(metrics.Timing, metrics=m)
+    app.add_middleware(
+        BodyLimit, default=upload * 4 // 3 + (1 << 20), imports=options.max_list_bytes
+    )
     return app
 
 
-def serve(settings: Settings, *, host: str, port: int) -> None:
-    import uvicorn
-
+def app_from_environment() -> FastAPI:
+    """The factory each uvicorn worker calls: settings and options from the environment."""
+    settings = Settings.load()
+    raw = json.loads(os.environ.get(_OPTIONS_ENV, "{}"))
+    options = ServeOptions(**raw)
     engine = Engine(
-        Store(settings.db_url),
+        Store(settings.db_url, create=False),
         index_dir=settings.index_dir,
         limits=settings.limits,
         exact_orientations=settings.exact_orientations,
+        load=False,
     )
-    uvicorn.run(create_app(engine), host=host, port=port, log_level="info")
+    return create_app(engine, options)
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(settings: Settings, *, host: str, port: int, workers: int = 1, auth: bool = True) -> None:
+    import uvicorn
+
+    if not auth and not _loopback(host):
+        raise ConfigError(
+            f"--no-auth is for local development and needs a loopback address, not {host!r}; "
+            "make keys with `hashguard keys create` instead"
+        )
+    if workers < 1:
+        raise ConfigError(f"--workers must be 1 or more, not {workers}")
+    # Migrate and bring the snapshot up to date once, here, so workers start from it in
+    # milliseconds instead of each rebuilding (and racing to save) the same indexes.
+    store = Store(settings.db_url)
+    Engine(store, index_dir=settings.index_dir, limits=settings.limits)
+    store.close()
+    options = ServeOptions(
+        auth=auth,
+        workers=workers,
+        rate_limit=settings.rate_limit,
+        max_list_bytes=settings.max_list_bytes,
+    )
+    os.environ.update(settings.to_env())
+    os.environ[_OPTIONS_ENV] = json.dumps(options.__dict__)
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="hashguard-metrics-")
+    uvicorn.run(
+        "hashguard.api.server:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )

@@ -105,3 +105,28 @@ def parse_row(record: Mapping[str, object], line: int, registry: Registry) -> Li
         return RowError(line, e.message)
     except ValueError as e:
         return RowError(line, str(e))
+
+
+def entry_rows(
+    entry_id: str,
+    signals: list[tuple[str, str, int | None]],
+    metadata: Mapping[str, object],
+    registry: Registry,
+) -> tuple[list[ListRow], list[RowError]]:
+    """One entry given as (type, value, quality) and metadata, as the rows of a one-entry
+    list: checked by the same rules, so an entry added by hand behaves like one from a list."""
+    rows: list[ListRow] = []
+    errors: list[RowError] = []
+    if not signals:
+        errors.append(RowError(1, "an entry needs at least one signal"))
+    for line, (type_name, value, quality) in enumerate(signals, 1):
+        record = {
+            **metadata, "id": entry_id, "signal_type": type_name, "signal": value,
+            "quality": quality, "action": None,
+        }  # fmt: skip
+        checked = parse_row(record, line, registry)
+        if isinstance(checked, RowError):
+            errors.append(checked)
+        else:
+            rows.append(checked)
+    return rows, errors

@@ -16,9 +16,11 @@ from hashguard.errors import ConfigError, Conflict, InvalidValue, NotFound, RowE
 from hashguard.lists.rows import ListRow
 from hashguard.signals.base import Signal
 from hashguard.signals.pdq import DEFAULT_THRESHOLD
+from hashguard.store import audit
 from hashguard.store import tables as t
 from hashguard.store.database import default_db_url, migrate, open_engine
 from hashguard.store.importer import apply_list
+from hashguard.store.keys import Keys
 
 __all__ = ["Store", "default_db_url"]
 
@@ -37,6 +39,7 @@ class Store:
             self.store_id = self._store_id()
         except OperationalError as e:
             raise ConfigError(f"cannot open database {self.safe_url}: {e.orig}") from None
+        self.keys = Keys(self.engine)
 
     @property
     def safe_url(self) -> str:
@@ -69,7 +72,9 @@ class Store:
 
     # banks
 
-    def create_bank(self, name: str, pdq_threshold: int = DEFAULT_THRESHOLD) -> Bank:
+    def create_bank(
+        self, name: str, pdq_threshold: int = DEFAULT_THRESHOLD, *, actor: str = "local"
+    ) -> Bank:
         validate_bank_name(name)
         _check_threshold(pdq_threshold)
         try:
@@ -78,12 +83,18 @@ class Store:
                     insert(t.banks).values(name=name, pdq_threshold=pdq_threshold, enabled=True)
                 ).inserted_primary_key[0]  # type: ignore[index]
                 conn.execute(insert(t.changes).values(kind="bank", bank_id=bank_id))
+                audit.record(conn, actor, "bank.create", name, {"pdq_threshold": pdq_threshold})
         except IntegrityError:
             raise Conflict(f"bank {name!r} already exists") from None
         return Bank(bank_id, name, pdq_threshold, True)
 
     def update_bank(
-        self, name: str, *, pdq_threshold: int | None = None, enabled: bool | None = None
+        self,
+        name: str,
+        *,
+        pdq_threshold: int | None = None,
+        enabled: bool | None = None,
+        actor: str = "local",
     ) -> Bank:
         bank = self.bank(name)
         values: dict[str, Any] = {}
@@ -95,11 +106,49 @@ class Store:
             with self._writing() as conn:
                 conn.execute(update(t.banks).where(t.banks.c.id == bank.id).values(**values))
                 conn.execute(insert(t.changes).values(kind="bank", bank_id=bank.id))
+                audit.record(conn, actor, "bank.update", name, values)
         return self.bank(name)
+
+    def delete_bank(self, name: str, *, actor: str = "local") -> int:
+        """Retract every active entry (logged, so indexes drop them) and retire the bank.
+
+        Its rows stay, under the name ``#<id>``, so what it listed remains answerable and
+        the name can be used again. Returns how many entries were retracted.
+        """
+        bank = self.bank(name)
+        with self._writing() as conn:
+            params = {"b": bank.id}
+            conn.execute(
+                text(
+                    "INSERT INTO hg_changes (kind, bank_id, entry_id, signal_type, value)"
+                    " SELECT 'retract', e.bank_id, s.entry_id, s.signal_type, s.value"
+                    " FROM hg_entries e JOIN hg_entry_signals s ON s.entry_id = e.id"
+                    " WHERE e.bank_id = :b AND e.status = 'active'"
+                    " ORDER BY s.entry_id, s.signal_type, s.value"
+                ),
+                params,
+            )
+            retracted = conn.execute(
+                text(
+                    "UPDATE hg_entries SET status = 'retracted'"
+                    " WHERE bank_id = :b AND status = 'active'"
+                ),
+                params,
+            ).rowcount
+            conn.execute(
+                update(t.banks)
+                .where(t.banks.c.id == bank.id)
+                .values(name=f"#{bank.id}", deleted_name=name, deleted_at=func.now(), enabled=False)
+            )
+            conn.execute(insert(t.changes).values(kind="bank", bank_id=bank.id))
+            audit.record(conn, actor, "bank.delete", name, {"entries_retracted": retracted})
+        return int(retracted)
 
     def banks(self) -> list[Bank]:
         with self.engine.connect() as conn:
-            rows = conn.execute(select(t.banks).order_by(t.banks.c.name)).all()
+            rows = conn.execute(
+                select(t.banks).where(t.banks.c.deleted_at.is_(None)).order_by(t.banks.c.name)
+            ).all()
         return [Bank(r.id, r.name, r.pdq_threshold, bool(r.enabled)) for r in rows]
 
     def bank(self, name: str) -> Bank:
@@ -113,6 +162,7 @@ class Store:
         q = (
             select(t.banks.c.name, t.entries.c.status, func.count())
             .join(t.entries, t.entries.c.bank_id == t.banks.c.id)
+            .where(t.banks.c.deleted_at.is_(None))
             .group_by(t.banks.c.name, t.entries.c.status)
         )
         out: dict[str, dict[str, int]] = {}
@@ -124,13 +174,44 @@ class Store:
     # lists
 
     def import_rows(
-        self, bank_name: str, rows: Iterable[ListRow], errors: list[RowError], source: str
+        self,
+        bank_name: str,
+        rows: Iterable[ListRow],
+        errors: list[RowError],
+        source: str,
+        *,
+        actor: str = "local",
+        action: str = "bank.import",
     ) -> ImportReport:
         """Apply a list atomically. ``errors`` is filled by the reader while rows stream in;
         any error rolls the whole import back (:class:`ListRejected`)."""
         bank = self.bank(bank_name)
         with self._writing() as conn:
-            return apply_list(conn, bank.id, bank.name, rows, errors, source)
+            report = apply_list(conn, bank.id, bank.name, rows, errors, source)
+            detail = {"source": source, **report.as_dict()}
+            audit.record(conn, actor, action, bank_name, detail)
+            return report
+
+    def retract_entry(self, bank_name: str, entry_id: str, *, actor: str = "local") -> Entry:
+        entry = self.entry(bank_name, entry_id)
+        if entry.status == "active":
+            row = ListRow(line=1, action="retract", id=entry_id, signal_type=None, value=None)
+            self.import_rows(
+                bank_name, [row], [], f"entry {entry_id}", actor=actor, action="entry.retract"
+            )
+        return self.entry(bank_name, entry_id)
+
+    def entry(self, bank_name: str, entry_id: str) -> Entry:
+        bank = self.bank(bank_name)
+        with self.engine.connect() as conn:
+            pk = conn.scalar(
+                select(t.entries.c.id).where(
+                    t.entries.c.bank_id == bank.id, t.entries.c.source_id == entry_id
+                )
+            )
+        if pk is None:
+            raise NotFound(f"bank {bank_name!r} has no entry {entry_id!r}")
+        return self.entries([pk])[pk]
 
     def export_rows(
         self, bank_name: str, *, include_retracted: bool = False

@@ -42,6 +42,10 @@ banks = Table(
     Column("pdq_threshold", Integer, nullable=False),
     Column("enabled", Boolean, nullable=False, default=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # A deleted bank keeps its rows (what was listed, and when, stays answerable) under the
+    # name "#<id>", so the name can be used again; its real name moves here.
+    Column("deleted_at", DateTime(timezone=True)),
+    Column("deleted_name", String(64)),
 )
 
 entries = Table(
@@ -81,4 +85,51 @@ changes = Table(
     Column("value", Text),
     Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     sqlite_autoincrement=True,  # never reuse a sequence number
+)
+
+# API keys, stored only as SHA-256 hashes of the key (keys are random, so no salt is needed).
+api_keys = Table(
+    "hg_api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),  # shown in listings to tell keys apart
+    Column("scopes", String(64), nullable=False),  # comma-separated
+    Column("rate_limit", Integer),  # requests per second; None: the server's default
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("revoked_at", DateTime(timezone=True)),
+    sqlite_autoincrement=True,
+)
+
+# Who changed what, when. Append-only: migration 0002 adds triggers that refuse updates and
+# deletes, so not even a bug in hashguard can rewrite history.
+audit = Table(
+    "hg_audit",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("actor", String(128), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", Text),
+    Column("detail", Text),  # JSON object
+    sqlite_autoincrement=True,
+)
+
+# Upstream lists a bank is synced from, with the checkpoint that makes a sync resumable.
+sources = Table(
+    "hg_sources",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("kind", String(32), nullable=False),
+    Column("bank", String(64), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("settings", Text, nullable=False),  # JSON object: keys, credentials file, ...
+    Column("checkpoint", Text),  # JSON, written in the transaction that applies a batch
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("last_attempt_at", DateTime(timezone=True)),
+    Column("last_success_at", DateTime(timezone=True)),
+    Column("last_error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )

@@ -1,0 +1,1 @@
+"""Who may call the service: API keys, their scopes, and rate limits."""

@@ -1,0 +1,70 @@
+"""API keys: made here, shown once, stored only as hashes.
+
+A key is ``hg_`` + 8 characters of prefix + ``_`` + 32 random bytes in URL-safe base64. The
+prefix is stored in clear so listings can tell keys apart; the whole key only as a SHA-256
+hash. Keys carry 256 bits of randomness, so a fast unsalted hash is enough: there is nothing
+to brute-force, unlike a password.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from hashguard.errors import InvalidValue
+
+# match: submit content or hashes, get verdicts (never read list entries back);
+# curate: banks, entries, imports, sources, the change log; admin: keys, and everything else.
+SCOPES = ("match", "curate", "admin")
+
+
+def parse_scopes(values: list[str] | str) -> tuple[str, ...]:
+    items = values.split(",") if isinstance(values, str) else values
+    scopes = tuple(sorted({s.strip() for s in items if s.strip()}, key=SCOPES.index))
+    if not scopes:
+        raise InvalidValue(f"a key needs at least one scope: {', '.join(SCOPES)}")
+    for scope in scopes:
+        if scope not in SCOPES:
+            raise InvalidValue(f"unknown scope {scope!r}: use {', '.join(SCOPES)}")
+    return scopes
+
+
+def new_key() -> tuple[str, str]:
+    """A fresh key and its prefix."""
+    prefix = secrets.token_hex(4)
+    return f"hg_{prefix}_{secrets.token_urlsafe(32)}", prefix
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    id: int
+    name: str
+    prefix: str
+    scopes: tuple[str, ...]
+    rate_limit: int | None = None  # requests per second; None: the server's default
+    created_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+    def allows(self, scope: str) -> bool:
+        return scope in self.scopes or "admin" in self.scopes
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "prefix": self.prefix,
+            "scopes": list(self.scopes),
+            "rate_limit": self.rate_limit,
+            "created_at": self.created_at.isoformat() if self.created_at else None,
+            "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
+        }

@@ -1,0 +1,140 @@
+"""Request and response bodies: what /openapi.json documents and requests are checked against."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_SIGNALS = 64  # per item: one piece of content has a handful of hashes, not thousands
+MAX_BATCH = 100  # items per /v1/match/batch call
+CONTEXT = 256  # characters in a context field
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SignalIn(Strict):
+    type: str = Field(max_length=32, examples=["pdq"])
+    value: str = Field(max_length=4096)
+
+
+class Context(Strict):
+    """Pseudonymous ids the platform chooses; echoed back so verdicts can be joined up."""
+
+    content_id: str | None = Field(None, max_length=CONTEXT)
+    chat_id: str | None = Field(None, max_length=CONTEXT)
+    uploader_id: str | None = Field(None, max_length=CONTEXT)
+
+    def given(self) -> dict[str, str]:
+        fields = ("content_id", "chat_id", "uploader_id")
+        return {k: v for k in fields if (v := getattr(self, k)) is not None}
+
+
+class MatchSignals(Context):
+    signals: list[SignalIn] = Field(min_length=1, max_length=MAX_SIGNALS)
+
+
+class BatchItem(Context):
+    """One item: hashes computed by the platform, or the content itself in base64."""
+
+    signals: list[SignalIn] | None = Field(None, min_length=1, max_length=MAX_SIGNALS)
+    content: str | None = Field(None, description="the content, base64-encoded")
+
+
+class Batch(Strict):
+    items: list[BatchItem] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class MatchOut(BaseModel):
+    model_config = ConfigDict(extra="allow")  # the entry's metadata: category, severity, ...
+
+    bank: str
+    entry: str
+    signal_type: str
+    distance: int
+    variant: str | None = None
+    low_quality: bool | None = None
+
+
+class MatchResponse(BaseModel):
+    matches: list[MatchOut]
+    signals: dict[str, Any]
+    context: dict[str, str] | None = None
+
+
+class BatchResult(BaseModel):
+    matches: list[MatchOut] | None = None
+    signals: dict[str, Any] | None = None
+    context: dict[str, str] | None = None
+    error: dict[str, str] | None = None
+
+
+class BatchResponse(BaseModel):
+    results: list[BatchResult]
+
+
+class BankIn(Strict):
+    name: str = Field(max_length=64, examples=["iwf-hashes"])
+    pdq_threshold: int = Field(31, ge=0, le=128)
+    enabled: bool = True
+
+
+class BankPatch(Strict):
+    pdq_threshold: int | None = Field(None, ge=0, le=128)
+    enabled: bool | None = None
+
+
+class BankOut(BaseModel):
+    name: str
+    pdq_threshold: int
+    enabled: bool
+    entries: dict[str, int] | None = None
+
+
+class EntryIn(Strict):
+    id: str = Field(min_length=1, max_length=4096)
+    signals: list[SignalIn] = Field(min_length=1, max_length=MAX_SIGNALS)
+    metadata: dict[str, str] = Field(default_factory=dict, max_length=64)
+
+
+class EntryOut(BaseModel):
+    bank: str
+    id: str
+    status: str
+    signals: list[dict[str, Any]]
+    metadata: dict[str, Any]
+
+
+class KeyIn(Strict):
+    name: str = Field(max_length=64)
+    scopes: list[str] = Field(min_length=1, max_length=3, examples=[["match"]])
+    rate_limit: int | None = Field(None, ge=0, description="requests/s; 0 for none")
+
+
+class KeyOut(BaseModel):
+    name: str
+    prefix: str
+    scopes: list[str]
+    rate_limit: int | None
+    created_at: str | None
+    revoked_at: str | None
+
+
+class KeyCreated(KeyOut):
+    key: str = Field(description="the key itself: shown this once, stored only as a hash")
+
+
+class ErrorBody(BaseModel):
+    type: str
+    message: str
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut} for code in (401, 403, 404, 409, 413, 422, 429, 503)
+}

@@ -1,0 +1,39 @@
+"""The audit log: one row per curation call, written in the same transaction as the change
+it records, so there is never a change without its row or a row without its change."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select
+
+from hashguard.store import tables as t
+
+
+def record(
+    conn: Connection, actor: str, action: str, target: str | None, detail: dict[str, Any]
+) -> None:
+    conn.execute(
+        insert(t.audit).values(
+            actor=actor[:128], action=action, target=target, detail=json.dumps(detail, default=str)
+        )
+    )
+
+
+def read(engine: Engine, *, after: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
+    a = t.audit
+    q = select(a).where(a.c.id > after).order_by(a.c.id).limit(limit)
+    with engine.connect() as conn:
+        return [
+            {
+                "id": r.id,
+                "at": r.at.isoformat() if isinstance(r.at, datetime) else r.at,
+                "actor": r.actor,
+                "action": r.action,
+                "target": r.target,
+                "detail": json.loads(r.detail) if r.detail else {},
+            }
+            for r in conn.execute(q)
+        ]
