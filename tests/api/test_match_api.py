@@ -44,7 +44,9 @@ def test_match_precomputed_signals(service: Service, original_pdq: str) -> None:
     assert service.call("POST", "/v1/match", "match", json=miss).json()["matches"] == []
 
 
-def test_batch_answers_each_item_in_order(service: Service, testdata: Path, original_pdq: str) -> None:
+def test_batch_answers_each_item_in_order(
+    service: Service, testdata: Path, original_pdq: str
+) -> None:
     image = base64.b64encode((testdata / BLURRED).read_bytes()).decode()
     items = [
         {"signals": [{"type": "pdq", "value": original_pdq}], "content_id": "a"},
@@ -56,7 +58,13 @@ def test_batch_answers_each_item_in_order(service: Service, testdata: Path, orig
     response = service.call("POST", "/v1/match/batch", "match", json={"items": items})
     assert response.status_code == 200, response.text
     results = response.json()["results"]
-    assert [r.get("context") for r in results] == [{"content_id": "a"}, {"content_id": "b"}, None, None, None]
+    assert [r.get("context") for r in results] == [
+        {"content_id": "a"},
+        {"content_id": "b"},
+        None,
+        None,
+        None,
+    ]
     assert results[0]["matches"][0]["entry"] == "x1"
     assert results[1]["matches"][0]["entry"] == "x1"
     assert results[2]["error"]["type"] == "InvalidSignal"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from hashguard.api.auth import Admin
 from hashguard.api.deps import StoreDep
@@ -28,9 +28,11 @@ def create_key(body: KeyIn, caller: Admin, s: StoreDep) -> KeyCreated:
 
 
 @router.delete("/v1/keys/{name}", summary="Revoke a key")
-def revoke_key(name: str, caller: Admin, s: StoreDep) -> KeyOut:
-    """Every serving process refuses the key within a second."""
-    return KeyOut(**s.keys.revoke(name, actor=caller.actor).as_dict())
+def revoke_key(name: str, request: Request, caller: Admin, s: StoreDep) -> KeyOut:
+    """This process refuses the key at once; every other one within a second."""
+    revoked = s.keys.revoke(name, actor=caller.actor)
+    request.app.state.auth.refresh()
+    return KeyOut(**revoked.as_dict())
 
 
 @router.get("/v1/audit", summary="The audit log: who changed what, when")

@@ -1,14 +1,14 @@
 """Feeds: a bank's list as a signed, versioned snapshot plus deltas, published and synced.
 
-A feed is a directory any web server can serve: ``feed.json`` (the signed manifest, see
-:mod:`hashguard.lists.feed_keys`) and content-addressed JSON Lines files in hashguard's list
-format. Only the manifest is signed; it names every file with its SHA-256 and size. See
-docs/feeds.md. These are plain functions over rows and a directory or URL: the store is
-the caller's business.
+A feed is a directory any web server can serve: ``feed.json``, the signed manifest (see
+:mod:`hashguard.lists.feed_keys`), and content-addressed JSON Lines files in hashguard's
+list format. These are plain functions over rows and a directory or URL; the store is the
+caller's business. See docs/feeds.md.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import hashlib
 import itertools
@@ -17,178 +17,76 @@ import os
 import re
 import tempfile
 import urllib.error
+import urllib.parse
 import urllib.request
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.message import Message
+from http.client import HTTPMessage
 from pathlib import Path
-from typing import IO, Any, Literal
-from urllib.parse import urljoin, urlsplit
+from typing import IO, Any, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from hashguard.banks.model import validate_bank_name
-from hashguard.errors import HashguardError, InvalidValue, ListRejected, RowError
-from hashguard.lists.feed_keys import key_id, no_duplicate_keys, open_envelope, seal, trusted_keys
+from hashguard.errors import Conflict, InvalidValue, ListRejected, RowError
+from hashguard.lists.feed_keys import (
+    Checkpoint,
+    FeedError,
+    FeedFile,
+    FeedRejected,
+    FeedUnavailable,
+    Kind,
+    Manifest,
+    key_id,
+    load_checkpoint,
+    save_checkpoint,
+    seal,
+    timestamp,
+    trusted_keys,
+    verify_manifest,
+    write_atomic,
+)
 from hashguard.lists.jsonl_format import read_jsonl
 from hashguard.lists.rows import ListRow, parse_row
 from hashguard.signals.registry import Registry, default_registry
 
+__all__ = [
+    "Checkpoint", "FeedError", "FeedRejected", "FeedUnavailable", "Limits", "Manifest",
+    "PublishReport", "Step", "Sync", "apply", "fetch_manifest", "load_checkpoint",
+    "open_feed", "plan", "publish", "save_checkpoint",
+]  # fmt: skip
+
+R = TypeVar("R")
 MANIFEST = "feed.json"
-Kind = Literal["snapshot", "delta"]
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
 _OURS = re.compile(r"^(snapshot|delta)-\d{10}-[0-9a-f]{16}\.jsonl$")
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _CHUNK = 1 << 20
-
-
-class FeedError(HashguardError):
-    http_status = 502
-    exit_code = 8
-
-
-class FeedRejected(FeedError):
-    """A feed that failed verification. Nothing from it was applied; raise the alarm.
-
-    ``reason`` is one word for alerting: malformed, signature, unknown_key, wrong_feed,
-    rollback, expired, history, too_large, size, digest, missing.
-    """
-
-    def __init__(self, message: str, reason: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-
-
-class FeedUnavailable(FeedError):
-    """The feed could not be fetched (network, HTTP error, missing file): try again later."""
-
-    exit_code = 9
 
 
 @dataclass(frozen=True)
 class Limits:
     manifest_bytes: int = 1 << 20
     file_bytes: int = 4 << 30
-    timeout: float = 60.0  # seconds without progress on one HTTP request
-
-
-@dataclass(frozen=True)
-class FeedFile:
-    kind: Kind
-    version: int
-    name: str
-    sha256: str
-    size: int
-    rows: int
-
-
-@dataclass(frozen=True)
-class Manifest:
-    feed: str
-    key_id: str
-    version: int
-    created_at: datetime
-    expires_at: datetime
-    snapshot: FeedFile
-    deltas: tuple[FeedFile, ...]  # contiguous, ending at ``version``; may start before snapshot
-
-    def to_bytes(self) -> bytes:
-        def file(f: FeedFile) -> dict[str, Any]:
-            return {k: getattr(f, k) for k in ("version", "name", "sha256", "size", "rows")}
-
-        doc = {
-            "feed": self.feed,
-            "key_id": self.key_id,
-            "version": self.version,
-            "created_at": _timestamp(self.created_at),
-            "expires_at": _timestamp(self.expires_at),
-            "snapshot": file(self.snapshot),
-            "deltas": [file(d) for d in self.deltas],
-        }
-        return (json.dumps(doc, indent=1) + "\n").encode()
-
-    def file(self, kind: Kind, version: int) -> FeedFile | None:
-        candidates = (self.snapshot,) if kind == "snapshot" else self.deltas
-        return next((f for f in candidates if f.version == version), None)
-
-
-def _timestamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _field(doc: Mapping[str, Any], name: str, kind: type) -> Any:
-    value = doc.get(name)
-    if not isinstance(value, kind) or isinstance(value, bool):
-        raise ValueError(f"{name!r} must be a {kind.__name__}, not {value!r}")
-    if kind is int and value < 0:
-        raise ValueError(f"{name!r} must not be negative")
-    return value
-
-
-def _parse_file(doc: object, kind: Kind) -> FeedFile:
-    if not isinstance(doc, dict):
-        raise ValueError(f"each {kind} must be an object")
-    name, sha = _field(doc, "name", str), _field(doc, "sha256", str)
-    if not _SAFE_NAME.match(name):
-        raise ValueError(f"file name {name!r} is not a plain file name")
-    if not _SHA256.match(sha):
-        raise ValueError(f"sha256 of {name} is not 64 lowercase hex digits")
-    ints = [_field(doc, k, int) for k in ("version", "size", "rows")]
-    return FeedFile(kind, ints[0], name, sha, ints[1], ints[2])
-
-
-def parse_manifest(raw: bytes) -> Manifest:
-    """A manifest from its (already verified) bytes. Raises ValueError saying what is wrong."""
-    doc = json.loads(raw, object_pairs_hook=no_duplicate_keys)
-    if not isinstance(doc, dict):
-        raise ValueError("expected a JSON object")
-    times = []
-    for name in ("created_at", "expires_at"):
-        moment = datetime.fromisoformat(_field(doc, name, str))
-        if moment.tzinfo is None:
-            raise ValueError(f"{name!r} lacks a time zone")
-        times.append(moment)
-    deltas = _field(doc, "deltas", list)
-    m = Manifest(
-        feed=validate_bank_name(_field(doc, "feed", str)),
-        key_id=_field(doc, "key_id", str),
-        version=_field(doc, "version", int),
-        created_at=times[0],
-        expires_at=times[1],
-        snapshot=_parse_file(doc.get("snapshot"), "snapshot"),
-        deltas=tuple(_parse_file(d, "delta") for d in deltas),
-    )
-    versions = [d.version for d in m.deltas]
-    if not 1 <= m.snapshot.version <= m.version:
-        raise ValueError(f"snapshot version {m.snapshot.version} is not in 1..{m.version}")
-    if versions and versions != list(range(versions[0], m.version + 1)):
-        raise ValueError(f"delta versions {versions} do not run without gaps to {m.version}")
-    if m.snapshot.version < m.version and (not versions or versions[0] > m.snapshot.version + 1):
-        raise ValueError(f"no deltas lead from snapshot {m.snapshot.version} to {m.version}")
-    names = [m.snapshot.name, *(d.name for d in m.deltas)]
-    if len(set(names)) != len(names):
-        raise ValueError("a file is listed twice")
-    return m
+    timeout: float = 60.0  # seconds an HTTP request may wait for the server
 
 
 # -- where a feed lives: a directory, a file:// URL or an http(s):// URL --------------------
 
 
 class _Redirects(urllib.request.HTTPRedirectHandler):
-    """Keep credentials on the origin they were meant for, and HTTPS from being downgraded."""
+    """Keep credentials on the origin they were given for, and HTTPS from being downgraded."""
 
     def redirect_request(
         self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str,
-        headers: Message, newurl: str,
+        headers: HTTPMessage, newurl: str,
     ) -> urllib.request.Request | None:  # fmt: skip
         if req.full_url.startswith("https:") and not newurl.startswith("https:"):
             raise FeedUnavailable(f"{req.full_url} redirects to {newurl}: refusing to leave HTTPS")
         new = super().redirect_request(req, fp, code, msg, headers, newurl)
-        if new is not None and urlsplit(newurl).netloc != urlsplit(req.full_url).netloc:
-            for name in ("Authorization", "Cookie", *(h for h, _ in req.header_items())):
-                new.remove_header(name.capitalize())
+        if new is not None and urllib.parse.urlsplit(newurl).netloc != req.host:
+            for name, _ in req.header_items():
+                new.remove_header(name)
         return new
 
 
@@ -197,13 +95,17 @@ _OPENER = urllib.request.build_opener(_Redirects)
 
 @dataclass(frozen=True)
 class _Source:
-    base: str  # a directory path, or an http(s) URL ending in "/"
-    http: bool
-    headers: tuple[tuple[str, str], ...]
-    timeout: float
+    base: str  # a directory, or an http(s) URL ending in "/"
+    manifest: str  # its name in base
+    headers: tuple[tuple[str, str], ...] = ()
+    timeout: float = 60.0
+
+    @property
+    def http(self) -> bool:
+        return self.base.startswith(("http://", "https://"))
 
     def url(self, name: str) -> str:
-        return urljoin(self.base, name) if self.http else str(Path(self.base) / name)
+        return urllib.parse.urljoin(self.base, name) if self.http else os.path.join(self.base, name)
 
     @contextmanager
     def open(self, name: str, *, fresh: bool = False) -> Iterator[IO[bytes]]:
@@ -214,9 +116,10 @@ class _Source:
                     yield f
                 return
             headers = dict(self.headers) | ({"Cache-Control": "no-cache"} if fresh else {})
-            request = urllib.request.Request(url, headers=headers)
-            with _OPENER.open(request, timeout=self.timeout) as response:
-                yield response
+            with _OPENER.open(
+                urllib.request.Request(url, headers=headers), None, self.timeout
+            ) as r:
+                yield r
         except urllib.error.HTTPError as e:
             raise FeedUnavailable(f"{url}: HTTP {e.code} {e.reason}") from None
         except urllib.error.URLError as e:
@@ -226,32 +129,22 @@ class _Source:
 
 
 def _source(location: str, headers: Mapping[str, str], timeout: float) -> _Source:
-    """``location`` is the feed's directory (or its feed.json), as a path or URL."""
-    scheme = urlsplit(location).scheme.lower()
-    if scheme in ("http", "https"):
-        base = location if location.endswith((".json", "/")) else location + "/"
-        return _Source(base, True, tuple(headers.items()), timeout)
-    if scheme == "file":
-        location = urllib.request.url2pathname(urlsplit(location).path)
-    elif scheme and len(scheme) > 1:  # one letter: a Windows drive
-        raise InvalidValue(f"cannot fetch a feed from {location!r}: use https://, file:// or a path")
-    path = Path(location)
-    return _Source(str(path.parent if path.suffix == ".json" else path), False, (), timeout)
-
-
-def _read_all(stream: IO[bytes], limit: int, where: str) -> bytes:
-    data = stream.read(limit + 1)
-    if len(data) > limit:
-        raise FeedRejected(f"{where} is larger than the {limit}-byte limit", "too_large")
-    return data
-
-
-def _check_file(f: FeedFile, size: int, digest: str, where: str) -> None:
-    if size != f.size:
-        problem = "truncated" if size < f.size else "longer than the manifest says"
-        raise FeedRejected(f"{where} is {problem}: {size} bytes, expected {f.size}", "size")
-    if digest != f.sha256:
-        raise FeedRejected(f"{where} does not match its SHA-256 in the manifest", "digest")
+    """``location`` is the feed's directory, or its feed.json, as a path or URL."""
+    parts = urllib.parse.urlsplit(location)
+    if parts.scheme in ("http", "https"):
+        base, _, name = (
+            location.rpartition("/") if location.endswith(".json") else (location, "", "")
+        )
+        return _Source(base.rstrip("/") + "/", name or MANIFEST, tuple(headers.items()), timeout)
+    if parts.scheme == "file":
+        location = urllib.request.url2pathname(parts.path)
+    elif len(parts.scheme) > 1:  # one letter is a Windows drive
+        raise InvalidValue(
+            f"cannot fetch a feed from {location!r}: use https://, file:// or a path"
+        )
+    if location.endswith(".json"):
+        return _Source(os.path.dirname(location) or ".", os.path.basename(location))
+    return _Source(location, MANIFEST)
 
 
 def _download(src: _Source, f: FeedFile, dest: Path, limits: Limits) -> None:
@@ -262,43 +155,15 @@ def _download(src: _Source, f: FeedFile, dest: Path, limits: Limits) -> None:
         )
     sha, size = hashlib.sha256(), 0
     with src.open(f.name) as stream, open(dest, "wb") as out:
-        while chunk := stream.read(min(_CHUNK, f.size - size + 1)):
+        # Never read more than one byte past the declared size: a server cannot fill the disk.
+        while size <= f.size and (chunk := stream.read(min(_CHUNK, f.size - size + 1))):
             size += len(chunk)
-            if size > f.size:
-                break  # longer than declared: stop reading, _check_file says so
             sha.update(chunk)
             out.write(chunk)
-    _check_file(f, size, sha.hexdigest(), where)
+    f.check(size, sha.hexdigest(), where)
 
 
 # -- subscribing -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    """How far a subscriber has applied a feed: the file that brought it to ``version``."""
-
-    feed: str | None = None
-    version: int = 0
-    kind: Kind | None = None
-    sha256: str | None = None
-
-
-def load_checkpoint(path: Path) -> Checkpoint:
-    """The checkpoint saved at ``path``; a fresh one if there is no file yet."""
-    try:
-        doc = json.loads(path.read_text())
-        return Checkpoint(doc["feed"], int(doc["version"]), doc["kind"], doc["sha256"])
-    except FileNotFoundError:
-        return Checkpoint()
-    except (ValueError, KeyError, TypeError) as e:
-        raise InvalidValue(
-            f"checkpoint {path} is unreadable ({e}); delete it to resync from the snapshot"
-        ) from None
-
-
-def save_checkpoint(path: Path, checkpoint: Checkpoint) -> None:
-    _write_atomic(path, (json.dumps(checkpoint.__dict__) + "\n").encode())
 
 
 def fetch_manifest(
@@ -306,81 +171,31 @@ def fetch_manifest(
     feed: str | None = None, headers: Mapping[str, str] | None = None,
     limits: Limits = Limits(), now: datetime | None = None,
 ) -> Manifest:  # fmt: skip
-    """The feed's manifest, verified: signed by a trusted key, for the expected feed (``feed``,
-    else the checkpoint's), not expired, and not older than the checkpoint."""
+    """The feed's manifest, verified: signed by one of ``keys``, for the expected feed
+    (``feed``, else the checkpoint's), not expired, not older than the checkpoint."""
     src = _source(source, headers or {}, limits.timeout)
-    where = src.url("" if src.base.endswith(".json") else MANIFEST)
-    with src.open("" if src.base.endswith(".json") else MANIFEST, fresh=True) as stream:
-        data = _read_all(stream, limits.manifest_bytes, where)
-    m = _verify(data, keys, where)
-    expected = feed or checkpoint.feed
-    if expected is not None and m.feed != expected:
-        raise FeedRejected(f"{where} is feed {m.feed!r}, not {expected!r}", "wrong_feed")
-    now = now or datetime.now(UTC)
-    if now > m.expires_at:
-        raise FeedRejected(
-            f"{where} (version {m.version}) expired at {_timestamp(m.expires_at)}: the "
-            "publisher stopped refreshing it, or an old copy is being replayed",
-            "expired",
-        )
-    if m.version < checkpoint.version:
-        raise FeedRejected(
-            f"{where} is version {m.version}, older than version {checkpoint.version} "
-            "already applied: an old copy is being replayed, or the publisher rolled back",
-            "rollback",
-        )
-    applied = m.file(checkpoint.kind, checkpoint.version) if checkpoint.kind else None
-    if applied is not None and applied.sha256 != checkpoint.sha256:
-        raise FeedRejected(
-            f"{where}: version {checkpoint.version} differs from the one already applied: "
-            "the publisher rewrote its history; ask them, or delete the checkpoint to resync",
-            "history",
-        )
-    return m
-
-
-def _verify(data: bytes, keys: Mapping[str, Ed25519PublicKey], where: str) -> Manifest:
-    try:
-        envelope = open_envelope(data)
-    except ValueError as e:
-        raise FeedRejected(f"{where} is malformed: {e}", "malformed") from None
-    key = keys.get(envelope.key_id)
-    if key is None:
-        known = ", ".join(sorted(keys)) or "none"
-        raise FeedRejected(
-            f"{where} is signed by key {envelope.key_id}, which is not trusted (trusted: "
-            f"{known}); if the publisher rotated its key, add its new public key",
-            "unknown_key",
-        )
-    if not envelope.verifies_with(key):
-        raise FeedRejected(
-            f"{where}: the signature does not verify with key {envelope.key_id}: the manifest "
-            "was altered or not signed by the publisher",
-            "signature",
-        )
-    try:
-        m = parse_manifest(envelope.manifest)
-    except ValueError as e:  # signed, yet malformed: a publisher bug
-        raise FeedRejected(f"{where} holds a malformed manifest: {e}", "malformed") from None
-    if m.key_id != envelope.key_id:
-        raise FeedRejected(f"{where} names key {m.key_id} inside, not the signer's", "malformed")
-    return m
+    where = src.url(src.manifest)
+    with src.open(src.manifest, fresh=True) as stream:
+        data = stream.read(limits.manifest_bytes + 1)
+    if len(data) > limits.manifest_bytes:
+        raise FeedRejected(f"{where} is over {limits.manifest_bytes} bytes", "too_large")
+    return verify_manifest(data, keys, where, checkpoint=checkpoint, feed=feed, now=now)
 
 
 @dataclass(frozen=True)
 class Step:
     """One version to apply, from a downloaded and verified file.
 
-    A ``snapshot`` step replaces the bank's contents: its rows are every entry of the feed,
-    followed by retractions of the bank's other active entries. Import each step's rows
-    atomically, then save its checkpoint. Re-applying a step changes nothing, so a crash
-    between the two is harmless.
+    A snapshot step replaces the bank's contents: its rows are every entry of the feed,
+    then retractions of the bank's other active entries. Import a step's rows in one
+    transaction, then save its checkpoint: re-applying a step changes nothing, so a crash
+    between the two loses nothing and duplicates nothing.
     """
 
     feed: str
     file: FeedFile
     path: Path
-    source: str
+    source: str  # the URL, for messages
 
     @property
     def version(self) -> int:
@@ -394,28 +209,39 @@ class Step:
         self, errors: list[RowError], registry: Registry | None = None,
         current: Iterable[Mapping[str, Any]] | None = None,
     ) -> Iterator[ListRow]:  # fmt: skip
-        """The rows to import. ``current`` is the bank's rows (as ``Store.export_rows`` yields
-        them), needed by a snapshot step; they are read before the first row is returned."""
+        """The rows to import; bad ones go to ``errors``. A snapshot step needs ``current``,
+        the bank's rows as ``Store.export_rows`` yields them, read here before returning."""
         registry = registry or default_registry()
         if self.file.kind == "delta":
             return self._read(errors, registry)
         if current is None:
             raise ValueError("a snapshot step needs the bank's current rows to retract others")
-        stale = {key for key, _ in _entries(current, registry, errors)}
-        return self._replace(stale, errors, registry)
+        return self._replace(_keys(current, registry), errors, registry)
 
     def _read(self, errors: list[RowError], registry: Registry) -> Iterator[ListRow]:
         with open(self.path, "rb") as f:
             yield from read_jsonl(f, registry, errors)
 
     def _replace(self, stale: set[str], errors: list[RowError], reg: Registry) -> Iterator[ListRow]:
-        line = 0
+        last = 0
         for row in self._read(errors, reg):
             stale.discard(row.key)
-            line = row.line
+            last = row.line
             yield row
-        for line, key in enumerate(sorted(stale), start=line + 1):
+        for line, key in enumerate(sorted(stale), start=last + 1):
             yield ListRow(line, "retract", key, None, None)
+
+
+def _keys(rows: Iterable[Mapping[str, Any]], registry: Registry) -> set[str]:
+    """Keys of the active entries among exported rows (their ``id`` is the entry's key)."""
+    keys = set()
+    for r in rows:
+        if r.get("action") != "retract":
+            row_id = str(r.get("id") or "").strip()
+            parsed = parse_row(r, 0, registry) if not row_id else None
+            keys.add(row_id or (parsed.key if isinstance(parsed, ListRow) else ""))
+    keys.discard("")
+    return keys
 
 
 @dataclass(frozen=True)
@@ -426,8 +252,10 @@ class Sync:
 
 def plan(m: Manifest, checkpoint: Checkpoint) -> list[FeedFile]:
     """The files that bring a subscriber at ``checkpoint`` to ``m.version``: the deltas after
-    it if the manifest still lists them all, else (or if smaller) the snapshot and the
-    deltas after that."""
+    it if the manifest still lists them all, else (or if smaller) the snapshot and the deltas
+    after that."""
+    if checkpoint.version >= m.version:
+        return []
     deltas = {d.version: d for d in m.deltas}
     via_snapshot = [m.snapshot, *(deltas[v] for v in range(m.snapshot.version + 1, m.version + 1))]
     wanted = range(checkpoint.version + 1, m.version + 1)
@@ -444,8 +272,8 @@ def open_feed(
     feed: str | None = None, headers: Mapping[str, str] | None = None,
     limits: Limits = Limits(), workdir: Path | None = None, now: datetime | None = None,
 ) -> Iterator[Sync]:  # fmt: skip
-    """Fetch and verify the manifest and every file the subscriber needs, before anything
-    is applied; yield the steps to apply. Downloads are deleted on exit."""
+    """Fetch and verify the manifest and every file the subscriber needs before anything is
+    applied, then yield the steps to apply, in order. Downloads are deleted on exit."""
     with tempfile.TemporaryDirectory(prefix="hashguard-feed-", dir=workdir) as tmp:
         try:
             m = fetch_manifest(
@@ -453,13 +281,31 @@ def open_feed(
             )
             src = _source(source, headers or {}, limits.timeout)
             steps = []
-            if m.version > checkpoint.version:
-                for f in plan(m, checkpoint):
-                    _download(src, f, Path(tmp) / f.name, limits)
-                    steps.append(Step(m.feed, f, Path(tmp) / f.name, src.url(f.name)))
+            for f in plan(m, checkpoint):
+                _download(src, f, Path(tmp) / f.name, limits)
+                steps.append(Step(m.feed, f, Path(tmp) / f.name, src.url(f.name)))
         except FeedRejected as e:
             raise FeedRejected(f"{e.message}; nothing was applied", e.reason) from None
         yield Sync(m, tuple(steps))
+
+
+def apply(
+    sync: Sync,
+    import_rows: Callable[[Iterator[ListRow], list[RowError], str], R],
+    current_rows: Callable[[], Iterable[Mapping[str, Any]]],
+    save: Callable[[Checkpoint], None],
+    registry: Registry | None = None,
+) -> list[R]:
+    """Apply the steps in order: import each one's rows (``import_rows(rows, errors, source)``,
+    atomic, e.g. ``Store.import_rows`` for one bank), then ``save`` its checkpoint.
+    ``current_rows()`` gives the bank's rows for a snapshot step (``Store.export_rows``)."""
+    reports = []
+    for step in sync.steps:
+        errors: list[RowError] = []
+        current = current_rows() if step.file.kind == "snapshot" else None
+        reports.append(import_rows(step.rows(errors, registry, current), errors, step.source))
+        save(step.checkpoint)
+    return reports
 
 
 # -- publishing ------------------------------------------------------------------------------
@@ -478,28 +324,34 @@ class PublishReport:
     expires_at: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return dataclasses.asdict(self)
 
 
 def _entries(
     rows: Iterable[Mapping[str, Any] | ListRow], registry: Registry, errors: list[RowError]
 ) -> Iterator[tuple[str, list[ListRow]]]:
-    """Active entries as (key, rows); the rows of one entry must be consecutive."""
-    parsed = (
-        r if isinstance(r, ListRow) else parse_row(r, n, registry)
-        for n, r in enumerate(rows, start=1)
-    )
-    good = (r for r in parsed if isinstance(r, ListRow) or errors.append(r))
-    for key, group in itertools.groupby(good, key=lambda r: r.key):
+    """(key, rows) of each active entry; the rows of one entry must be consecutive."""
+
+    def parsed() -> Iterator[ListRow]:
+        for n, r in enumerate(rows, start=1):
+            row = r if isinstance(r, ListRow) else parse_row(r, n, registry)
+            if isinstance(row, RowError):
+                errors.append(row)
+            else:
+                yield row
+
+    for key, group in itertools.groupby(parsed(), key=lambda r: r.key):
         entry = [r for r in group if r.action == "add"]
         if entry:
             yield key, entry
 
 
 def _digest(entry: list[ListRow]) -> bytes:
-    """What a subscriber keeps of an entry: metadata of its first row, and its signals."""
+    """What a subscriber keeps of an entry: the metadata of its first row, and its signals."""
     first = entry[0]
-    signals = sorted({(r.signal_type or "", r.value or "", r.quality or -1) for r in entry})
+    signals = sorted(
+        {(r.signal_type, r.value, -1 if r.quality is None else r.quality) for r in entry}
+    )
     meta = [first.category, first.severity, first.note, first.extra, signals]
     return hashlib.blake2b(json.dumps(meta).encode(), digest_size=16).digest()
 
@@ -542,22 +394,16 @@ class _FileWriter:
         self.temp.unlink(missing_ok=True)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, name = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+@contextmanager
+def _writer(
+    directory: Path, kind: Kind, version: int, wanted: bool
+) -> Iterator[_FileWriter | None]:
+    writer = _FileWriter(directory, kind, version) if wanted else None
     try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(name, path)
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)  # the rename itself survives a power cut
+        yield writer
     finally:
-        os.close(dir_fd)
+        if writer is not None and not writer.out.closed:
+            writer.discard()
 
 
 @contextmanager
@@ -566,20 +412,23 @@ def _locked(directory: Path) -> Iterator[None]:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise FeedError(f"another `feed publish` is writing to {directory}") from None
+            raise Conflict(
+                f"another `feed publish` is writing to {directory}; try again later"
+            ) from None
         yield
 
 
 def _verified_rows(directory: Path, f: FeedFile, registry: Registry) -> Iterator[ListRow]:
-    """A file of our own feed, checked against the manifest as it is read."""
-    where, sha, size, errors = str(directory / f.name), hashlib.sha256(), 0, []
+    """A file of our own feed, checked against the manifest before it is read."""
+    where, sha, size = str(directory / f.name), hashlib.sha256(), 0
+    errors: list[RowError] = []
     try:
         with open(directory / f.name, "rb") as stream:
             for line in stream:
                 sha.update(line)
                 size += len(line)
+            f.check(size, sha.hexdigest(), where)
             stream.seek(0)
-            _check_file(f, size, sha.hexdigest(), where)
             yield from read_jsonl(stream, registry, errors)
     except FileNotFoundError:
         raise FeedRejected(f"{where} is listed in the manifest but missing", "missing") from None
@@ -588,20 +437,18 @@ def _verified_rows(directory: Path, f: FeedFile, registry: Registry) -> Iterator
 
 
 def _published_state(directory: Path, m: Manifest, registry: Registry) -> dict[str, bytes]:
-    """Entry key -> digest, as a subscriber at ``m.version`` has them."""
-    errors: list[RowError] = []
+    """Entry key -> digest, as subscribers at ``m.version`` have them."""
+    errors: list[RowError] = []  # stays empty: _verified_rows raises on bad rows
     rows = _verified_rows(directory, m.snapshot, registry)
     state = {key: _digest(entry) for key, entry in _entries(rows, registry, errors)}
-    for delta in m.deltas:
-        if delta.version > m.snapshot.version:
-            for key, group in itertools.groupby(
-                _verified_rows(directory, delta, registry), key=lambda r: r.key
-            ):
-                entry = [r for r in group if r.action == "add"]
-                if entry:
-                    state[key] = _digest(entry)
-                else:
-                    state.pop(key, None)
+    for delta in (d for d in m.deltas if d.version > m.snapshot.version):
+        rows = _verified_rows(directory, delta, registry)
+        for key, group in itertools.groupby(rows, key=lambda r: r.key):
+            entry = [r for r in group if r.action == "add"]
+            if entry:
+                state[key] = _digest(entry)
+            else:
+                state.pop(key, None)
     return state
 
 
@@ -611,22 +458,23 @@ def publish(
     snapshot_every: int = 10, keep_deltas: int = 30, valid_for: timedelta = timedelta(days=7),
     now: datetime | None = None,
 ) -> PublishReport:  # fmt: skip
-    """Publish the bank's active ``rows`` (as ``Store.export_rows`` yields them: the rows of
-    one entry consecutive) as the next version of the feed in ``directory``.
+    """Publish a bank's active ``rows`` (as ``Store.export_rows`` yields them: the rows of one
+    entry consecutive) as the next version of the feed in ``directory``.
 
     Writes a delta against the previous version, a full snapshot every ``snapshot_every``
-    versions, then the signed manifest, last and atomically. Unchanged rows renew the
-    manifest's dates only. ``previous_keys`` verify a manifest signed before a key rotation.
+    versions, then the signed manifest, last and atomically. If nothing changed, only the
+    manifest's dates are renewed. ``previous_keys`` verify a manifest signed before a key
+    rotation; deltas of the last ``keep_deltas`` versions stay listed.
     """
     validate_bank_name(feed)
     if snapshot_every < 1 or keep_deltas < 0 or valid_for <= timedelta(0):
-        raise InvalidValue("snapshot_every must be >= 1, keep_deltas >= 0, valid_for > 0")
+        raise InvalidValue("snapshot_every must be >= 1, keep_deltas >= 0 and valid_for > 0")
     registry = registry or default_registry()
     now = now or datetime.now(UTC)
     directory.mkdir(parents=True, exist_ok=True)
     with _locked(directory):
-        for stale in directory.glob(".tmp-*"):  # left by a publish that crashed
-            stale.unlink()
+        for leftover in directory.glob(".tmp-*"):  # from a publish that crashed
+            leftover.unlink()
         try:
             previous = _previous(directory, [key.public_key(), *previous_keys], feed)
             state = _published_state(directory, previous, registry) if previous else {}
@@ -634,53 +482,59 @@ def publish(
             raise FeedRejected(f"{e.message}; nothing was published", e.reason) from None
         version = previous.version + 1 if previous else 1
         due = previous is None or version - previous.snapshot.version >= snapshot_every
-        writers = {"snapshot": _FileWriter(directory, "snapshot", version) if due else None}
-        writers["delta"] = _FileWriter(directory, "delta", version) if previous else None
-        try:
-            counts = _write_version(rows, state, writers, registry)
-            if previous and not any(counts):
-                for w in writers.values():
-                    w and w.discard()
-                m = replace(previous, key_id=key_id(key.public_key()), created_at=now,
-                            expires_at=now + valid_for)  # fmt: skip
-                _write_atomic(directory / MANIFEST, seal(key, m.to_bytes()))
-                return PublishReport(feed, m.version, False, expires_at=_timestamp(m.expires_at))
-            files = {kind: w.finish() for kind, w in writers.items() if w is not None}
-        except BaseException:
-            for w in writers.values():
-                if w is not None and not w.out.closed:
-                    w.discard()
-            raise
-        snapshot = files.get("snapshot") or (previous.snapshot if previous else None)
-        assert snapshot is not None
-        deltas = [*(previous.deltas if previous else ()), *([files["delta"]] if "delta" in files else [])]
-        oldest = min(snapshot.version, version - keep_deltas)
-        m = Manifest(feed, key_id(key.public_key()), version, now, now + valid_for, snapshot,
-                     tuple(d for d in deltas if d.version > oldest))  # fmt: skip
-        _write_atomic(directory / MANIFEST, seal(key, m.to_bytes()))
+        listed = previous is not None and (keep_deltas > 0 or not due)  # else never fetched
+        with (
+            _writer(directory, "snapshot", version, due) as snapshot,
+            _writer(directory, "delta", version, listed) as delta,
+        ):
+            counts = _write_version(feed, rows, state, snapshot, delta, registry)
+            if previous is not None and not any(counts):
+                return _renew(directory, previous, key, now + valid_for, now)
+            new_snapshot = snapshot.finish() if snapshot else None
+            new_delta = delta.finish() if delta else None
+        last_snapshot = new_snapshot or (previous.snapshot if previous else None)
+        assert last_snapshot is not None  # a first version always writes a snapshot
+        deltas = [*(previous.deltas if previous else ()), *([new_delta] if new_delta else [])]
+        oldest = min(last_snapshot.version, version - keep_deltas)
+        m = Manifest(
+            feed, key_id(key.public_key()), version, now, now + valid_for, last_snapshot,
+            tuple(d for d in deltas if d.version > oldest),
+        )  # fmt: skip
+        write_atomic(directory / MANIFEST, seal(key, m.to_bytes()))
         _prune(directory, m, previous)
     return PublishReport(
-        feed, version, True, *counts, snapshot=files["snapshot"].name if "snapshot" in files else None,
-        delta=files["delta"].name if "delta" in files else None, expires_at=_timestamp(m.expires_at),
-    )
+        feed, version, True, *counts,
+        snapshot=new_snapshot.name if new_snapshot else None,
+        delta=new_delta.name if new_delta else None,
+        expires_at=timestamp(m.expires_at),
+    )  # fmt: skip
 
 
 def _previous(directory: Path, keys: list[Ed25519PublicKey], feed: str) -> Manifest | None:
     path = directory / MANIFEST
     if not path.exists():
         return None
-    m = _verify(path.read_bytes(), trusted_keys(keys), str(path))
+    m = verify_manifest(path.read_bytes(), trusted_keys(keys), str(path))
     if m.feed != feed:
         raise InvalidValue(f"{directory} holds feed {m.feed!r}, not {feed!r}")
     return m
 
 
+def _renew(
+    directory: Path, m: Manifest, key: Ed25519PrivateKey, expires: datetime, now: datetime
+) -> PublishReport:
+    renewed = dataclasses.replace(
+        m, key_id=key_id(key.public_key()), created_at=now, expires_at=expires
+    )
+    write_atomic(directory / MANIFEST, seal(key, renewed.to_bytes()))
+    return PublishReport(m.feed, m.version, False, expires_at=timestamp(expires))
+
+
 def _write_version(
-    rows: Iterable[Mapping[str, Any]], state: dict[str, bytes],
-    writers: Mapping[str, _FileWriter | None], registry: Registry,
+    feed: str, rows: Iterable[Mapping[str, Any]], state: dict[str, bytes],
+    snapshot: _FileWriter | None, delta: _FileWriter | None, registry: Registry,
 ) -> tuple[int, int, int]:  # fmt: skip
-    """Stream the entries into the snapshot and delta writers; (added, updated, retracted)."""
-    snapshot, delta = writers["snapshot"], writers["delta"]
+    """Stream the entries into the snapshot and the delta; (added, updated, retracted)."""
     errors: list[RowError] = []
     added = updated = 0
     seen = b""  # marks keys already streamed, in ``state`` itself to save memory
@@ -697,7 +551,7 @@ def _write_version(
         added += before is None
         updated += before is not None and digest != before
     if errors:
-        raise ListRejected(f"rows of feed {writers}", errors)
+        raise ListRejected(f"rows for feed {feed}", errors)
     gone = sorted(k for k, v in state.items() if v != seen)
     for key in gone:
         if delta:

@@ -1,31 +1,65 @@
-"""Feed signing keys: Ed25519 key files, key ids, and the signed envelope around a manifest.
+"""Feed trust: Ed25519 keys, the signed manifest, and the checks it must pass before a
+subscriber at a given checkpoint acts on it.
 
 A feed's ``feed.json`` is an envelope holding the manifest as a string plus an Ed25519
 signature over its exact bytes, so manifest and signature are always fetched together (a
-separate signature file could be cached or replaced apart from the manifest).
+separate signature file could be cached or replaced apart from the manifest). The manifest
+names every other file of the feed with its SHA-256 and size, so it alone is signed.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import hashlib
 import json
 import os
-from collections.abc import Iterable
+import re
+import tempfile
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, Literal
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization as ser
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from hashguard.errors import InvalidValue
+from hashguard.banks.model import validate_bank_name
+from hashguard.errors import HashguardError, InvalidValue
 
 FORMAT = "hashguard-feed/1"
 # What is signed is this prefix + the manifest bytes: a feed key's signature can never be
 # passed off as one over anything else, nor another signature by the same key as a feed's.
 SIGNING_CONTEXT = b"hashguard-feed-manifest-v1\n"
+Kind = Literal["snapshot", "delta"]
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class FeedError(HashguardError):
+    http_status = 502
+    exit_code = 8
+
+
+class FeedRejected(FeedError):
+    """A feed that failed verification: nothing from it was applied. Raise the alarm.
+
+    ``reason`` is one word for alerts and metrics: malformed, signature, unknown_key,
+    wrong_feed, rollback, expired, history, too_large, size, digest, missing.
+    """
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class FeedUnavailable(FeedError):
+    """The feed could not be fetched (network, HTTP error, missing file): try again later."""
+
+    exit_code = 9
 
 
 def key_id(key: Ed25519PublicKey) -> str:
@@ -109,18 +143,117 @@ def load_public_key(path: Path) -> Ed25519PublicKey:
     return key
 
 
-@dataclass(frozen=True)
-class Envelope:
-    key_id: str
-    signature: bytes
-    manifest: bytes  # the exact bytes that were signed (after the context prefix)
+# -- the manifest ----------------------------------------------------------------------------
 
-    def verifies_with(self, key: Ed25519PublicKey) -> bool:
-        try:
-            key.verify(self.signature, SIGNING_CONTEXT + self.manifest)
-        except InvalidSignature:
-            return False
-        return True
+
+@dataclass(frozen=True)
+class FeedFile:
+    kind: Kind
+    version: int
+    name: str
+    sha256: str
+    size: int
+    rows: int
+
+    def check(self, size: int, sha256: str, where: str) -> None:
+        """Reject a copy of this file that is not byte for byte the one the manifest names."""
+        if size != self.size:
+            problem = "truncated" if size < self.size else "longer than the manifest says"
+            raise FeedRejected(f"{where} is {problem}: {size} bytes, expected {self.size}", "size")
+        if sha256 != self.sha256:
+            raise FeedRejected(f"{where} does not match its SHA-256 in the manifest", "digest")
+
+
+@dataclass(frozen=True)
+class Manifest:
+    feed: str
+    key_id: str
+    version: int
+    created_at: datetime
+    expires_at: datetime
+    snapshot: FeedFile
+    deltas: tuple[FeedFile, ...]  # contiguous, ending at ``version``; may start before snapshot
+
+    def to_bytes(self) -> bytes:
+        def file(f: FeedFile) -> dict[str, Any]:
+            return {k: getattr(f, k) for k in ("version", "name", "sha256", "size", "rows")}
+
+        doc = {
+            "feed": self.feed,
+            "key_id": self.key_id,
+            "version": self.version,
+            "created_at": timestamp(self.created_at),
+            "expires_at": timestamp(self.expires_at),
+            "snapshot": file(self.snapshot),
+            "deltas": [file(d) for d in self.deltas],
+        }
+        return (json.dumps(doc, indent=1) + "\n").encode()
+
+    def file(self, kind: Kind, version: int) -> FeedFile | None:
+        candidates = (self.snapshot,) if kind == "snapshot" else self.deltas
+        return next((f for f in candidates if f.version == version), None)
+
+
+def timestamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _field(doc: Mapping[str, Any], name: str, kind: type) -> Any:
+    value = doc.get(name)
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise ValueError(f"{name!r} must be a {kind.__name__}, not {value!r}")
+    if isinstance(value, int) and value < 0:
+        raise ValueError(f"{name!r} must not be negative")
+    return value
+
+
+def _parse_file(doc: object, kind: Kind) -> FeedFile:
+    if not isinstance(doc, dict):
+        raise ValueError(f"each {kind} must be an object")
+    name, sha = _field(doc, "name", str), _field(doc, "sha256", str)
+    if not _SAFE_NAME.match(name):
+        raise ValueError(f"file name {name!r} is not a plain file name")
+    if not _SHA256.match(sha):
+        raise ValueError(f"sha256 of {name} is not 64 lowercase hex digits")
+    version, size, rows = (_field(doc, k, int) for k in ("version", "size", "rows"))
+    return FeedFile(kind, version, name, sha, size, rows)
+
+
+def parse_manifest(raw: bytes) -> Manifest:
+    """A manifest from its bytes. Raises ValueError saying what is wrong."""
+    doc = json.loads(raw, object_pairs_hook=no_duplicate_keys)
+    if not isinstance(doc, dict):
+        raise ValueError("expected a JSON object")
+    times = [datetime.fromisoformat(_field(doc, n, str)) for n in ("created_at", "expires_at")]
+    if any(t.tzinfo is None for t in times):
+        raise ValueError("created_at and expires_at need a time zone")
+    try:
+        feed = validate_bank_name(_field(doc, "feed", str))
+    except InvalidValue as e:
+        raise ValueError(e.message) from None
+    m = Manifest(
+        feed=feed,
+        key_id=_field(doc, "key_id", str),
+        version=_field(doc, "version", int),
+        created_at=times[0],
+        expires_at=times[1],
+        snapshot=_parse_file(doc.get("snapshot"), "snapshot"),
+        deltas=tuple(_parse_file(d, "delta") for d in _field(doc, "deltas", list)),
+    )
+    versions = [d.version for d in m.deltas]
+    if not 1 <= m.snapshot.version <= m.version:
+        raise ValueError(f"snapshot version {m.snapshot.version} is not in 1..{m.version}")
+    if versions and versions != list(range(versions[0], m.version + 1)):
+        raise ValueError(f"delta versions {versions} do not run without gaps to {m.version}")
+    if m.snapshot.version < m.version and (not versions or versions[0] > m.snapshot.version + 1):
+        raise ValueError(f"no deltas lead from snapshot {m.snapshot.version} to {m.version}")
+    names = [m.snapshot.name, *(d.name for d in m.deltas)]
+    if len(set(names)) != len(names):
+        raise ValueError("a file is listed twice")
+    return m
+
+
+# -- the signed envelope ---------------------------------------------------------------------
 
 
 def seal(key: Ed25519PrivateKey, manifest: bytes) -> bytes:
@@ -134,24 +267,18 @@ def seal(key: Ed25519PrivateKey, manifest: bytes) -> bytes:
     return (json.dumps(envelope, indent=1, ensure_ascii=False) + "\n").encode()
 
 
-def open_envelope(data: bytes) -> Envelope:
-    """Parse ``feed.json`` (nothing is verified yet). Raises ValueError saying what is wrong."""
+def _open_envelope(data: bytes) -> tuple[str, bytes, bytes]:
+    """(key id, signature, manifest bytes) of ``feed.json``; ValueError says what is wrong."""
     doc = json.loads(data, object_pairs_hook=no_duplicate_keys)
     if not isinstance(doc, dict):
         raise ValueError("expected a JSON object")
     if doc.get("format") != FORMAT:
-        raise ValueError(
-            f"format is {doc.get('format')!r}, not {FORMAT!r} (a newer hashguard may read it)"
-        )
-    fields = {name: doc.get(name) for name in ("key_id", "signature", "manifest")}
-    for name, value in fields.items():
-        if not isinstance(value, str):
-            raise ValueError(f"{name!r} must be a string")
+        raise ValueError(f"format is {doc.get('format')!r}, not {FORMAT!r} (upgrade hashguard?)")
+    key, signature, manifest = (_field(doc, n, str) for n in ("key_id", "signature", "manifest"))
     try:
-        signature = base64.b64decode(str(fields["signature"]), validate=True)
+        return key, base64.b64decode(signature, validate=True), manifest.encode("utf-8")
     except binascii.Error:
         raise ValueError("'signature' is not base64") from None
-    return Envelope(str(fields["key_id"]), signature, str(fields["manifest"]).encode("utf-8"))
 
 
 def no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
@@ -162,3 +289,129 @@ def no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
             raise ValueError(f"key {name!r} appears twice")
         out[name] = value
     return out
+
+
+# -- verification ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """How far a subscriber has applied a feed: the file that brought it to ``version``."""
+
+    feed: str | None = None
+    version: int = 0
+    kind: Kind | None = None
+    sha256: str | None = None
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> Checkpoint:
+        """Raises ValueError if ``text`` is not what :meth:`to_json` writes."""
+        try:
+            doc = json.loads(text)
+            cp = cls(doc["feed"], int(doc["version"]), doc["kind"], doc["sha256"])
+        except (KeyError, TypeError) as e:
+            raise ValueError(f"not a feed checkpoint: {e!r}") from None
+        if cp.kind not in (None, "snapshot", "delta"):
+            raise ValueError(f"unknown kind {cp.kind!r}")
+        return cp
+
+
+def load_checkpoint(path: Path) -> Checkpoint:
+    """The checkpoint saved at ``path``; a fresh one if there is no file yet."""
+    try:
+        return Checkpoint.from_json(path.read_text())
+    except FileNotFoundError:
+        return Checkpoint()
+    except ValueError as e:
+        raise InvalidValue(
+            f"checkpoint {path} is unreadable ({e}); delete it to resync from the snapshot"
+        ) from None
+
+
+def save_checkpoint(path: Path, checkpoint: Checkpoint) -> None:
+    write_atomic(path, (checkpoint.to_json() + "\n").encode())
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    fd, name = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(name, path)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)  # so the rename itself survives a power cut
+    finally:
+        os.close(dir_fd)
+
+
+def verify_manifest(
+    data: bytes, keys: Mapping[str, Ed25519PublicKey], where: str, *,
+    checkpoint: Checkpoint | None = None, feed: str | None = None, now: datetime | None = None,
+) -> Manifest:  # fmt: skip
+    """The manifest in ``feed.json`` bytes, if signed by one of ``keys``. With a checkpoint:
+    also for the expected feed (``feed``, else the checkpoint's), not expired, not older
+    than the checkpoint and agreeing with the file the checkpoint applied."""
+    try:
+        signer, signature, raw = _open_envelope(data)
+    except (ValueError, RecursionError) as e:
+        raise FeedRejected(f"{where} is malformed: {e}", "malformed") from None
+    key = keys.get(signer)
+    if key is None:
+        raise FeedRejected(
+            f"{where} is signed by key {signer}, which is not trusted (trusted: "
+            f"{', '.join(sorted(keys)) or 'none'}); if the publisher rotated its key, add its "
+            "new public key",
+            "unknown_key",
+        )
+    try:
+        key.verify(signature, SIGNING_CONTEXT + raw)
+    except InvalidSignature:
+        raise FeedRejected(
+            f"{where}: the signature does not verify with key {signer}: the manifest was "
+            "altered, or not signed by the publisher",
+            "signature",
+        ) from None
+    try:
+        m = parse_manifest(raw)
+    except (ValueError, RecursionError) as e:  # signed, yet malformed: a publisher's bug
+        raise FeedRejected(f"{where} holds a malformed manifest: {e}", "malformed") from None
+    if m.key_id != signer:
+        raise FeedRejected(f"{where} names key {m.key_id} inside, not its signer", "malformed")
+    if checkpoint is not None:
+        _check_fresh(m, checkpoint, feed or checkpoint.feed, now or datetime.now(UTC), where)
+    return m
+
+
+def _check_fresh(m: Manifest, cp: Checkpoint, feed: str | None, now: datetime, where: str) -> None:
+    if feed is not None and m.feed != feed:
+        raise FeedRejected(f"{where} is feed {m.feed!r}, not {feed!r}", "wrong_feed")
+    if now > m.expires_at:
+        raise FeedRejected(
+            f"{where} (version {m.version}) expired at {timestamp(m.expires_at)}: the "
+            "publisher stopped renewing it, or an old copy is being replayed",
+            "expired",
+        )
+    if m.version < cp.version:
+        raise FeedRejected(
+            f"{where} is version {m.version}, older than version {cp.version} already "
+            "applied: an old copy is being replayed, or the publisher went back in time",
+            "rollback",
+        )
+    # The file that brought the subscriber to its version, if still listed, must be the same:
+    # else later deltas would be applied to a state the publisher never had.
+    applied = m.file(cp.kind, cp.version) if cp.kind else None
+    if applied is not None and applied.sha256 != cp.sha256:
+        raise FeedRejected(
+            f"{where}: version {cp.version} differs from the one already applied: the "
+            "publisher rewrote its history; ask them, or delete the checkpoint to resync",
+            "history",
+        )

@@ -25,8 +25,9 @@ from hashguard.store.keys import Keys
 __all__ = ["Store", "default_db_url"]
 
 # Every writer of the change log takes this lock, so sequence numbers become visible in order
-# and a process tailing the log can never skip one that commits late.
-_PG_LOCK = 0x6867_6C6F67  # "hglog"
+# and a process tailing the log can never skip one that commits late. It is keyed by schema:
+# stores in other schemas of the same database have logs (and locks) of their own.
+_PG_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('hashguard:' || current_schema(), 0))"
 
 
 class Store:
@@ -67,7 +68,7 @@ class Store:
         """A transaction that may append to the change log."""
         with self.engine.begin() as conn:
             if self.dialect == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK})
+                conn.execute(text(_PG_LOCK))
             yield conn
 
     # banks
