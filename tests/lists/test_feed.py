@@ -152,6 +152,7 @@ def test_snapshot_then_deltas_with_adds_updates_and_retracts(
     change(publisher, make_list(40))
     first = republish(publisher, feed_dir, key)
     assert (first.version, first.changed, first.entries_added, first.delta) == (1, True, 41, None)
+    assert {stat.S_IMODE(p.stat().st_mode) for p in feed_dir.glob("*.json*")} == {0o644}
     assert subscriber.sync(str(feed_dir), keys) == ["snapshot"]
     assert subscriber.contents() == publisher.contents()
     assert load_checkpoint(subscriber.checkpoint_path).version == 1

@@ -9,6 +9,7 @@ sees half of one.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import shutil
 import tempfile
@@ -49,8 +50,28 @@ def _load_rows(d: Path, name: str) -> Rows:
 def save(
     directory: Path, store_id: str, seq: int, indexes: dict[str, ExactIndex | HammingIndex]
 ) -> None:
-    """Write compacted indexes (no tail) as the snapshot at ``seq``."""
+    """Write compacted indexes (no tail) as the snapshot at ``seq``.
+
+    Processes sharing the directory (workers, replicas on one host) take turns; one that
+    finds a snapshot at least as new as its own already in place leaves it be.
+    """
     directory.parent.mkdir(parents=True, exist_ok=True)
+    with open(directory.parent / f".{directory.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        current = read_manifest(directory)
+        if (
+            current is not None
+            and current.store_id == store_id
+            and current.seq >= seq
+            and set(current.types) == set(indexes)
+        ):
+            return
+        _write(directory, store_id, seq, indexes)
+
+
+def _write(
+    directory: Path, store_id: str, seq: int, indexes: dict[str, ExactIndex | HammingIndex]
+) -> None:
     tmp = Path(tempfile.mkdtemp(prefix=".snapshot-", dir=directory.parent))
     types: dict[str, dict[str, Any]] = {}
     for name, index in indexes.items():

@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from hashguard.banks.model import validate_bank_name
 from hashguard.errors import Conflict, InvalidValue, ListRejected, RowError
 from hashguard.lists.feed_keys import (
+    FILE_MODE,
     Checkpoint,
     FeedError,
     FeedFile,
@@ -371,6 +372,7 @@ class _FileWriter:
     def __init__(self, directory: Path, kind: Kind, version: int) -> None:
         self.directory, self.kind, self.version = directory, kind, version
         fd, name = tempfile.mkstemp(prefix=".tmp-", dir=directory)
+        os.fchmod(fd, FILE_MODE)
         self.temp, self.out = Path(name), os.fdopen(fd, "wb")
         self.sha, self.size, self.rows = hashlib.sha256(), 0, 0
 

@@ -35,6 +35,7 @@ FORMAT = "hashguard-feed/1"
 # passed off as one over anything else, nor another signature by the same key as a feed's.
 SIGNING_CONTEXT = b"hashguard-feed-manifest-v1\n"
 Kind = Literal["snapshot", "delta"]
+FILE_MODE = 0o644  # feed files are for a web server to read; the directory controls access
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -336,8 +337,10 @@ def save_checkpoint(path: Path, checkpoint: Checkpoint) -> None:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` so that readers see the old or the new file, whole."""
     fd, name = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
     try:
+        os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "wb") as out:
             out.write(data)
             out.flush()

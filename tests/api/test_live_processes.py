@@ -1,0 +1,150 @@
+"""Two real `hashguard serve` processes (one of them with 2 workers) on one PostgreSQL:
+every change made through either is answered by every worker within a second."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from hashguard.store.store import Store
+
+FRESHNESS = 1.0  # seconds: the promise under test
+MD5S = [f"{i:032x}" for i in range(1, 4)]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    def __init__(self, db: str, index_dir: Path, workers: int) -> None:
+        self.index_dir = index_dir
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "HASHGUARD_INDEX_DIR": str(index_dir)}
+        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "hashguard.cli", "--db", db, "serve",
+             "--port", str(self.port), "--workers", str(workers)],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )  # fmt: skip
+
+    def wait_ready(self, timeout: float = 60) -> float:
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            if self.process.poll() is not None:
+                assert self.process.stderr is not None
+                raise AssertionError(f"server exited: {self.process.stderr.read().decode()}")
+            try:
+                if httpx.get(f"{self.url}/v1/ready", timeout=1).status_code == 200:
+                    return time.monotonic() - started
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError("server not ready in time")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+@pytest.fixture
+def cluster(pg_url: str, tmp_path: Path) -> Iterator[tuple[Store, dict[str, str], list[Server]]]:
+    store = Store(pg_url)
+    store.create_bank("iwf")
+    keys = {s: store.keys.create(f"k-{s}", [s], actor="test")[1] for s in ("match", "curate")}
+    servers = [Server(pg_url, tmp_path / "a", 1), Server(pg_url, tmp_path / "b", 2)]
+    try:
+        for server in servers:
+            server.wait_ready()
+        yield store, keys, servers
+    finally:
+        for server in servers:
+            server.stop()
+        store.close()
+
+
+def _matched(server: Server, key: str, md5: str) -> bool:
+    body = {"signals": [{"type": "md5", "value": md5}]}
+    r = httpx.post(f"{server.url}/v1/match", json=body, headers={"Authorization": f"Bearer {key}"})
+    assert r.status_code == 200, r.text
+    return bool(r.json()["matches"])
+
+
+def _everywhere(servers: list[Server], key: str, md5: str, expect: bool) -> float:
+    """Seconds until every server answers ``expect`` on 8 requests in a row (so each of a
+    server's workers has answered), failing after FRESHNESS."""
+    started = time.monotonic()
+    for server in servers:
+        while not all(_matched(server, key, md5) == expect for _ in range(8)):
+            assert time.monotonic() - started < FRESHNESS, f"{server.url} stale after {FRESHNESS}s"
+            time.sleep(0.02)
+    return time.monotonic() - started
+
+
+def test_changes_reach_every_worker_within_a_second(cluster) -> None:  # type: ignore[no-untyped-def]
+    store, keys, (a, b) = cluster
+    curate = {"Authorization": f"Bearer {keys['curate']}"}
+    rows = "signal_type,signal,id\n" + "".join(f"md5,{m},e{i}\n" for i, m in enumerate(MD5S))
+    imported = httpx.post(
+        f"{a.url}/v1/banks/iwf/import?format=csv", content=rows.encode(), headers=curate
+    )
+    assert imported.status_code == 200, imported.text
+    _everywhere([a, b], keys["match"], MD5S[0], True)
+
+    retracted = httpx.delete(f"{b.url}/v1/banks/iwf/entries/e0", headers=curate)
+    assert retracted.json()["status"] == "retracted"
+    assert not _matched(a, keys["match"], MD5S[0])  # at once: hits are checked in the store
+    _everywhere([a, b], keys["match"], MD5S[0], False)
+
+    added = httpx.post(
+        f"{b.url}/v1/banks/iwf/entries", headers=curate,
+        json={"id": "e9", "signals": [{"type": "md5", "value": "f" * 32}]},
+    )  # fmt: skip
+    assert added.status_code == 201
+    _everywhere([a, b], keys["match"], "f" * 32, True)
+
+    disabled = httpx.patch(f"{a.url}/v1/banks/iwf", json={"enabled": False}, headers=curate)
+    assert disabled.json()["enabled"] is False
+    _everywhere([a, b], keys["match"], MD5S[1], False)
+
+    store.keys.revoke("k-match", actor="test")
+    started = time.monotonic()
+    for server in (a, b):
+        revoked = {"Authorization": f"Bearer {keys['match']}"}
+        while any(
+            httpx.get(f"{server.url}/v1/index", headers=revoked).status_code != 401
+            for _ in range(8)
+        ):
+            assert time.monotonic() - started < FRESHNESS
+            time.sleep(0.02)
+
+
+def test_restart_is_ready_from_snapshot_and_log_tail(cluster) -> None:  # type: ignore[no-untyped-def]
+    store, keys, servers = cluster
+    a, b = servers
+    a.stop()
+    curate = {"Authorization": f"Bearer {keys['curate']}"}
+    rows = "signal_type,signal,id\n" + "".join(f"md5,{m},e{i}\n" for i, m in enumerate(MD5S))
+    url = f"{b.url}/v1/banks/iwf/import?format=csv"
+    assert httpx.post(url, content=rows.encode(), headers=curate).status_code == 200
+    again = Server(store.url, a.index_dir, 1)
+    servers.append(again)  # stopped by the fixture
+    again.wait_ready()
+    matcher = {"Authorization": f"Bearer {keys['match']}"}
+    index = httpx.get(f"{again.url}/v1/index", headers=matcher).json()
+    assert index["loaded_from"] == "snapshot" and index["lag"] == 0
+    assert _matched(again, keys["match"], MD5S[2])
