@@ -38,7 +38,7 @@ def test_every_setting_is_documented() -> None:
     for env in re.findall(r"HASHGUARD_[A-Z_]+", (REPO / "src/hashguard/settings.py").read_text()):
         assert env in text, env
     assert set(Settings.__dataclass_fields__) == {
-        "db_url", "index_dir", "limits", "exact_orientations",
+        "db_url", "index_dir", "limits", "exact_orientations", "rate_limit", "max_list_bytes",
     }  # fmt: skip
 
 

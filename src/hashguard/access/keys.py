@@ -23,13 +23,13 @@ SCOPES = ("match", "curate", "admin")
 
 def parse_scopes(values: list[str] | str) -> tuple[str, ...]:
     items = values.split(",") if isinstance(values, str) else values
-    scopes = tuple(sorted({s.strip() for s in items if s.strip()}, key=SCOPES.index))
-    if not scopes:
+    given = {s.strip() for s in items if s.strip()}
+    if not given:
         raise InvalidValue(f"a key needs at least one scope: {', '.join(SCOPES)}")
-    for scope in scopes:
+    for scope in given:
         if scope not in SCOPES:
             raise InvalidValue(f"unknown scope {scope!r}: use {', '.join(SCOPES)}")
-    return scopes
+    return tuple(sorted(given, key=SCOPES.index))
 
 
 def new_key() -> tuple[str, str]:

@@ -18,7 +18,9 @@ router = APIRouter(tags=["changes"], responses=ERRORS)
 def changes(
     caller: Curator,
     s: StoreDep,
-    after: Annotated[int, Query(ge=0, description="the last sequence number already seen")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=2**63 - 1, description="the last sequence number already seen")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> dict[str, Any]:
     """Page through with ``after`` = the ``next`` of the previous page."""

@@ -39,7 +39,7 @@ def revoke_key(name: str, request: Request, caller: Admin, s: StoreDep) -> KeyOu
 def audit_log(
     caller: Admin,
     s: StoreDep,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> dict[str, Any]:
     return {"records": audit.read(s.engine, after=after, limit=limit)}

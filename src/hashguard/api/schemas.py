@@ -110,7 +110,7 @@ class EntryOut(BaseModel):
 class KeyIn(Strict):
     name: str = Field(max_length=64)
     scopes: list[str] = Field(min_length=1, max_length=3, examples=[["match"]])
-    rate_limit: int | None = Field(None, ge=0, description="requests/s; 0 for none")
+    rate_limit: int | None = Field(None, ge=0, le=10_000_000, description="requests/s; 0: none")
 
 
 class KeyOut(BaseModel):
