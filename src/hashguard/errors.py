@@ -122,6 +122,31 @@ class NotReady(HashguardError):
     exit_code = 7
 
 
+class FeedError(HashguardError):
+    """A feed that could not be synced."""
+
+    http_status = 502
+    exit_code = 8
+
+
+class FeedRejected(FeedError):
+    """A feed that failed verification: nothing from it was applied. Raise the alarm.
+
+    ``reason`` is one word for alerts and metrics: malformed, signature, unknown_key,
+    wrong_feed, rollback, expired, history, too_large, size, digest, missing.
+    """
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class FeedUnavailable(FeedError):
+    """The feed could not be fetched (network, HTTP error, missing file): try again later."""
+
+    exit_code = 9
+
+
 class ConfigError(HashguardError):
     """Bad settings or an unreachable database."""
 

@@ -23,28 +23,23 @@ import numpy as np
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from hashguard.errors import Conflict, InvalidValue, RowError
-from hashguard.lists.feed import (
-    MANIFEST,
-    Checkpoint,
-    FeedRejected,
-    FeedUnavailable,
-    Limits,
-    apply,
-    load_checkpoint,
-    open_feed,
-    publish,
-    save_checkpoint,
-)
-from hashguard.lists.feed_keys import (
+from hashguard.errors import Conflict, FeedRejected, FeedUnavailable, InvalidValue, RowError
+from hashguard.feeds.keys import (
     generate_key,
     key_id,
     load_private_key,
     load_public_key,
-    parse_manifest,
-    seal,
     trusted_keys,
 )
+from hashguard.feeds.manifest import (
+    Checkpoint,
+    load_checkpoint,
+    parse_manifest,
+    save_checkpoint,
+    seal,
+)
+from hashguard.feeds.publish import publish
+from hashguard.feeds.sync import MANIFEST, Limits, apply, open_feed
 from hashguard.lists.rows import ListRow
 from hashguard.store.store import Store
 from tests.helpers import import_text
