@@ -41,6 +41,11 @@ class Metrics:
             "hashguard_request_seconds", "HTTP request latency", ["route"], buckets=_BUCKETS
         )
         self.matches = Counter("hashguard_matches", "Matches returned", ["bank", "signal_type"])
+        self.syncs = Counter(
+            "hashguard_source_syncs",
+            "Source syncs by outcome: ok, rejected (alert), unavailable, error",
+            ["source", "status"],
+        )
         self.index_size = Gauge(
             "hashguard_index_entries",
             "Signals in the in-memory index",
@@ -61,6 +66,9 @@ class Metrics:
     def matched(self, matches: list[dict[str, Any]]) -> None:
         for m in matches:
             self.matches.labels(m["bank"], m["signal_type"]).inc()
+
+    def synced(self, source: str, status: str) -> None:
+        self.syncs.labels(source, status).inc()
 
     def index(self, sizes: dict[str, int], seq: int, lag: int) -> None:
         for name, size in sizes.items():

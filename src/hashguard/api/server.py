@@ -12,6 +12,7 @@ import ipaddress
 import json
 import logging
 import os
+import socket
 import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from hashguard.api.limits import BodyLimit
 from hashguard.engine import Engine
 from hashguard.errors import ConfigError
 from hashguard.settings import Settings
+from hashguard.sources.runner import sync_due
 from hashguard.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,7 @@ class ServeOptions:
     workers: int = 1
     rate_limit: int = 0  # requests/s for keys without their own limit; 0: none
     max_list_bytes: int = 4 << 30
+    sync_every: float = 10.0  # seconds between looks for sources due a sync; 0: never
 
 
 def _follow_once(engine: Engine, auth: Authenticator, m: metrics.Metrics) -> None:
@@ -77,9 +80,28 @@ def create_app(engine: Engine, options: ServeOptions | None = None) -> FastAPI:
                 "API KEYS ARE OFF: anyone who can reach this port may match, curate and "
                 "administer. Local development only."
             )
-        task = asyncio.create_task(follow())
+
+        async def sync_sources() -> None:
+            # Every process looks; the one holding the lease syncs (one fetcher at a time).
+            owner = f"{socket.gethostname()}:{os.getpid()}"
+            lease = max(60.0, options.sync_every * 6)
+            while True:
+                await asyncio.sleep(options.sync_every)
+                try:
+                    outcomes = await asyncio.to_thread(
+                        sync_due, engine.store, engine.registry, owner, lease
+                    )
+                    for outcome in outcomes:
+                        m.synced(outcome.source, outcome.status)
+                except Exception:
+                    log.exception("could not sync sources")
+
+        tasks = [asyncio.create_task(follow())]
+        if options.sync_every > 0:
+            tasks.append(asyncio.create_task(sync_sources()))
         yield
-        task.cancel()
+        for task in tasks:
+            task.cancel()
 
     app = FastAPI(
         title="hashguard",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -21,6 +21,7 @@ from hashguard.store import tables as t
 from hashguard.store.database import default_db_url, migrate, open_engine
 from hashguard.store.importer import apply_list
 from hashguard.store.keys import Keys
+from hashguard.store.sources import Sources
 
 __all__ = ["Store", "default_db_url"]
 
@@ -41,6 +42,7 @@ class Store:
         except OperationalError as e:
             raise ConfigError(f"cannot open database {self.safe_url}: {e.orig}") from None
         self.keys = Keys(self.engine)
+        self.sources = Sources(self.engine)
 
     @property
     def safe_url(self) -> str:
@@ -183,14 +185,18 @@ class Store:
         *,
         actor: str = "local",
         action: str = "bank.import",
+        also: Callable[[Connection], None] | None = None,
     ) -> ImportReport:
         """Apply a list atomically. ``errors`` is filled by the reader while rows stream in;
-        any error rolls the whole import back (:class:`ListRejected`)."""
+        any error rolls the whole import back (:class:`ListRejected`). ``also`` runs in the
+        same transaction (a sync's checkpoint commits with the rows it follows)."""
         bank = self.bank(bank_name)
         with self._writing() as conn:
             report = apply_list(conn, bank.id, bank.name, rows, errors, source)
             detail = {"source": source, **report.as_dict()}
             audit.record(conn, actor, action, bank_name, detail)
+            if also is not None:
+                also(conn)
             return report
 
     def retract_entry(self, bank_name: str, entry_id: str, *, actor: str = "local") -> Entry:

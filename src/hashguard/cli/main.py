@@ -3,21 +3,23 @@
 Exit codes: 0 done; 1 internal error (a bug: please report it); 2 bad arguments or values;
 3 some inputs could not be read (the others were processed); 4 a list was rejected (nothing
 imported); 5 not found; 6 conflict (e.g. the bank exists); 7 configuration or database
-error; 10 ``match --fail-on-match`` found a match.
+error; 8 a feed was rejected (nothing applied); 9 a feed or exchange could not be reached;
+10 ``match --fail-on-match`` found a match.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from hashguard import __version__
+from hashguard.cli import sync
+from hashguard.cli.common import actor, emit, load_settings, open_engine, open_store, progress
 from hashguard.errors import HashguardError, InvalidValue, RowError
 from hashguard.signals.base import Signal
 from hashguard.signals.pdq import DEFAULT_THRESHOLD
@@ -27,80 +29,31 @@ EXIT_UNREADABLE = 3
 EXIT_MATCHED = 10
 
 
-def _actor() -> str:
-    """Who the audit log names for a CLI call: the operating-system user."""
-    import getpass
-
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
-
-
-def _out(record: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
-
-
-def _progress(items: Iterator[Any]) -> Iterator[Any]:
-    """A progress bar on a terminal, nothing when stderr is redirected."""
-    if not sys.stderr.isatty():
-        return items
-    from tqdm import tqdm
-
-    return iter(tqdm(items, unit="file", file=sys.stderr, leave=False))
-
-
-def _settings(args: argparse.Namespace) -> Any:
-    from hashguard.settings import Settings
-
-    return Settings.load(db=args.db, config=args.config)
-
-
-def _store(args: argparse.Namespace) -> Any:
-    from hashguard.store.store import Store
-
-    return Store(_settings(args).db_url)
-
-
-def _engine(args: argparse.Namespace) -> Any:
-    from hashguard.engine import Engine
-    from hashguard.store.store import Store
-
-    settings = _settings(args)
-    return Engine(
-        Store(settings.db_url),
-        index_dir=settings.index_dir,
-        limits=settings.limits,
-        exact_orientations=settings.exact_orientations
-        or getattr(args, "exact_orientations", False),
-    )
-
-
 # commands
 
 
 def cmd_bank(args: argparse.Namespace) -> int:
-    store = _store(args)
+    store = open_store(args)
     if args.bank_command == "create":
-        _out(store.create_bank(args.name, args.pdq_threshold, actor=_actor()).as_dict())
+        emit(store.create_bank(args.name, args.pdq_threshold, actor=actor()).as_dict())
     elif args.bank_command == "update":
         enabled = {"enable": True, "disable": False}.get(args.state or "")
-        _out(
+        emit(
             store.update_bank(
-                args.name, pdq_threshold=args.pdq_threshold, enabled=enabled, actor=_actor()
+                args.name, pdq_threshold=args.pdq_threshold, enabled=enabled, actor=actor()
             ).as_dict()
         )
     elif args.bank_command == "delete":
-        _out(
+        emit(
             {
                 "deleted": args.name,
-                "entries_retracted": store.delete_bank(args.name, actor=_actor()),
+                "entries_retracted": store.delete_bank(args.name, actor=actor()),
             }
         )
     else:
         counts = store.bank_counts()
         for bank in store.banks():
-            _out(
+            emit(
                 {
                     **bank.as_dict(),
                     **{f"{k}_entries": v for k, v in counts.get(bank.name, {}).items()},
@@ -113,15 +66,15 @@ def cmd_import(args: argparse.Namespace) -> int:
     from hashguard.lists.formats import READERS, format_for
 
     fmt = format_for(args.file, args.format)
-    store = _store(args)
+    store = open_store(args)
     errors: list[RowError] = []
     with ExitStack() as stack:
         raw: IO[bytes] = (
             sys.stdin.buffer if args.file == "-" else stack.enter_context(open(args.file, "rb"))
         )
         rows = READERS[fmt](raw, default_registry(), errors)
-        report = store.import_rows(args.bank, rows, errors, args.file, actor=_actor())
-    _out(report.as_dict())
+        report = store.import_rows(args.bank, rows, errors, args.file, actor=actor())
+    emit(report.as_dict())
     return 0
 
 
@@ -130,7 +83,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from hashguard.lists.jsonl_format import write_jsonl
     from hashguard.lists.rows import KNOWN
 
-    store = _store(args)
+    store = open_store(args)
     with ExitStack() as stack:
         out: IO[str] = (
             stack.enter_context(open(args.output, "w", encoding="utf-8", newline=""))
@@ -157,21 +110,21 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_hash(args: argparse.Namespace) -> int:
     from hashguard.batch import hash_paths, iter_paths
 
-    settings = _settings(args)
+    settings = load_settings(args)
     failed = False
     exact = settings.exact_orientations or args.exact_orientations
     hashed = hash_paths(
         iter_paths(args.paths), settings.limits, args.jobs, exact_orientations=exact
     )
-    for path, result in _progress(hashed):
+    for path, result in progress(hashed):
         if isinstance(result, str):
             failed = True
-            _out({"path": str(path), "error": result})
+            emit({"path": str(path), "error": result})
         elif result.media_error is not None and not args.any_file:
             failed = True
-            _out({"path": str(path), "error": result.media_error})
+            emit({"path": str(path), "error": result.media_error})
         else:
-            _out({"path": str(path), **result.as_dict()})
+            emit({"path": str(path), **result.as_dict()})
     return EXIT_UNREADABLE if failed else 0
 
 
@@ -196,17 +149,17 @@ def _read_signals(path: str) -> Iterator[tuple[int, Signal | str]]:
 def cmd_match(args: argparse.Namespace) -> int:
     from hashguard.batch import hash_paths, iter_paths
 
-    engine = _engine(args)
+    engine = open_engine(args)
     failed = matched = False
     if args.signals:
         for line, signal in _read_signals(args.signals):
             if isinstance(signal, str):
                 failed = True
-                _out({"line": line, "error": signal})
+                emit({"line": line, "error": signal})
                 continue
             found = engine.match_signals([signal])
             matched |= bool(found)
-            _out({"line": line, "signal_type": signal.type, "signal": signal.value,
+            emit({"line": line, "signal_type": signal.type, "signal": signal.value,
                   "matches": [m.as_dict() for m in found]})  # fmt: skip
     else:
         hashed = hash_paths(
@@ -215,25 +168,25 @@ def cmd_match(args: argparse.Namespace) -> int:
             args.jobs,
             exact_orientations=engine.exact_orientations,
         )
-        for path, result in _progress(hashed):
+        for path, result in progress(hashed):
             if isinstance(result, str):
                 failed = True
-                _out({"path": str(path), "error": result})
+                emit({"path": str(path), "error": result})
                 continue
             answer = engine.match_hashed(result)
             matched |= bool(answer.matches)
-            _out({"path": str(path), **answer.as_dict()})
+            emit({"path": str(path), **answer.as_dict()})
     if matched and args.fail_on_match:
         return EXIT_MATCHED
     return EXIT_UNREADABLE if failed else 0
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    engine = _engine(args)
+    engine = open_engine(args)
     if args.index_command == "rebuild":
         engine.indexes.rebuild(engine.store)
         engine.indexes.save(engine.index_dir)
-    _out({"seq": engine.indexes.seq, "loaded_from": engine.indexes.loaded_from,
+    emit({"seq": engine.indexes.seq, "loaded_from": engine.indexes.loaded_from,
           "types": engine.indexes.stats()})  # fmt: skip
     return 0
 
@@ -242,7 +195,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from hashguard.api.server import serve
 
     serve(
-        _settings(args),
+        load_settings(args),
         host=args.host,
         port=args.port,
         workers=args.workers,
@@ -252,17 +205,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
-    keys = _store(args).keys
+    keys = open_store(args).keys
     if args.keys_command == "create":
-        key, secret = keys.create(args.name, args.scope, rate_limit=args.rate_limit, actor=_actor())
+        key, secret = keys.create(args.name, args.scope, rate_limit=args.rate_limit, actor=actor())
         print(f"made key {key.name!r} with scopes {', '.join(key.scopes)}; it is shown "
               "once, here, and stored only as a hash", file=sys.stderr)  # fmt: skip
         sys.stdout.write(secret + "\n")
     elif args.keys_command == "revoke":
-        _out(keys.revoke(args.name, actor=_actor()).as_dict())
+        emit(keys.revoke(args.name, actor=actor()).as_dict())
     else:
         for key in keys.list():
-            _out(key.as_dict())
+            emit(key.as_dict())
     return 0
 
 
@@ -360,6 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
     keys_sub.add_parser("revoke").add_argument("name")
     keys_sub.add_parser("list")
     keys.set_defaults(func=cmd_keys)
+    sync.add_parsers(sub)
     return p
 
 

@@ -1,0 +1,5 @@
+import sys
+
+from hashguard.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,81 @@
+"""Syncing a bank from a hashguard feed (see :mod:`hashguard.feeds`).
+
+Source settings: ``public_keys`` (PEM text of every trusted key), optional ``feed`` (the
+feed's name, pinned), ``headers_env`` (header name -> environment variable holding its value:
+secrets stay out of the database) and ``max_file_bytes``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from functools import partial
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization as ser
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from hashguard.banks.model import ImportReport
+from hashguard.errors import ConfigError, InvalidValue, RowError
+from hashguard.feeds.keys import trusted_keys
+from hashguard.feeds.manifest import Checkpoint
+from hashguard.feeds.sync import Limits, open_feed
+from hashguard.signals.registry import Registry
+from hashguard.store.sources import Source
+from hashguard.store.store import Store
+
+
+def public_keys(pems: list[str]) -> dict[str, Ed25519PublicKey]:
+    keys = []
+    for pem in pems:
+        try:
+            key = ser.load_pem_public_key(pem.encode())
+        except ValueError:
+            raise InvalidValue("a feed source's public_keys must be PEM public keys") from None
+        if not isinstance(key, Ed25519PublicKey):
+            raise InvalidValue("feed keys are Ed25519 keys")
+        keys.append(key)
+    if not keys:
+        raise InvalidValue("a feed source needs at least one public key to verify it with")
+    return trusted_keys(keys)
+
+
+def _headers(settings: Mapping[str, Any]) -> dict[str, str]:
+    headers = {}
+    for name, variable in settings.get("headers_env", {}).items():
+        if variable not in os.environ:
+            raise ConfigError(f"header {name} comes from ${variable}, which is not set")
+        headers[name] = os.environ[variable]
+    return headers
+
+
+def sync_feed(store: Store, source: Source, registry: Registry) -> list[ImportReport]:
+    """Apply every version of the feed the bank lacks, each in one transaction together with
+    the checkpoint that records it."""
+    checkpoint = Checkpoint.from_json(source.checkpoint) if source.checkpoint else Checkpoint()
+    limits = Limits(file_bytes=int(source.settings.get("max_file_bytes", Limits.file_bytes)))
+    reports = []
+    with open_feed(
+        source.url,
+        public_keys(source.settings.get("public_keys", [])),
+        checkpoint,
+        feed=source.settings.get("feed"),
+        headers=_headers(source.settings),
+        limits=limits,
+    ) as sync:
+        for step in sync.steps:
+            errors: list[RowError] = []
+            current = store.export_rows(source.bank) if step.file.kind == "snapshot" else None
+            saved = step.checkpoint.to_json()
+            reports.append(
+                store.import_rows(
+                    source.bank,
+                    step.rows(errors, registry, current),
+                    errors,
+                    step.source,
+                    actor=f"source:{source.name}",
+                    action="source.sync",
+                    also=partial(store.sources.save_checkpoint, name=source.name, checkpoint=saved),
+                )
+            )
+    return reports

@@ -1,0 +1,84 @@
+"""Running syncs: one source on demand, or every source that is due, by whichever process
+holds the sync lease (one fetcher at a time across all replicas)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from hashguard.errors import FeedRejected, FeedUnavailable, HashguardError, ListRejected
+from hashguard.signals.registry import Registry
+from hashguard.sources.feed import sync_feed
+from hashguard.sources.threatexchange import sync_exchange
+from hashguard.store.sources import Source
+from hashguard.store.store import Store
+
+log = logging.getLogger(__name__)
+_SYNCERS = {"feed": sync_feed, "threatexchange": sync_exchange}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    source: str
+    status: str  # ok, rejected (alert: nothing applied), unavailable (retry), error
+    reason: str | None = None
+    message: str | None = None
+    batches: int = 0
+    totals: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"source": self.source, "status": self.status}
+        if self.reason:
+            out["reason"] = self.reason
+        if self.message:
+            out["message"] = self.message
+        return out | {"batches": self.batches, **self.totals}
+
+
+def sync_source(store: Store, source: Source, registry: Registry) -> Outcome:
+    """Sync one source; never raises for the source's own failures, which are recorded on
+    the source (``last_error``) and logged, a rejected list as an error to alert on."""
+    try:
+        store.bank(source.bank)
+        reports = _SYNCERS[source.kind](store, source, registry)
+    except FeedRejected as e:
+        outcome = Outcome(source.name, "rejected", e.reason, e.message)
+    except ListRejected as e:
+        outcome = Outcome(source.name, "rejected", "rows", e.message)
+    except FeedUnavailable as e:
+        outcome = Outcome(source.name, "unavailable", None, e.message)
+    except HashguardError as e:
+        outcome = Outcome(source.name, "error", type(e).__name__, e.message)
+    else:
+        totals: dict[str, int] = {}
+        for r in reports:
+            for key in ("entries_added", "signals_added", "reactivated", "retracted"):
+                totals[key] = totals.get(key, 0) + int(getattr(r, key))
+        outcome = Outcome(source.name, "ok", batches=len(reports), totals=totals)
+    store.sources.record_outcome(source.name, outcome.message if outcome.status != "ok" else None)
+    if outcome.status == "rejected":
+        log.error("source %s REJECTED (%s): %s", source.name, outcome.reason, outcome.message)
+    elif outcome.status != "ok":
+        log.warning("source %s: %s", source.name, outcome.message)
+    return outcome
+
+
+def due(source: Source, now: datetime) -> bool:
+    if not source.enabled:
+        return False
+    last = source.last_attempt_at
+    if last is None:
+        return True
+    if last.tzinfo is None:  # SQLite keeps no time zone; hashguard writes UTC
+        last = last.replace(tzinfo=UTC)
+    return (now - last).total_seconds() >= source.interval
+
+
+def sync_due(store: Store, registry: Registry, owner: str, lease_seconds: float) -> list[Outcome]:
+    """Sync every due source if ``owner`` holds (or can take) the lease; else nothing."""
+    if not store.sources.claim(owner, lease_seconds):
+        return []
+    now = datetime.now(UTC)
+    return [sync_source(store, s, registry) for s in store.sources.list() if due(s, now)]
