@@ -78,7 +78,11 @@ def due(source: Source, now: datetime) -> bool:
 
 def sync_due(store: Store, registry: Registry, owner: str, lease_seconds: float) -> list[Outcome]:
     """Sync every due source if ``owner`` holds (or can take) the lease; else nothing."""
-    if not store.sources.claim(owner, lease_seconds):
-        return []
-    now = datetime.now(UTC)
-    return [sync_source(store, s, registry) for s in store.sources.list() if due(s, now)]
+    outcomes: list[Outcome] = []
+    for source in store.sources.list():
+        # Renewed before each source, so a process that dies lets another take over soon.
+        if not store.sources.claim(owner, lease_seconds):
+            break
+        if due(source, datetime.now(UTC)):
+            outcomes.append(sync_source(store, source, registry))
+    return outcomes
