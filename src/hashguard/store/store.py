@@ -194,13 +194,16 @@ class Store:
             return int(conn.scalar(select(func.coalesce(func.max(t.changes.c.seq), 0))) or 0)
 
     def changes_after(self, seq: int, limit: int = 100_000) -> list[Change]:
-        c = t.changes
-        q = select(c).where(c.c.seq > seq).order_by(c.c.seq).limit(limit)
+        c, s = t.changes, t.entry_signals
+        q = (
+            select(c.c.seq, c.c.kind, c.c.bank_id, c.c.entry_id, s.c.signal_type, s.c.value)
+            .outerjoin(s, s.c.id == c.c.signal_id)
+            .where(c.c.seq > seq)
+            .order_by(c.c.seq)
+            .limit(limit)
+        )
         with self.engine.connect() as conn:
-            return [
-                Change(r.seq, r.kind, r.bank_id, r.entry_id, r.signal_type, r.value)
-                for r in conn.execute(q)
-            ]
+            return [Change(*r) for r in conn.execute(q)]
 
     def active_signals(self, signal_types: Sequence[str]) -> tuple[int, Iterator[Any]]:
         """Every active (type, value, entry_pk, bank_id) row, and the change-log sequence
