@@ -6,10 +6,13 @@ import io
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hashguard.errors import RowError
+from hashguard.lists.csv_format import _row_parser
 from hashguard.lists.formats import READERS, UnknownFormat, format_for
-from hashguard.lists.rows import ListRow
+from hashguard.lists.rows import ListRow, parse_row
 from hashguard.signals.registry import default_registry
 
 MD5 = "0123456789abcdef0123456789abcdef"
@@ -100,3 +103,26 @@ def test_format_is_taken_from_the_suffix_or_named() -> None:
     assert format_for("list.txt", "csv") == "csv"
     with pytest.raises(UnknownFormat, match="--format"):
         format_for("list.xlsx")
+
+
+cells_strategy = st.tuples(
+    st.sampled_from(["md5", "pdq", "MD5", " md5", "photodna", "sha512", ""]),
+    st.sampled_from(
+        [MD5, MD5.upper(), f" {MD5}", MD5[:28] + "  cd", "g" * 32, PDQ, "00" * 144, ""]
+    ),
+    st.sampled_from(["", "add", "ADD", "retract", " retract", "delete"]),
+    st.sampled_from(["", "x1", " x1 ", "   ", "i" * 4097]),
+    st.sampled_from(["", "A", " B", "c" * 4097]),
+    st.sampled_from(["", "0", "100", " 7", "101", "-1", "x"]),
+    st.sampled_from(["", "https://example.org/1", "u" * 4090]),
+)
+
+
+@given(cells=cells_strategy, drop=st.sets(st.sampled_from(["action", "id", "quality", "url"])))
+def test_csv_fast_path_agrees_with_parse_row(cells: tuple[str, ...], drop: set[str]) -> None:
+    header = ["signal_type", "signal", "action", "id", "category", "quality", "url"]
+    kept = [(h, c) for h, c in zip(header, cells, strict=True) if h not in drop]
+    names, values = [h for h, _ in kept], [c for _, c in kept]
+    registry = default_registry()
+    fast = _row_parser(names, registry)(list(values), 7)
+    assert fast == parse_row(dict(kept), 7, registry)

@@ -38,6 +38,7 @@ def test_parse_canonicalises(registry: Registry, type_name: str, raw: str, canon
     [
         ("md5", "abc", "32 hex digits, got 3"),
         ("md5", "g" * 32, "hexadecimal"),
+        ("md5", "0123456789abcdef0123456789ab  cd", "hexadecimal"),  # 15 bytes, spaces
         ("pdq", "0" * 63, "64 hex digits"),
         ("sha256", "", "64 hex digits, got 0"),
         ("photodna", "00" * 143, "144 bytes"),

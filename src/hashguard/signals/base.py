@@ -55,9 +55,11 @@ class HexDigestType(SignalType):
                 f"{self.name} must be {2 * self.nbytes} hex digits, got {len(value)} characters"
             )
         try:
-            bytes.fromhex(value)
+            data = bytes.fromhex(value)
         except ValueError:
-            raise InvalidSignal(f"{self.name} must be hexadecimal (0-9, a-f)") from None
+            data = b""
+        if len(data) != self.nbytes:  # fromhex also skips spaces between digit pairs
+            raise InvalidSignal(f"{self.name} must be hexadecimal (0-9, a-f)")
         return value
 
     def to_bytes(self, value: str) -> bytes:

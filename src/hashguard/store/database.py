@@ -15,6 +15,7 @@ from sqlalchemy.exc import ArgumentError
 from hashguard.errors import ConfigError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+SORT_THREADS = min(4, os.cpu_count() or 1) - 1  # SQLite's helpers besides the caller
 
 
 def default_db_url() -> str:
@@ -29,6 +30,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA cache_size=-262144")  # 256 MiB
     cursor.execute("PRAGMA temp_store=MEMORY")
+    cursor.execute(f"PRAGMA threads={SORT_THREADS}")  # large sorts (index builds) in parallel
     cursor.close()
 
 

@@ -29,24 +29,23 @@ from hashguard.lists.rows import ListRow
 
 BATCH = 20_000
 BULK_ROWS = 100_000
-VALUE_INDEX = "ix_hg_entry_signals_value"  # as created by migration 0001
-TEMP_TABLES = ("hg_stage", "hg_last", "hg_first", "hg_new_sig", "hg_retract")
+VALUE_INDEX = "ix_hg_entry_signals_value"  # as created by migration 0002
+TEMP_TABLES = ("hg_stage", "hg_last", "hg_first", "hg_retract")
+# PostgreSQL's defaults (4 MB, 64 MB) send the sorts of a large list to disk.
+PG_MEMORY = ("SET LOCAL work_mem = '256MB'", "SET LOCAL maintenance_work_mem = '512MB'")
 
+# The ListRow fields in order, then the entry key.
 _STAGE_COLUMNS = (
-    "line, action, key, has_id, signal_type, value, category, severity, note, quality, extra"
+    "line, action, id, signal_type, value, category, severity, note, quality, extra, key"
 )
-
-
-def _tuple(row: ListRow) -> tuple[Any, ...]:
-    return (
-        row.line, row.action, row.key, int(row.id is not None), row.signal_type, row.value,
-        row.category, row.severity, row.note, row.quality, row.extra,
-    )  # fmt: skip
 
 
 def _batches(rows: Iterable[ListRow]) -> Iterator[list[tuple[Any, ...]]]:
     it = iter(rows)
-    while batch := [_tuple(r) for r in islice(it, BATCH)]:
+    # r.key, inlined: this runs once per row
+    while batch := [
+        (*r, r[2] if r[2] is not None else f"{r[3]}:{r[4]}") for r in islice(it, BATCH)
+    ]:
         yield batch
 
 
@@ -58,11 +57,11 @@ class _Sql:
         self.bank_id = bank_id
         self.pg = conn.dialect.name == "postgresql"
 
-    def run(self, sql: str) -> int:
-        return self.conn.execute(text(sql), {"b": self.bank_id}).rowcount
+    def run(self, sql: str, **params: Any) -> int:
+        return self.conn.execute(text(sql), {"b": self.bank_id, **params}).rowcount
 
-    def scalar(self, sql: str) -> Any:
-        return self.conn.execute(text(sql), {"b": self.bank_id}).scalar()
+    def scalar(self, sql: str, **params: Any) -> Any:
+        return self.conn.execute(text(sql), {"b": self.bank_id, **params}).scalar()
 
     def temp(self, name: str, select: str) -> None:
         on_commit = " ON COMMIT DROP" if self.pg else ""
@@ -74,11 +73,16 @@ class _Sql:
     def create_stage(self) -> None:
         for name in TEMP_TABLES:
             self.run(f"DROP TABLE IF EXISTS {name}")
+        if self.pg:
+            for setting in PG_MEMORY:
+                self.conn.exec_driver_sql(setting)
         on_commit = " ON COMMIT DROP" if self.pg else ""
+        # On SQLite the line is the rowid: scanning the table is reading it in line order.
+        line = "INTEGER" if self.pg else "INTEGER PRIMARY KEY"
         self.run(
-            f"CREATE TEMP TABLE hg_stage (line INTEGER, action TEXT, key TEXT, has_id INTEGER,"
-            f" signal_type TEXT, value TEXT, category TEXT, severity TEXT, note TEXT,"
-            f" quality INTEGER, extra TEXT){on_commit}"
+            f"CREATE TEMP TABLE hg_stage (line {line}, action TEXT, id TEXT, signal_type TEXT,"
+            f" value TEXT, category TEXT, severity TEXT, note TEXT, quality INTEGER, extra TEXT,"
+            f" key TEXT){on_commit}"
         )
 
     def analyze(self, table: str) -> None:
@@ -88,15 +92,14 @@ class _Sql:
 
     def load_stage(self, rows: Iterable[ListRow]) -> int:
         count = 0
+        cursor = self.conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         if self.pg:
-            cursor = self.conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
             with cursor.copy(f"COPY hg_stage ({_STAGE_COLUMNS}) FROM STDIN") as copy:
                 for batch in _batches(rows):
                     for record in batch:
                         copy.write_row(record)
                     count += len(batch)
             return count
-        cursor = self.conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         for batch in _batches(rows):
             cursor.executemany(f"INSERT INTO hg_stage VALUES ({','.join('?' * 11)})", batch)
             count += len(batch)
@@ -114,13 +117,16 @@ def apply_list(
     if errors:
         raise ListRejected(source, sorted(errors, key=lambda e: e.line))
     before = sql.scalar("SELECT COALESCE(MAX(seq), 0) FROM hg_changes")
-    # A first import into an empty bank has nothing to update or reactivate, and a list
-    # without retractions nothing to retract: skip those passes over the data.
+    signals_before = sql.scalar("SELECT COALESCE(MAX(id), 0) FROM hg_entry_signals")
+    # A first import into an empty bank has nothing to update, reactivate or deduplicate
+    # against, and a list without retractions nothing to retract: skip those passes.
     bank_was_empty = not sql.scalar("SELECT EXISTS (SELECT 1 FROM hg_entries WHERE bank_id = :b)")
     has_retractions = bool(
         sql.scalar("SELECT EXISTS (SELECT 1 FROM hg_stage WHERE action = 'retract')")
     )
-    sql.run("CREATE INDEX hg_stage_key ON hg_stage (key)")
+    has_low_quality = bool(sql.scalar("SELECT EXISTS (SELECT 1 FROM hg_stage WHERE quality < 50)"))
+    if has_retractions or not bank_was_empty:
+        sql.run("CREATE INDEX hg_stage_key ON hg_stage (key)")
     sql.analyze("hg_stage")
     # Rows of entries whose last row is an addition. Without retractions in the list, that
     # is every row, and the pass that finds each entry's last row can be skipped.
@@ -134,99 +140,57 @@ def apply_list(
         sql.run("CREATE UNIQUE INDEX hg_last_key ON hg_last (key)")
         sql.analyze("hg_last")
         last_is_add = "JOIN hg_last l ON l.key = s.key AND l.action = 'add' "
-    sql.temp(
-        "hg_first",
-        "SELECT * FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.key ORDER BY s.line) AS n "
-        f"FROM hg_stage s {last_is_add}WHERE s.action = 'add') ranked WHERE n = 1",
-    )
-    sql.run("CREATE UNIQUE INDEX hg_first_key ON hg_first (key)")
-    sql.analyze("hg_first")
 
-    added = sql.run(
-        "INSERT INTO hg_entries (bank_id, source_id, status, category, severity, note, extra) "
-        "SELECT :b, f.key, 'active', f.category, f.severity, f.note, f.extra FROM hg_first f "
-        "WHERE NOT EXISTS (SELECT 1 FROM hg_entries e WHERE e.bank_id = :b "
-        "AND e.source_id = f.key) ORDER BY f.line"
-    )
-
-    def changed(entries: str) -> str:
-        columns = ("category", "severity", "note", "extra")
-        return " OR ".join(sql.differs(f"{entries}.{c}", f"f.{c}") for c in columns)
-
+    # New entries, with the metadata of their first row, in line order.
+    columns = "bank_id, source_id, status, category, severity, note, extra"
     updated = reactivated = 0
-    if not bank_was_empty:
-        sql.run(
-            "INSERT INTO hg_changes (kind, bank_id, entry_id) SELECT 'update', :b, e.id "
-            f"FROM hg_entries e JOIN hg_first f ON e.bank_id = :b AND e.source_id = f.key "
-            f"WHERE {changed('e')} ORDER BY f.line"
+    if bank_was_empty:  # the stage in line order: a key's later rows find its entry there
+        added = sql.run(
+            f"INSERT INTO hg_entries ({columns}) SELECT :b, s.key, 'active', s.category, "
+            f"s.severity, s.note, s.extra FROM hg_stage s {last_is_add}WHERE s.action = 'add' "
+            "ORDER BY s.line ON CONFLICT (bank_id, source_id) DO NOTHING"
         )
-        updated = sql.run(
-            "UPDATE hg_entries SET category = f.category, severity = f.severity, note = f.note, "
-            "extra = f.extra FROM hg_first f WHERE hg_entries.bank_id = :b "
-            f"AND hg_entries.source_id = f.key AND ({changed('hg_entries')})"
+    else:
+        _first_rows(sql, last_is_add)
+        added = sql.run(
+            f"INSERT INTO hg_entries ({columns}) SELECT :b, f.key, 'active', f.category, "
+            "f.severity, f.note, f.extra FROM hg_first f WHERE NOT EXISTS (SELECT 1 FROM "
+            "hg_entries e WHERE e.bank_id = :b AND e.source_id = f.key) ORDER BY f.line"
         )
-        sql.run(
-            "INSERT INTO hg_changes (kind, bank_id, entry_id, signal_type, value) "
-            "SELECT 'add', :b, e.id, s.signal_type, s.value FROM hg_entries e "
-            "JOIN hg_first f ON e.bank_id = :b AND e.source_id = f.key "
-            "JOIN hg_entry_signals s ON s.entry_id = e.id WHERE e.status = 'retracted' "
-            "ORDER BY f.line"
-        )
-        reactivated = sql.run(
-            "UPDATE hg_entries SET status = 'active' WHERE bank_id = :b AND status = 'retracted' "
-            "AND source_id IN (SELECT key FROM hg_first)"
-        )
-    sql.temp(
-        "hg_new_sig",
-        "SELECT e.id AS entry_id, s.signal_type, s.value, MIN(s.quality) AS quality, "
-        f"MIN(s.line) AS line FROM hg_stage s {last_is_add}"
-        "JOIN hg_entries e ON e.bank_id = :b AND e.source_id = s.key "
-        "WHERE s.action = 'add' AND NOT EXISTS (SELECT 1 FROM hg_entry_signals x "
-        "WHERE x.entry_id = e.id AND x.signal_type = s.signal_type AND x.value = s.value) "
-        "GROUP BY e.id, s.signal_type, s.value",
+        updated, reactivated = _update_entries(sql)
+
+    # Signals the entries lack, each once, with ids (and change-log rows) in line order.
+    lacking = (
+        ""
+        if bank_was_empty
+        else "AND NOT EXISTS (SELECT 1 FROM hg_entry_signals x WHERE x.entry_id = e.id "
+        "AND x.signal_type = s.signal_type AND x.value = s.value) "
     )
-    sql.run(
-        "INSERT INTO hg_changes (kind, bank_id, entry_id, signal_type, value) "
-        "SELECT 'add', :b, entry_id, signal_type, value FROM hg_new_sig ORDER BY line"
-    )
-    # The (signal_type, value) index takes hex values in random order: for a list as large
-    # as what is stored already, building it afresh by sorting beats inserting into it.
-    new_signals = sql.scalar("SELECT COUNT(*) FROM hg_new_sig")
-    rebuild_index = new_signals >= BULK_ROWS and new_signals >= sql.scalar(
-        "SELECT COUNT(*) FROM hg_entry_signals"
-    )
+    # The (signal_type, value) index takes values in random order: for a first import of a
+    # list as large as what is stored already, building it afresh by sorting beats inserting.
+    rebuild_index = bank_was_empty and total >= BULK_ROWS and total >= signals_before
     if rebuild_index:
         sql.run(f"DROP INDEX {VALUE_INDEX}")
     signals_added = sql.run(
         "INSERT INTO hg_entry_signals (entry_id, signal_type, value, quality) "
-        "SELECT entry_id, signal_type, value, quality FROM hg_new_sig"
+        "SELECT e.id, s.signal_type, s.value, MIN(s.quality) FROM hg_stage s "
+        f"{last_is_add}JOIN hg_entries e ON e.bank_id = :b AND e.source_id = s.key "
+        f"WHERE s.action = 'add' {lacking}"
+        "GROUP BY e.id, s.signal_type, s.value ORDER BY MIN(s.line)"
     )
     if rebuild_index:
         sql.run(f"CREATE INDEX {VALUE_INDEX} ON hg_entry_signals (signal_type, value)")
-    low_quality = sql.scalar(
-        "SELECT COUNT(*) FROM hg_new_sig WHERE signal_type = 'pdq' AND quality < 50"
+    sql.run(
+        "INSERT INTO hg_changes (kind, bank_id, entry_id, signal_id) "
+        "SELECT 'add', :b, entry_id, id FROM hg_entry_signals WHERE id > :n ORDER BY id",
+        n=signals_before,
     )
-    retracted = 0
-    if has_retractions:
-        sql.temp(
-            "hg_retract",
-            "SELECT e.id FROM hg_entries e JOIN hg_last l ON e.source_id = l.key "
-            "WHERE e.bank_id = :b AND l.action = 'retract' AND e.status = 'active' "
-            "UNION SELECT e.id FROM hg_entries e "
-            "JOIN hg_entry_signals x ON x.entry_id = e.id "
-            "JOIN hg_stage s ON s.signal_type = x.signal_type AND s.value = x.value "
-            "JOIN hg_last l ON l.key = s.key AND l.action = 'retract' "
-            "WHERE s.action = 'retract' AND s.has_id = 0 AND e.bank_id = :b "
-            "AND e.status = 'active'",
-        )
-        sql.run(
-            "INSERT INTO hg_changes (kind, bank_id, entry_id, signal_type, value) "
-            "SELECT 'retract', :b, x.entry_id, x.signal_type, x.value FROM hg_entry_signals x "
-            "JOIN hg_retract r ON r.id = x.entry_id ORDER BY x.entry_id"
-        )
-        retracted = sql.run(
-            "UPDATE hg_entries SET status = 'retracted' WHERE id IN (SELECT id FROM hg_retract)"
-        )
+    low_quality = has_low_quality and sql.scalar(
+        "SELECT COUNT(*) FROM hg_entry_signals WHERE id > :n AND signal_type = 'pdq' "
+        "AND quality < 50",
+        n=signals_before,
+    )
+    retracted = _retract(sql) if has_retractions else 0
     first, last = conn.execute(
         text("SELECT MIN(seq), MAX(seq) FROM hg_changes WHERE seq > :s"), {"s": before}
     ).one()
@@ -241,7 +205,74 @@ def apply_list(
         reactivated=reactivated,
         retracted=retracted,
         metadata_updated=updated,
-        low_quality=low_quality or 0,
+        low_quality=int(low_quality or 0),
         first_seq=first,
         last_seq=last,
+    )
+
+
+def _first_rows(sql: _Sql, last_is_add: str) -> None:
+    """hg_first: the first row of each entry whose last row is an addition."""
+    sql.temp(
+        "hg_first",
+        "SELECT * FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.key ORDER BY s.line) AS n "
+        f"FROM hg_stage s {last_is_add}WHERE s.action = 'add') ranked WHERE n = 1",
+    )
+    sql.run("CREATE UNIQUE INDEX hg_first_key ON hg_first (key)")
+    sql.analyze("hg_first")
+
+
+def _update_entries(sql: _Sql) -> tuple[int, int]:
+    """Changed metadata and reactivation of entries the bank had already; returns the
+    counts of updated and reactivated entries."""
+
+    def changed(entries: str) -> str:
+        columns = ("category", "severity", "note", "extra")
+        return " OR ".join(sql.differs(f"{entries}.{c}", f"f.{c}") for c in columns)
+
+    sql.run(
+        "INSERT INTO hg_changes (kind, bank_id, entry_id) SELECT 'update', :b, e.id "
+        f"FROM hg_entries e JOIN hg_first f ON e.bank_id = :b AND e.source_id = f.key "
+        f"WHERE {changed('e')} ORDER BY f.line"
+    )
+    updated = sql.run(
+        "UPDATE hg_entries SET category = f.category, severity = f.severity, note = f.note, "
+        "extra = f.extra FROM hg_first f WHERE hg_entries.bank_id = :b "
+        f"AND hg_entries.source_id = f.key AND ({changed('hg_entries')})"
+    )
+    sql.run(
+        "INSERT INTO hg_changes (kind, bank_id, entry_id, signal_id) "
+        "SELECT 'add', :b, e.id, s.id FROM hg_entries e "
+        "JOIN hg_first f ON e.bank_id = :b AND e.source_id = f.key "
+        "JOIN hg_entry_signals s ON s.entry_id = e.id WHERE e.status = 'retracted' "
+        "ORDER BY f.line, s.id"
+    )
+    reactivated = sql.run(
+        "UPDATE hg_entries SET status = 'active' WHERE bank_id = :b AND status = 'retracted' "
+        "AND source_id IN (SELECT key FROM hg_first)"
+    )
+    return updated, reactivated
+
+
+def _retract(sql: _Sql) -> int:
+    """Entries whose last row is a retraction by id, and active entries carrying a signal
+    retracted without an id; returns how many were retracted."""
+    sql.temp(
+        "hg_retract",
+        "SELECT e.id FROM hg_entries e JOIN hg_last l ON e.source_id = l.key "
+        "WHERE e.bank_id = :b AND l.action = 'retract' AND e.status = 'active' "
+        "UNION SELECT e.id FROM hg_entries e "
+        "JOIN hg_entry_signals x ON x.entry_id = e.id "
+        "JOIN hg_stage s ON s.signal_type = x.signal_type AND s.value = x.value "
+        "JOIN hg_last l ON l.key = s.key AND l.action = 'retract' "
+        "WHERE s.action = 'retract' AND s.id IS NULL AND e.bank_id = :b "
+        "AND e.status = 'active'",
+    )
+    sql.run(
+        "INSERT INTO hg_changes (kind, bank_id, entry_id, signal_id) "
+        "SELECT 'retract', :b, x.entry_id, x.id FROM hg_entry_signals x "
+        "JOIN hg_retract r ON r.id = x.entry_id ORDER BY x.entry_id, x.id"
+    )
+    return sql.run(
+        "UPDATE hg_entries SET status = 'retracted' WHERE id IN (SELECT id FROM hg_retract)"
     )

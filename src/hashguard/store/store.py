@@ -123,11 +123,11 @@ class Store:
             params = {"b": bank.id}
             conn.execute(
                 text(
-                    "INSERT INTO hg_changes (kind, bank_id, entry_id, signal_type, value)"
-                    " SELECT 'retract', e.bank_id, s.entry_id, s.signal_type, s.value"
+                    "INSERT INTO hg_changes (kind, bank_id, entry_id, signal_id)"
+                    " SELECT 'retract', e.bank_id, s.entry_id, s.id"
                     " FROM hg_entries e JOIN hg_entry_signals s ON s.entry_id = e.id"
                     " WHERE e.bank_id = :b AND e.status = 'active'"
-                    " ORDER BY s.entry_id, s.signal_type, s.value"
+                    " ORDER BY s.id"
                 ),
                 params,
             )
@@ -282,13 +282,16 @@ class Store:
             return int(conn.scalar(select(func.coalesce(func.max(t.changes.c.seq), 0))) or 0)
 
     def changes_after(self, seq: int, limit: int = 100_000) -> list[Change]:
-        c = t.changes
-        q = select(c).where(c.c.seq > seq).order_by(c.c.seq).limit(limit)
+        c, s = t.changes, t.entry_signals
+        q = (
+            select(c.c.seq, c.c.kind, c.c.bank_id, c.c.entry_id, s.c.signal_type, s.c.value)
+            .outerjoin(s, s.c.id == c.c.signal_id)
+            .where(c.c.seq > seq)
+            .order_by(c.c.seq)
+            .limit(limit)
+        )
         with self.engine.connect() as conn:
-            return [
-                Change(r.seq, r.kind, r.bank_id, r.entry_id, r.signal_type, r.value)
-                for r in conn.execute(q)
-            ]
+            return [Change(*r) for r in conn.execute(q)]
 
     def active_signals(self, signal_types: Sequence[str]) -> tuple[int, Iterator[Any]]:
         """Every active (type, value, entry_pk, bank_id) row, and the change-log sequence

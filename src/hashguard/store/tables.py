@@ -62,18 +62,22 @@ entries = Table(
     UniqueConstraint("bank_id", "source_id", name="uq_hg_entries_bank_source"),
 )
 
+# Unique per (entry, type, value): the importer adds only signals an entry lacks, deduplicated
+# set-based, so no unique index has to be kept up to date row by row.
 entry_signals = Table(
     "hg_entry_signals",
     metadata,
+    Column("id", BigId, primary_key=True),
     Column("entry_id", BigId, nullable=False),
     Column("signal_type", String(32), nullable=False),
     Column("value", Text, nullable=False),
     Column("quality", Integer),
-    UniqueConstraint("entry_id", "signal_type", "value", name="uq_hg_entry_signals"),
+    Index("ix_hg_entry_signals_entry", "entry_id"),
     Index("ix_hg_entry_signals_value", "signal_type", "value"),
 )
 
 # The change log: one increasing sequence over every bank. Indexes and replicas tail it.
+# An added or retracted signal refers to its row in hg_entry_signals (never deleted).
 changes = Table(
     "hg_changes",
     metadata,
@@ -81,8 +85,7 @@ changes = Table(
     Column("kind", String(16), nullable=False),
     Column("bank_id", Integer, nullable=False),
     Column("entry_id", BigInteger),
-    Column("signal_type", String(32)),
-    Column("value", Text),
+    Column("signal_id", BigInteger),
     Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     sqlite_autoincrement=True,  # never reuse a sequence number
 )
