@@ -38,6 +38,12 @@ class UnknownSignalType(InvalidValue):
     exit_code = 2
 
 
+class UnsupportedMediaType(InvalidValue):
+    """A request body in a content type the route does not take."""
+
+    http_status = 415
+
+
 class MediaError(HashguardError):
     """Content that cannot be decoded: corrupt, truncated, not an image, too large."""
 

@@ -147,3 +147,22 @@ def test_change_log_pages(service: Service) -> None:
     rest = service.call("GET", f"/v1/changes?after={first['next']}").json()
     assert len(rest["changes"]) == 3 and rest["next"] == rest["last_seq"] == 7
     assert service.call("GET", "/v1/changes?after=-1").status_code == 422
+
+
+def test_wrong_content_types_are_named(service: Service) -> None:
+    for method, url, scope in (
+        ("POST", "/v1/banks", "curate"),
+        ("PATCH", "/v1/banks/iwf", "curate"),
+        ("POST", "/v1/keys", "admin"),
+        ("POST", "/v1/match/batch", "match"),
+    ):
+        sent = service.call(
+            method, url, scope, content=b"name=x", headers={"content-type": "text/plain"}
+        )
+        assert sent.status_code == 415, (url, sent.text)
+        assert "application/json" in sent.json()["error"]["message"]
+    bad_utf8 = service.call(
+        "POST", "/v1/banks", content=b"\xff\xfe{", headers={"content-type": "application/json"}
+    )
+    assert bad_utf8.status_code in (400, 422)
+    assert bad_utf8.json()["error"]["type"] in ("InvalidRequest", "InvalidValue")

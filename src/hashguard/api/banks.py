@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from hashguard.api.auth import Curator
-from hashguard.api.deps import StoreDep
+from hashguard.api.deps import JsonBody, StoreDep
 from hashguard.api.schemas import ERRORS, BankIn, BankOut, BankPatch
 
 router = APIRouter(tags=["banks"], responses=ERRORS)
@@ -19,7 +19,7 @@ def list_banks(caller: Curator, s: StoreDep) -> dict[str, list[BankOut]]:
     return {"banks": [BankOut(**b.as_dict(), entries=counts.get(b.name, {})) for b in s.banks()]}
 
 
-@router.post("/v1/banks", status_code=201, summary="Create a bank")
+@router.post("/v1/banks", status_code=201, summary="Create a bank", dependencies=[JsonBody])
 def create_bank(body: BankIn, caller: Curator, s: StoreDep) -> BankOut:
     bank = s.create_bank(body.name, body.pdq_threshold, actor=caller.actor)
     if not body.enabled:
@@ -33,7 +33,11 @@ def get_bank(bank: str, caller: Curator, s: StoreDep) -> BankOut:
     return BankOut(**found.as_dict(), entries=s.bank_counts().get(found.name, {}))
 
 
-@router.patch("/v1/banks/{bank}", summary="Change a bank's PDQ threshold or switch it on or off")
+@router.patch(
+    "/v1/banks/{bank}",
+    summary="Change a bank's PDQ threshold or switch it on or off",
+    dependencies=[JsonBody],
+)
 def patch_bank(bank: str, body: BankPatch, caller: Curator, s: StoreDep) -> BankOut:
     changed = s.update_bank(
         bank, pdq_threshold=body.pdq_threshold, enabled=body.enabled, actor=caller.actor

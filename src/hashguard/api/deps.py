@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from hashguard.engine import Engine
+from hashguard.errors import UnsupportedMediaType
 from hashguard.store.store import Store
 
 
@@ -18,6 +19,18 @@ def engine(request: Request) -> Engine:
 def store(request: Request) -> Store:
     return engine(request).store
 
+
+async def json_body(request: Request) -> None:
+    """Routes that take a JSON body say so when sent something else, rather than failing
+    to validate it."""
+    content_type = request.headers.get("content-type", "")
+    if not content_type.split(";")[0].strip().lower().endswith(("/json", "+json")):
+        raise UnsupportedMediaType(
+            f"send the body as application/json, not {content_type or 'no content type'}"
+        )
+
+
+JsonBody = Depends(json_body)
 
 EngineDep = Annotated[Engine, Depends(engine)]
 StoreDep = Annotated[Store, Depends(store)]

@@ -45,9 +45,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http(_: Request, exc: HTTPException) -> JSONResponse:
-        kind = {413: "TooLarge", 404: "NotFound", 405: "MethodNotAllowed"}.get(
-            exc.status_code, "HTTPError"
-        )
+        kind = {
+            400: "InvalidRequest",
+            413: "TooLarge",
+            404: "NotFound",
+            405: "MethodNotAllowed",
+        }.get(exc.status_code, "HTTPError")
         return error_response(exc.status_code, kind, str(exc.detail), dict(exc.headers or {}))
 
     @app.exception_handler(Exception)

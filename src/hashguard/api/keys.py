@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from hashguard.api.auth import Admin
-from hashguard.api.deps import StoreDep
+from hashguard.api.deps import JsonBody, StoreDep
 from hashguard.api.schemas import ERRORS, KeyCreated, KeyIn, KeyOut
 from hashguard.store import audit
 
@@ -19,7 +19,12 @@ def list_keys(caller: Admin, s: StoreDep) -> dict[str, Any]:
     return {"keys": [KeyOut(**k.as_dict()) for k in s.keys.list()]}
 
 
-@router.post("/v1/keys", status_code=201, summary="Make a key; the answer is the only copy")
+@router.post(
+    "/v1/keys",
+    status_code=201,
+    summary="Make a key; the answer is the only copy",
+    dependencies=[JsonBody],
+)
 def create_key(body: KeyIn, caller: Admin, s: StoreDep) -> KeyCreated:
     key, secret = s.keys.create(
         body.name, body.scopes, rate_limit=body.rate_limit, actor=caller.actor

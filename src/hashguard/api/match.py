@@ -17,6 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
 from hashguard.api.auth import Matcher
+from hashguard.api.deps import JsonBody
 from hashguard.api.schemas import (
     ERRORS,
     MAX_BATCH,
@@ -195,6 +196,7 @@ def _match_item(engine: Engine, item: BatchItem) -> dict[str, Any]:
     summary=f"Match up to {MAX_BATCH} items in one call",
     response_model=BatchResponse,
     responses=ERRORS,
+    dependencies=[JsonBody],
 )
 async def match_batch(request: Request, batch: Batch, caller: Matcher) -> Response:
     """Each item is answered in order, with its matches or its own error; one bad item does
