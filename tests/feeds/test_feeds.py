@@ -11,11 +11,9 @@ import hashlib
 import json
 import os
 import stat
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +40,7 @@ from hashguard.feeds.publish import publish
 from hashguard.feeds.sync import MANIFEST, Limits, apply, open_feed
 from hashguard.lists.rows import ListRow
 from hashguard.store.store import Store
-from tests.helpers import import_text
+from tests.helpers import import_text, serve
 
 RNG = np.random.default_rng(20260301)
 HEADER = "signal_type,signal,id,category,severity,note,action,source_url\n"
@@ -252,18 +250,6 @@ def test_a_crash_between_import_and_checkpoint_duplicates_nothing(
     assert subscriber.store.last_seq() == seq
     assert subscriber.contents() == publisher.contents()
     assert load_checkpoint(subscriber.checkpoint_path).version == 2
-
-
-@contextmanager
-def serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
-    """A real HTTP server on loopback; yields its base URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 TOKEN = {"Authorization": "Bearer benign-test-token"}

@@ -19,7 +19,7 @@ from hashguard.cli import main
 from hashguard.engine import Engine
 from hashguard.signals.base import Signal
 from hashguard.store.store import Store
-from tests.helpers import import_text
+from tests.helpers import import_text, serve
 
 RNG = np.random.default_rng(7)
 
@@ -333,3 +333,71 @@ def test_service_syncs_due_sources_on_its_own(
             assert time.monotonic() < deadline, "the service did not sync the due source"
             time.sleep(0.1)
         assert "hashguard_source_syncs_total" in client.get("/metrics").text
+
+
+def test_feed_source_over_http_with_a_secret_from_the_environment(
+    publisher: tuple[str, Path, Path],
+    store: Store,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from http.server import SimpleHTTPRequestHandler
+
+    db, key, pub = publisher
+    h = md5()
+    import_text(Store(db), "hotline", f"signal_type,signal,id\nmd5,{h},x\n")
+    root = tmp_path / "www"
+    cli(
+        db,
+        "feed",
+        "publish",
+        "--bank",
+        "hotline",
+        "--dir",
+        root / "iwf",
+        "--private-key",
+        key,
+        capsys=capsys,
+    )
+
+    class Handler(SimpleHTTPRequestHandler):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, directory=str(root), **kwargs)
+
+        def do_GET(self) -> None:
+            if self.headers.get("Authorization") != "Bearer benign-token":
+                self.send_error(401)
+            else:
+                super().do_GET()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    store.create_bank("mirror")
+    with serve(Handler) as base:
+        cli(
+            store.url,
+            "sources",
+            "add",
+            "iwf",
+            "--bank",
+            "mirror",
+            "--feed",
+            f"{base}/iwf/",
+            "--public-key",
+            pub,
+            "--header-env",
+            "Authorization=IWF_TOKEN",
+            capsys=capsys,
+        )
+        assert "benign-token" not in json.dumps(store.sources.get("iwf").as_dict())
+        code, [outcome] = cli(store.url, "sources", "sync", capsys=capsys)
+        assert code == 9 and "IWF_TOKEN" in outcome["message"]  # not set: nothing fetched
+        monkeypatch.setenv("IWF_TOKEN", "Bearer wrong")
+        code, [outcome] = cli(store.url, "sources", "sync", capsys=capsys)
+        assert code == 9 and "HTTP 401" in outcome["message"]
+        monkeypatch.setenv("IWF_TOKEN", "Bearer benign-token")
+        code, [outcome] = cli(store.url, "sources", "sync", capsys=capsys)
+        assert code == 0 and outcome["entries_added"] == 1
+    assert active(store, "mirror") == {h}
