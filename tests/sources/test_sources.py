@@ -401,3 +401,50 @@ def test_feed_source_over_http_with_a_secret_from_the_environment(
         code, [outcome] = cli(store.url, "sources", "sync", capsys=capsys)
         assert code == 0 and outcome["entries_added"] == 1
     assert active(store, "mirror") == {h}
+
+
+def test_sources_over_http(
+    publisher: tuple[str, Path, Path],
+    store: Store,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from tests.api.conftest import make_service
+
+    db, key, pub = publisher
+    import_text(Store(db), "hotline", f"signal_type,signal,id\nmd5,{md5()},x\n")
+    feed_dir = tmp_path / "feed"
+    cli(
+        db,
+        "feed",
+        "publish",
+        "--bank",
+        "hotline",
+        "--dir",
+        feed_dir,
+        "--private-key",
+        key,
+        capsys=capsys,
+    )
+    store.create_bank("mirror")
+    cli(
+        store.url,
+        "sources",
+        "add",
+        "iwf",
+        "--bank",
+        "mirror",
+        "--feed",
+        feed_dir,
+        "--public-key",
+        pub,
+        capsys=capsys,
+    )
+    for service in make_service(store, tmp_path):
+        assert service.call("GET", "/v1/sources", "match").status_code == 403
+        synced = service.call("POST", "/v1/sources/iwf/sync")
+        assert synced.json()["status"] == "ok" and synced.json()["entries_added"] == 1
+        [listed] = service.call("GET", "/v1/sources").json()["sources"]
+        assert listed["checkpoint"]["version"] == 1 and listed["last_error"] is None
+        assert "public_keys" not in listed["settings"]
+        assert service.call("POST", "/v1/sources/nope/sync").status_code == 404

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from fastapi import FastAPI
 
 from hashguard import __version__
-from hashguard.api import banks, changes, entries, errors, health, keys, match, metrics
+from hashguard.api import banks, changes, entries, errors, health, keys, match, metrics, sources
 from hashguard.api.auth import Authenticator
 from hashguard.api.limits import BodyLimit
 from hashguard.engine import Engine
@@ -113,7 +113,7 @@ def create_app(engine: Engine, options: ServeOptions | None = None) -> FastAPI:
     app.state.auth = auth
     app.state.metrics = m
     errors.install(app)
-    for module in (match, banks, entries, changes, keys, health, metrics):
+    for module in (match, banks, entries, changes, sources, keys, health, metrics):
         app.include_router(module.router)
     # Outermost first: a body over the limit is refused before anything else reads it.
     upload = engine.limits.max_bytes
