@@ -87,6 +87,8 @@ def test_entries_added_read_and_retracted(service: Service) -> None:
     )
     assert bad.status_code == 422 and "line 1" in bad.json()["error"]["message"]
     assert call("POST", "/v1/banks/nope/entries", json=entry).status_code == 404
+    no_signals = call("POST", "/v1/banks/iwf/entries", json={"id": "e2"})
+    assert no_signals.status_code == 422 and "signals" in no_signals.json()["error"]["message"]
 
 
 def test_entry_added_by_upload_stores_only_hashes(service: Service, testdata: Path) -> None:

@@ -11,8 +11,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
 from hashguard.api.auth import Curator
+from hashguard.api.bodies import read_body, read_upload
 from hashguard.api.deps import EngineDep, StoreDep
-from hashguard.api.match import _body, _upload
 from hashguard.api.schemas import ERRORS, EntryIn, EntryOut
 from hashguard.banks.model import Entry
 from hashguard.content import hash_content
@@ -102,11 +102,11 @@ async def add_entry(
     reactivates it if retracted. An uploaded file is hashed (digests, and PDQ if it is an
     image) and then forgotten: only the hashes are stored."""
     if request.headers.get("content-type", "").startswith("application/json"):
-        body = EntryIn.model_validate_json(await _body(request, e.limits.max_bytes))
+        body = EntryIn.model_validate_json(await read_body(request, e.limits.max_bytes))
         entry_id, metadata = body.id, body.metadata
         signals: list[tuple[str, str, int | None]] = [(s.type, s.value, None) for s in body.signals]
     else:
-        data, _ = await _upload(request, e.limits.max_bytes)
+        data, _ = await read_upload(request, e.limits.max_bytes)
         multipart = request.headers.get("content-type", "").startswith("multipart/form-data")
         form = await request.form() if multipart else {}
         fields = {k: v for k, v in form.items() if isinstance(v, str) and k != "file"}

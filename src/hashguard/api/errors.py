@@ -8,6 +8,7 @@ import math
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
 from hashguard.errors import HashguardError, NotReady, RateLimited, Unauthorized
@@ -41,6 +42,13 @@ def install(app: FastAPI) -> None:
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()))
+        return error_response(422, "InvalidRequest", f"{where}: {first.get('msg', 'invalid')}")
+
+    @app.exception_handler(ValidationError)
+    async def _model(_: Request, exc: ValidationError) -> JSONResponse:
+        # A body a route validates itself (the hot path skips FastAPI's own parsing).
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ())) or "body"
         return error_response(422, "InvalidRequest", f"{where}: {first.get('msg', 'invalid')}")
 
     @app.exception_handler(HTTPException)

@@ -17,6 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
 from hashguard.api.auth import Matcher
+from hashguard.api.bodies import read_body, read_upload, validation_error
 from hashguard.api.deps import JsonBody
 from hashguard.api.schemas import (
     ERRORS,
@@ -30,7 +31,7 @@ from hashguard.api.schemas import (
     SignalIn,
 )
 from hashguard.engine import Engine, Result
-from hashguard.errors import HashguardError, InvalidValue, MediaError, NotReady, TooLarge
+from hashguard.errors import HashguardError, InvalidValue, NotReady, TooLarge
 from hashguard.signals.base import Signal
 
 router = APIRouter(tags=["match"])
@@ -70,55 +71,6 @@ def _engine(request: Request) -> Engine:
     return engine
 
 
-def _validation_error(e: ValidationError) -> InvalidValue:
-    first = e.errors()[0]
-    where = ".".join(str(p) for p in first.get("loc", ())) or "body"
-    return InvalidValue(f"{where}: {first.get('msg', 'invalid')}")
-
-
-async def _body(request: Request, limit: int) -> bytes:
-    """The raw body, read up to ``limit`` bytes."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise TooLarge(f"request is {declared} bytes; the limit is {limit}")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise TooLarge(f"request is larger than the limit of {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-async def _upload(request: Request, limit: int) -> tuple[bytes, Context]:
-    """A multipart ``file`` field (and context fields), or the raw body (context in the query)."""
-    content_type = request.headers.get("content-type", "")
-    if not content_type.startswith("multipart/form-data"):
-        context = _context(dict(request.query_params))
-        return await _body(request, limit), context
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
-        raise TooLarge(f"upload is {declared} bytes; the limit is {limit}")
-    form = await request.form(max_files=1, max_fields=16)
-    upload = form.get("file")
-    if upload is None or isinstance(upload, str):
-        raise MediaError("multipart upload has no 'file' field")
-    data = await upload.read(limit + 1)
-    if len(data) > limit:
-        raise TooLarge(f"upload is larger than the limit of {limit} bytes")
-    fields = {k: v for k, v in form.items() if k != "file" and isinstance(v, str)}
-    return data, _context(fields)
-
-
-def _context(fields: dict[str, str]) -> Context:
-    try:
-        return Context.model_validate(
-            {k: v for k, v in fields.items() if k in Context.model_fields}
-        )
-    except ValidationError as e:
-        raise _validation_error(e) from None
-
-
 def _parse_signals(engine: Engine, items: list[SignalIn]) -> list[Signal]:
     return [engine.registry.parse(s.type, s.value) for s in items]
 
@@ -155,16 +107,16 @@ def _count(request: Request, matches: list[dict[str, Any]]) -> None:
 async def match(request: Request, caller: Matcher) -> Response:
     engine = _engine(request)
     if request.headers.get("content-type", "").startswith("application/json"):
-        raw = await _body(request, engine.limits.max_bytes)
+        raw = await read_body(request, engine.limits.max_bytes)
         try:
             query = MatchSignals.model_validate_json(raw)
         except ValidationError as e:
-            raise _validation_error(e) from None
+            raise validation_error(e) from None
         signals = _parse_signals(engine, query.signals)
         result = Result(engine.match_signals(signals), _signals_out(signals))
         answer = _answer(result, query)
     else:
-        data, context = await _upload(request, engine.limits.max_bytes)
+        data, context = await read_upload(request, engine.limits.max_bytes)
         answer = _answer(await run_in_threadpool(engine.match_content, data), context)
     _count(request, answer["matches"])
     return _json(answer)

@@ -15,13 +15,18 @@ ChangeKind = Literal["add", "retract", "update", "bank"]
 _BANK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
-def validate_bank_name(name: str) -> str:
+def validate_name(name: str, what: str = "bank") -> str:
+    """Names of banks, keys, sources and feeds: short, printable, unambiguous."""
     if not _BANK_NAME.match(name):
         raise InvalidValue(
-            f"bad bank name {name!r}: use 1-64 letters, digits, '.', '_' or '-', "
+            f"bad {what} name {name!r}: use 1-64 letters, digits, '.', '_' or '-', "
             "starting with a letter or digit"
         )
     return name
+
+
+def validate_bank_name(name: str) -> str:
+    return validate_name(name, "bank")
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from typing import Any, Literal
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from hashguard.banks.model import validate_bank_name
+from hashguard.banks.model import validate_name
 from hashguard.errors import FeedRejected, InvalidValue
 from hashguard.feeds.keys import key_id
 
@@ -124,7 +124,7 @@ def parse_manifest(raw: bytes) -> Manifest:
     if any(t.tzinfo is None for t in times):
         raise ValueError("created_at and expires_at need a time zone")
     try:
-        feed = validate_bank_name(_field(doc, "feed", str))
+        feed = validate_name(_field(doc, "feed", str), "feed")
     except InvalidValue as e:
         raise ValueError(e.message) from None
     m = Manifest(

@@ -22,7 +22,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from hashguard.banks.model import validate_bank_name
+from hashguard.banks.model import validate_name
 from hashguard.errors import (
     Conflict,
     FeedRejected,
@@ -208,7 +208,7 @@ def publish(
     manifest's dates are renewed. ``previous_keys`` verify a manifest signed before a key
     rotation; deltas of the last ``keep_deltas`` versions stay listed.
     """
-    validate_bank_name(feed)
+    validate_name(feed, "feed")
     if snapshot_every < 1 or keep_deltas < 0 or valid_for <= timedelta(0):
         raise InvalidValue("snapshot_every must be >= 1, keep_deltas >= 0 and valid_for > 0")
     registry = registry or default_registry()

@@ -8,7 +8,7 @@ from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hashguard.access.keys import ApiKey, hash_key, new_key, parse_scopes
-from hashguard.banks.model import validate_bank_name
+from hashguard.banks.model import validate_name
 from hashguard.errors import Conflict, InvalidValue, NotFound
 from hashguard.store import audit
 from hashguard.store import tables as t
@@ -34,7 +34,7 @@ class Keys:
             raise InvalidValue(f"rate limit must be 0 (none) or more requests/s, not {rate_limit}")
         secret, prefix = new_key()
         name = name or f"{'-'.join(checked)}-{prefix}"
-        validate_bank_name(name)  # the same rule: short, printable, unambiguous
+        validate_name(name, "key")
         try:
             with self.engine.begin() as conn:
                 conn.execute(

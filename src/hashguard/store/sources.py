@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from hashguard.banks.model import validate_bank_name
+from hashguard.banks.model import validate_name
 from hashguard.errors import Conflict, InvalidValue, NotFound
 from hashguard.store import audit
 from hashguard.store import tables as t
@@ -68,7 +68,7 @@ class Sources:
         self, name: str, kind: str, bank: str, url: str, settings: Mapping[str, Any], *,
         actor: str,
     ) -> Source:  # fmt: skip
-        validate_bank_name(name)
+        validate_name(name, "source")
         if kind not in KINDS:
             raise InvalidValue(f"unknown source kind {kind!r}: use {', '.join(KINDS)}")
         try:

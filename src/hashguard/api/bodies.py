@@ -1,0 +1,58 @@
+"""Reading request bodies: raw, multipart uploads, and the context fields beside them."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from pydantic import ValidationError
+
+from hashguard.api.schemas import Context
+from hashguard.errors import InvalidValue, MediaError, TooLarge
+
+
+def validation_error(e: ValidationError) -> InvalidValue:
+    first = e.errors()[0]
+    where = ".".join(str(p) for p in first.get("loc", ())) or "body"
+    return InvalidValue(f"{where}: {first.get('msg', 'invalid')}")
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The raw body, read up to ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise TooLarge(f"request is {declared} bytes; the limit is {limit}")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(f"request is larger than the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_upload(request: Request, limit: int) -> tuple[bytes, Context]:
+    """A multipart ``file`` field (and context fields), or the raw body (context in the query)."""
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith("multipart/form-data"):
+        context = read_context(dict(request.query_params))
+        return await read_body(request, limit), context
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
+        raise TooLarge(f"upload is {declared} bytes; the limit is {limit}")
+    form = await request.form(max_files=1, max_fields=16)
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str):
+        raise MediaError("multipart upload has no 'file' field")
+    data = await upload.read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge(f"upload is larger than the limit of {limit} bytes")
+    fields = {k: v for k, v in form.items() if k != "file" and isinstance(v, str)}
+    return data, read_context(fields)
+
+
+def read_context(fields: dict[str, str]) -> Context:
+    try:
+        return Context.model_validate(
+            {k: v for k, v in fields.items() if k in Context.model_fields}
+        )
+    except ValidationError as e:
+        raise validation_error(e) from None
