@@ -1,0 +1,1 @@
+"""Text signals in chat messages: URLs and keywords."""

@@ -1,0 +1,288 @@
+"""Keyword lists matched against chat messages, through the usual obfuscations.
+
+A hotline's keyword list is a set of terms; each becomes a ``KeywordRule`` with a mode:
+
+``word`` (the default)
+    The term matches as a whole word: in the ``normal`` view of the message (case, accents,
+    combining marks, zero-width characters, full-width and look-alike letters undone) or in
+    its ``letters`` view (leetspeak undone as well), never as part of a longer word. Scripts
+    written without spaces (Chinese, Japanese, Thai, Lao, Khmer, Myanmar) have no word
+    boundaries to respect, so there a word term matches anywhere.
+``substring``
+    The term matches anywhere in the ``normal`` or ``letters`` view, even inside a word.
+    For coded strings that are glued to other text.
+``squeezed``
+    As ``word``, and also spelled out with separators: "b a d w o r d", "b.a.d-w_o_r_d" or
+    "bad word" match "badword". The term's letters and digits are looked for in the
+    ``squeezed`` view (everything but letters and digits removed); a match counts only if
+    it starts and ends at word boundaries of the ``letters`` view, so "xbad word" or
+    "badwordy" do not match.
+
+``KeywordMatcher.build`` compiles rules into one Aho-Corasick automaton per view
+(pyahocorasick); ``find`` normalises a message once and scans each view once, so the cost
+is linear in the message and barely depends on the number of rules.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+
+import ahocorasick  # type: ignore[import-not-found, unused-ignore]
+
+from hashguard.errors import InvalidSignal
+from hashguard.text.normalize import LEET, Normalized, View, normalize
+
+__all__ = [
+    "MAX_TERM_LENGTH",
+    "MIN_NORMALIZED_LENGTH",
+    "KeywordHit",
+    "KeywordMatcher",
+    "KeywordMode",
+    "KeywordRule",
+    "parse_rule",
+]
+
+K = TypeVar("K")
+
+MAX_TERM_LENGTH = 200
+MIN_NORMALIZED_LENGTH = 3
+DEFAULT_HIT_LIMIT = 1000
+
+
+class KeywordMode(StrEnum):
+    """How a term must appear in a message; see the module docstring."""
+
+    WORD = "word"
+    SUBSTRING = "substring"
+    SQUEEZED = "squeezed"
+
+
+_MODES = frozenset(m.value for m in KeywordMode)
+_LEET_TABLE = str.maketrans(LEET)
+_NOT_ALNUM = re.compile(r"[\W_]+")
+# Scripts written without spaces between words.
+_UNSPACED = re.compile(
+    "[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf"
+    "\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff]"
+)
+
+
+def _is_word_char(char: str) -> bool:
+    return char.isalnum() and _UNSPACED.match(char) is None
+
+
+def _bounded(message: Normalized, view: View, start: int, end: int) -> bool:
+    """True if ``start:end`` of ``view`` (normal or letters) neither continues nor is continued
+    by a word. The letters view reads "@" and "$" as letters; a neighbour counts as part of
+    the word only if it is a letter or digit in the normal view as well, so "@b1uefalcon"
+    still starts a word.
+    """
+    normal = message.normal
+    text = normal if view == View.NORMAL else message.letters
+
+    def joins(outside: int, inside: int) -> bool:
+        return (
+            _is_word_char(text[inside])
+            and _is_word_char(text[outside])
+            and _is_word_char(normal[outside])
+        )
+
+    if start > 0 and joins(start - 1, start):
+        return False
+    return not (end < len(text) and joins(end, end - 1))
+
+
+@dataclass(frozen=True, slots=True)
+class KeywordRule:
+    """One term of a keyword list and how it must appear; invalid ones raise InvalidSignal.
+
+    ``normal``, ``letters`` and ``squeezed`` are the term's forms in the message views of
+    the same names (see ``hashguard.text.normalize``).
+    """
+
+    term: str
+    mode: KeywordMode = KeywordMode.WORD
+    normal: str = field(init=False, repr=False, compare=False)
+    letters: str = field(init=False, repr=False, compare=False)
+    squeezed: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.term, str):
+            raise InvalidSignal(f"keyword must be text, got {type(self.term).__name__}")
+        term = self.term.strip()
+        if not term:
+            raise InvalidSignal("keyword is empty")
+        if len(term) > MAX_TERM_LENGTH:
+            raise InvalidSignal(
+                f"keyword is {len(term)} characters long; the limit is {MAX_TERM_LENGTH}"
+            )
+        mode = _parse_mode(self.mode)
+        normal = " ".join(normalize(term).normal.split())
+        letters = normal.translate(_LEET_TABLE)
+        squeezed = _NOT_ALNUM.sub("", letters)
+        significant = squeezed if mode is KeywordMode.SQUEEZED else normal
+        if len(significant) < MIN_NORMALIZED_LENGTH:
+            what = "letters and digits" if mode is KeywordMode.SQUEEZED else "characters"
+            raise InvalidSignal(
+                f"keyword {term!r} normalises to {significant!r}, {len(significant)} {what}; "
+                f"at least {MIN_NORMALIZED_LENGTH} are needed or it would match almost "
+                "every message"
+            )
+        object.__setattr__(self, "term", term)
+        object.__setattr__(self, "mode", mode)
+        object.__setattr__(self, "normal", normal)
+        object.__setattr__(self, "letters", letters)
+        object.__setattr__(self, "squeezed", squeezed)
+
+
+def _parse_mode(mode: object) -> KeywordMode:
+    if isinstance(mode, KeywordMode):
+        return mode
+    name = mode.strip().lower() if isinstance(mode, str) else None
+    if name in _MODES:
+        return KeywordMode(name)
+    valid = ", ".join(m.value for m in KeywordMode)
+    raise InvalidSignal(f"unknown keyword mode {mode!r}; use one of: {valid}")
+
+
+def parse_rule(value: str, mode: str | None = None) -> KeywordRule:
+    """A rule from list data: ``value`` is the term, ``mode`` None or empty means ``word``."""
+    return KeywordRule(value, _parse_mode(mode) if mode else KeywordMode.WORD)
+
+
+@dataclass(frozen=True, slots=True)
+class KeywordHit(Generic[K]):
+    """One rule found in one message.
+
+    ``start:end`` is the span of the original message (``text[start:end]`` is what the
+    sender wrote, zero-width characters and separators included); ``matched`` is the
+    normalised form of the term that matched, in the view it matched in.
+    """
+
+    key: K
+    start: int
+    end: int
+    matched: str
+    mode: KeywordMode
+
+
+class _ViewAutomaton:
+    """The rules' forms in one view, in one Aho-Corasick automaton: form → rule indexes."""
+
+    __slots__ = ("_automaton", "view")
+
+    def __init__(self, view: View, forms: list[str | None]) -> None:
+        """``forms[i]`` is rule i's form in this view, None if it is not looked for here."""
+        self.view = view
+        terms: dict[str, list[int]] = {}
+        for index, form in enumerate(forms):
+            if form is not None:
+                terms.setdefault(form, []).append(index)
+        self._automaton: Any = None
+        if terms:
+            automaton = ahocorasick.Automaton(ahocorasick.STORE_ANY, ahocorasick.KEY_STRING)
+            for term, rules in terms.items():
+                automaton.add_word(term, (len(term), tuple(rules)))
+            automaton.make_automaton()
+            self._automaton = automaton
+
+    def __bool__(self) -> bool:
+        return self._automaton is not None
+
+    def scan(self, text: str) -> Iterator[tuple[int, int, tuple[int, ...]]]:
+        """(start, end, rule indexes) of every occurrence of every form in ``text``."""
+        if self._automaton is None or not text:
+            return
+        for last, (length, rules) in self._automaton.iter(text):
+            yield last + 1 - length, last + 1, rules
+
+
+class KeywordMatcher(Generic[K]):
+    """Finds the rules of a keyword list in messages. Build once, share between threads."""
+
+    __slots__ = ("_keys", "_letters", "_normal", "_rules", "_squeezed")
+
+    def __init__(self, keys: list[K], rules: list[KeywordRule]) -> None:
+        self._keys = keys
+        self._rules = rules
+        self._normal = _ViewAutomaton(View.NORMAL, [r.normal for r in rules])
+        self._letters = _ViewAutomaton(View.LETTERS, [r.letters for r in rules])
+        self._squeezed = _ViewAutomaton(
+            View.SQUEEZED,
+            [r.squeezed if r.mode is KeywordMode.SQUEEZED else None for r in rules],
+        )
+
+    @classmethod
+    def build(cls, entries: Iterable[tuple[K, KeywordRule]]) -> KeywordMatcher[K]:
+        """A matcher for ``(key, rule)`` pairs; several keys may share a term."""
+        keys: list[K] = []
+        rules: list[KeywordRule] = []
+        for key, rule in entries:
+            keys.append(key)
+            rules.append(rule)
+        return cls(keys, rules)
+
+    def __len__(self) -> int:
+        return len(self._rules)
+
+    def find(self, text: str, *, limit: int | None = DEFAULT_HIT_LIMIT) -> list[KeywordHit[K]]:
+        """Every rule found in ``text``, in order of position; at most ``limit`` hits.
+
+        A rule found at the same span in several views is reported once.
+        """
+        if not self._rules or not text:
+            return []
+        message = normalize(text)
+        hits: dict[tuple[int, int, int], KeywordHit[K]] = {}
+        for automaton in (self._normal, self._letters):
+            view_text = message.view(automaton.view)
+            for start, end, indexes in automaton.scan(view_text):
+                bounded: bool | None = None
+                for index in indexes:
+                    rule = self._rules[index]
+                    if rule.mode is not KeywordMode.SUBSTRING:
+                        if bounded is None:
+                            bounded = _bounded(message, automaton.view, start, end)
+                        if not bounded:
+                            continue
+                    self._add(hits, message, automaton.view, index, start, end, view_text)
+                if limit is not None and len(hits) >= limit:
+                    return self._sorted(hits, limit)
+        if self._squeezed:
+            for start, end, indexes in self._squeezed.scan(message.squeezed):
+                first = message.letters_index(start)
+                last = message.letters_index(end - 1) + 1
+                if not _bounded(message, View.LETTERS, first, last):
+                    continue
+                for index in indexes:
+                    self._add(hits, message, View.SQUEEZED, index, start, end, message.squeezed)
+                if limit is not None and len(hits) >= limit:
+                    break
+        return self._sorted(hits, limit)
+
+    def _add(
+        self,
+        hits: dict[tuple[int, int, int], KeywordHit[K]],
+        message: Normalized,
+        view: View,
+        index: int,
+        start: int,
+        end: int,
+        view_text: str,
+    ) -> None:
+        first, last = message.span(view, start, end)
+        if (index, first, last) not in hits:
+            rule = self._rules[index]
+            hit = KeywordHit(self._keys[index], first, last, view_text[start:end], rule.mode)
+            hits[(index, first, last)] = hit
+
+    @staticmethod
+    def _sorted(
+        hits: dict[tuple[int, int, int], KeywordHit[K]], limit: int | None
+    ) -> list[KeywordHit[K]]:
+        ordered = [hits[k] for k in sorted(hits, key=lambda k: (k[1], k[2], k[0]))]
+        return ordered if limit is None else ordered[:limit]
