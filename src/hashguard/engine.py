@@ -15,14 +15,19 @@ from typing import Any
 
 from hashguard.batch import read_file
 from hashguard.content import ContentSignals, hash_content
+from hashguard.errors import TooLarge
 from hashguard.index.live import Hit, IndexSet
 from hashguard.media.image import DEFAULT_LIMITS, DecodeLimits
 from hashguard.signals.base import Signal
 from hashguard.signals.pdq import LOW_QUALITY
 from hashguard.signals.registry import Registry, default_registry
 from hashguard.store.store import Store
+from hashguard.text.urls import expressions, extract_urls, url_sha256
 
 log = logging.getLogger(__name__)
+
+MAX_TEXT_CHARS = 100_000  # characters in one message; chat apps allow a few thousand
+MAX_URLS = 1_000  # URLs looked up per message; more is a spam payload, not a message
 
 # pdqhash.compute_dihedral's order; trimmed-border variants follow with a "trimmed " prefix.
 DIHEDRAL = (
@@ -40,6 +45,9 @@ class Match:
     metadata: dict[str, Any] = field(default_factory=dict)
     variant: str | None = None  # which transformation of the query matched, if not as-is
     low_quality: bool = False  # the entry's or the query's PDQ quality was below 50
+    # In text: where the match is (``span`` in the message), and what matched (``matched``:
+    # the URL expression or the keyword's normalised form; ``url``: the URL found).
+    found: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -53,6 +61,8 @@ class Match:
             out["variant"] = self.variant
         if self.low_quality:
             out["low_quality"] = True
+        if self.found:
+            out.update(self.found)
         return out
 
 
@@ -63,6 +73,15 @@ class Result:
 
     def as_dict(self) -> dict[str, Any]:
         return {"matches": [m.as_dict() for m in self.matches], "signals": self.signals}
+
+
+@dataclass(frozen=True)
+class TextResult:
+    matches: list[Match]
+    urls: list[dict[str, Any]]  # every URL found: its span and canonical form
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"matches": [m.as_dict() for m in self.matches], "urls": self.urls}
 
 
 def _variant(position: int) -> str | None:
@@ -143,6 +162,42 @@ class Engine:
             found.extend((name, h, None) for h in self.indexes.search(name, values))
         low = any(s.quality is not None and s.quality < LOW_QUALITY for s in signals)
         return self._resolve(found, query_low_quality=low)
+
+    def match_text(self, text: str) -> TextResult:
+        """URL and keyword entries found in a message (see :mod:`hashguard.text`)."""
+        if len(text) > MAX_TEXT_CHARS:
+            raise TooLarge(f"message is {len(text)} characters; the limit is {MAX_TEXT_CHARS}")
+        urls = extract_urls(text)[:MAX_URLS]
+        found: list[tuple[str, Hit, dict[str, Any]]] = []
+        for url in urls:
+            exprs = expressions(url.canonical)
+            where = {"span": [url.start, url.end], "url": url.canonical}
+            hashed = [url_sha256(e) for e in exprs]
+            for type_name, values in (("url", exprs), ("url_sha256", hashed)):
+                for hit in self.indexes.search(type_name, values):
+                    found.append((type_name, hit, {**where, "matched": exprs[hit.query]}))
+        for kw, hit in self.indexes.search_text("keyword", text):
+            where = {"span": [kw.start, kw.end], "matched": kw.matched, "mode": kw.mode.value}
+            found.append(("keyword", hit, where))
+        listed = [{"span": [u.start, u.end], "url": u.canonical} for u in urls]
+        return TextResult(self._resolve_text(found), listed)
+
+    def _resolve_text(self, found: list[tuple[str, Hit, dict[str, Any]]]) -> list[Match]:
+        """One match per (entry, span): active entries only, with their metadata."""
+        if not found:
+            return []
+        entries = self.store.entries([hit.entry_pk for _, hit, _ in found])
+        seen: set[tuple[int, int, int]] = set()
+        matches = []
+        for type_name, hit, where in found:
+            entry = entries.get(hit.entry_pk)
+            key = (hit.entry_pk, *where["span"])
+            if entry is None or entry.status != "active" or key in seen:
+                continue
+            seen.add(key)
+            matches.append(Match(entry.bank, entry.id, type_name, 0, entry.metadata(), found=where))
+        matches.sort(key=lambda m: (m.found["span"] if m.found else [0], m.bank, m.entry))
+        return matches
 
     def match_many(self, items: Iterable[bytes]) -> list[Result]:
         return [self.match_content(data) for data in items]

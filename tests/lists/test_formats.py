@@ -53,7 +53,11 @@ def test_every_bad_row_is_reported_with_its_line() -> None:
     assert [r.key for r in rows] == ["a", "g"]
     assert [(e.line, e.message) for e in errors] == [
         (3, "md5 must be 32 hex digits, got 4 characters"),
-        (5, "unknown signal type 'sha512' (known: md5, pdq, photodna, sha1, sha256)"),
+        (
+            5,
+            "unknown signal type 'sha512' (known: keyword, md5, pdq, photodna, sha1, sha256, "
+            "url, url_sha256)",
+        ),
         (6, "action must be 'add' or 'retract', not 'delete'"),
         (7, "expected 4 columns, got 3"),
         (8, "signal_type is empty"),

@@ -15,7 +15,9 @@ def registry() -> Registry:
 
 
 def test_builtin_types_registered(registry: Registry) -> None:
-    assert registry.names() == ["md5", "pdq", "photodna", "sha1", "sha256"]
+    assert registry.names() == [
+        "keyword", "md5", "pdq", "photodna", "sha1", "sha256", "url", "url_sha256",
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -54,7 +56,9 @@ def test_parse_rejects_bad_values(
 
 
 def test_unknown_type_names_the_known_ones(registry: Registry) -> None:
-    with pytest.raises(UnknownSignalType, match=r"unknown signal type 'phash' \(known: md5"):
+    with pytest.raises(
+        UnknownSignalType, match=r"unknown signal type 'phash' \(known: keyword, md5"
+    ):
         registry.parse("phash", "00")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -47,7 +48,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ValidationError)
     async def _model(_: Request, exc: ValidationError) -> JSONResponse:
         # A body a route validates itself (the hot path skips FastAPI's own parsing).
-        first = exc.errors()[0] if exc.errors() else {}
+        details = exc.errors()
+        first: dict[str, Any] = dict(details[0]) if details else {}
         where = ".".join(str(p) for p in first.get("loc", ())) or "body"
         return error_response(422, "InvalidRequest", f"{where}: {first.get('msg', 'invalid')}")
 

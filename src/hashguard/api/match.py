@@ -28,13 +28,16 @@ from hashguard.api.schemas import (
     Context,
     MatchResponse,
     MatchSignals,
+    MatchText,
     SignalIn,
+    TextResponse,
 )
-from hashguard.engine import Engine, Result
+from hashguard.engine import Engine, Result, TextResult
 from hashguard.errors import HashguardError, InvalidValue, NotReady, TooLarge
 from hashguard.signals.base import Signal
 
 router = APIRouter(tags=["match"])
+INLINE_TEXT = 4096  # characters of text matched on the event loop rather than a thread
 
 _UPLOAD_DOC = {
     "requestBody": {
@@ -86,7 +89,7 @@ def _signals_out(signals: list[Signal]) -> dict[str, Any]:
     return out
 
 
-def _answer(result: Result, context: Context) -> dict[str, Any]:
+def _answer(result: Result | TextResult, context: Context) -> dict[str, Any]:
     out = result.as_dict()
     if given := context.given():
         out["context"] = given
@@ -124,8 +127,11 @@ async def match(request: Request, caller: Matcher) -> Response:
 
 def _match_item(engine: Engine, item: BatchItem) -> dict[str, Any]:
     try:
-        if (item.signals is None) == (item.content is None):
-            raise InvalidValue("give either 'signals' or 'content' (base64), not both")
+        given = [x is not None for x in (item.signals, item.content, item.text)]
+        if sum(given) != 1:
+            raise InvalidValue("give one of 'signals', 'content' (base64) or 'text'")
+        if item.text is not None:
+            return _answer(engine.match_text(item.text), item)
         if item.signals is not None:
             signals = _parse_signals(engine, item.signals)
             result = Result(engine.match_signals(signals), _signals_out(signals))
@@ -141,6 +147,28 @@ def _match_item(engine: Engine, item: BatchItem) -> dict[str, Any]:
         return _answer(result, item)
     except HashguardError as e:
         return {"error": {"type": type(e).__name__, "message": e.message}}
+
+
+@router.post(
+    "/v1/match/text",
+    summary="Match a message's links and words against URL and keyword lists",
+    response_model=TextResponse,
+    responses=ERRORS,
+    dependencies=[JsonBody],
+)
+async def match_text(request: Request, body: MatchText, caller: Matcher) -> Response:
+    """Every URL in the text (also obfuscated: ``hxxp://``, ``example[.]com``, ...) is
+    canonicalised and looked up by exact URL, path prefix and host suffix; keyword entries
+    are found through case, accents, look-alike letters, leetspeak and spacing. Each match
+    has the ``span`` of the message it covers and what ``matched``."""
+    engine = _engine(request)
+    if len(body.text) <= INLINE_TEXT:  # tens of microseconds: cheaper than a thread hop
+        result = engine.match_text(body.text)
+    else:
+        result = await run_in_threadpool(engine.match_text, body.text)
+    answer = _answer(result, body)
+    _count(request, answer["matches"])
+    return _json(answer)
 
 
 @router.post(

@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from hashguard.engine import MAX_TEXT_CHARS
+
 MAX_SIGNALS = 64  # per item: one piece of content has a handful of hashes, not thousands
 MAX_BATCH = 100  # items per /v1/match/batch call
 CONTEXT = 256  # characters in a context field
@@ -36,11 +38,16 @@ class MatchSignals(Context):
     signals: list[SignalIn] = Field(min_length=1, max_length=MAX_SIGNALS)
 
 
+class MatchText(Context):
+    text: str = Field(max_length=MAX_TEXT_CHARS, description="a message: its links and words")
+
+
 class BatchItem(Context):
-    """One item: hashes computed by the platform, or the content itself in base64."""
+    """One item: hashes computed by the platform, the content in base64, or message text."""
 
     signals: list[SignalIn] | None = Field(None, min_length=1, max_length=MAX_SIGNALS)
     content: str | None = Field(None, description="the content, base64-encoded")
+    text: str | None = Field(None, max_length=MAX_TEXT_CHARS, description="message text")
 
 
 class Batch(Strict):
@@ -58,6 +65,12 @@ class MatchOut(BaseModel):
     low_quality: bool | None = None
 
 
+class TextResponse(BaseModel):
+    matches: list[MatchOut]
+    urls: list[dict[str, Any]]
+    context: dict[str, str] | None = None
+
+
 class MatchResponse(BaseModel):
     matches: list[MatchOut]
     signals: dict[str, Any]
@@ -66,6 +79,7 @@ class MatchResponse(BaseModel):
 
 class BatchResult(BaseModel):
     matches: list[MatchOut] | None = None
+    urls: list[dict[str, Any]] | None = None
     signals: dict[str, Any] | None = None
     context: dict[str, str] | None = None
     error: dict[str, str] | None = None

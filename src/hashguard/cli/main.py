@@ -19,6 +19,7 @@ from typing import IO
 
 from hashguard import __version__
 from hashguard.cli import sync
+from hashguard.cli import text as text_commands
 from hashguard.cli.common import actor, emit, load_settings, open_engine, open_store, progress
 from hashguard.errors import HashguardError, InvalidValue, RowError
 from hashguard.signals.base import Signal
@@ -314,6 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     keys_sub.add_parser("list")
     keys.set_defaults(func=cmd_keys)
     sync.add_parsers(sub)
+    text_commands.add_parser(sub)
     return p
 
 

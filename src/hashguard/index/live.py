@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -23,13 +24,15 @@ from hashguard.errors import UnknownSignalType
 from hashguard.index import snapshot
 from hashguard.index.exact import ExactIndex
 from hashguard.index.hamming import HammingIndex
+from hashguard.index.keyword import KeywordIndex
 from hashguard.signals.base import HexDigestType, SignalType
 from hashguard.signals.registry import Registry
 from hashguard.store.store import Store
+from hashguard.text.keywords import KeywordHit
 
 log = logging.getLogger(__name__)
 
-Index = ExactIndex | HammingIndex
+Index = ExactIndex | HammingIndex | KeywordIndex
 
 REBUILD_BACKLOG = 200_000  # changes; beyond this a rebuild from the store is faster
 COMPACT_TAIL = 50_000  # rows added since the tables were built
@@ -72,6 +75,8 @@ class IndexSet:
     def _empty(self, signal_type: SignalType) -> Index:
         if signal_type.matching == "hamming":
             return HammingIndex(design_threshold=signal_type.default_threshold)
+        if signal_type.matching == "keyword":
+            return KeywordIndex()
         return ExactIndex(key_width(signal_type))
 
     def rebuild(self, store: Store) -> None:
@@ -79,13 +84,14 @@ class IndexSet:
         started = time.perf_counter()
         names = self.registry.names()
         seq, rows = store.active_signals(names)
-        grouped: dict[str, tuple[list[bytes], list[int], list[int]]] = defaultdict(
+        grouped: dict[str, tuple[list[Any], list[int], list[int]]] = defaultdict(
             lambda: ([], [], [])
         )
         for type_name, value, pk, bank_id, _ in rows:
             signal_type = self.registry.get(type_name)
             keys, pks, banks = grouped[type_name]
-            keys.append(index_key(signal_type, value))
+            keyword = signal_type.matching == "keyword"
+            keys.append(value if keyword else index_key(signal_type, value))
             pks.append(pk)
             banks.append(bank_id)
         built: dict[str, Index] = {}
@@ -98,6 +104,10 @@ class IndexSet:
                 built[name] = HammingIndex.build(
                     codes, pk_array, bank_array, design_threshold=signal_type.default_threshold
                 )
+            elif signal_type.matching == "keyword":
+                keywords = KeywordIndex.build(keys, pk_array, bank_array)
+                keywords.matcher()
+                built[name] = keywords
             else:
                 built[name] = ExactIndex.build(key_width(signal_type), keys, pk_array, bank_array)
         banks_now = {b.id: b for b in store.banks()}
@@ -167,6 +177,10 @@ class IndexSet:
                     self.banks = banks
                 self._apply(batch)
             applied += len(batch)
+        with self._lock:  # recompile changed keyword lists here, not on a request thread
+            for index in self.indexes.values():
+                if isinstance(index, KeywordIndex):
+                    index.matcher()
         self.compact()
         return applied
 
@@ -180,8 +194,15 @@ class IndexSet:
                     self.seq = change.seq
                     continue
                 index = self.indexes.setdefault(change.signal_type, self._empty(signal_type))
-                key = index_key(signal_type, change.value)
                 assert change.entry_pk is not None
+                if isinstance(index, KeywordIndex):
+                    if change.kind == "add":
+                        index.add(change.value, change.entry_pk, change.bank_id)
+                    else:
+                        index.remove(change.value, change.entry_pk)
+                    self.seq = change.seq
+                    continue
+                key = index_key(signal_type, change.value)
                 if isinstance(index, HammingIndex):
                     code = np.frombuffer(key, np.uint8)
                     if change.kind == "add":
@@ -205,6 +226,8 @@ class IndexSet:
         keys = [index_key(st, v) for v in values]
         with self._lock:
             index = self.indexes[signal_type]
+            if isinstance(index, KeywordIndex):
+                raise TypeError(f"{signal_type} is searched in text: use search_text")
             if isinstance(index, HammingIndex):
                 codes = np.frombuffer(b"".join(keys), np.uint8).reshape(len(keys), -1)
                 qn, pks, banks, dist = index.search(codes, self.max_threshold())
@@ -222,6 +245,25 @@ class IndexSet:
                 continue
             hits.append(Hit(q, pk, bank_id, d))
         return hits
+
+    def search_text(self, signal_type: str, text: str) -> list[tuple[KeywordHit[int], Hit]]:
+        """Keyword entries of one type found in ``text``, in enabled banks."""
+        with self._lock:
+            index = self.indexes.get(signal_type)
+            if not isinstance(index, KeywordIndex):
+                return []
+            matcher = index.matcher()
+        found = matcher.find(text)  # outside the lock: a compiled matcher is read-only
+        if not found:
+            return []
+        with self._lock:
+            rows = index.lookup(found)
+        out = []
+        for hit, pk, bank_id in rows:
+            bank = self.banks.get(bank_id)
+            if bank is not None and bank.enabled:
+                out.append((hit, Hit(0, pk, bank_id, 0)))
+        return out
 
     def max_threshold(self) -> int:
         enabled = [b.pdq_threshold for b in self.banks.values() if b.enabled]

@@ -21,6 +21,7 @@ import numpy as np
 
 from hashguard.index.exact import ExactIndex
 from hashguard.index.hamming import HammingIndex, Tables
+from hashguard.index.keyword import KeywordIndex
 from hashguard.index.rows import Rows
 
 FORMAT = 1
@@ -48,7 +49,10 @@ def _load_rows(d: Path, name: str) -> Rows:
 
 
 def save(
-    directory: Path, store_id: str, seq: int, indexes: dict[str, ExactIndex | HammingIndex]
+    directory: Path,
+    store_id: str,
+    seq: int,
+    indexes: dict[str, ExactIndex | HammingIndex | KeywordIndex],
 ) -> None:
     """Write compacted indexes (no tail) as the snapshot at ``seq``.
 
@@ -70,7 +74,10 @@ def save(
 
 
 def _write(
-    directory: Path, store_id: str, seq: int, indexes: dict[str, ExactIndex | HammingIndex]
+    directory: Path,
+    store_id: str,
+    seq: int,
+    indexes: dict[str, ExactIndex | HammingIndex | KeywordIndex],
 ) -> None:
     tmp = Path(tempfile.mkdtemp(prefix=".snapshot-", dir=directory.parent))
     types: dict[str, dict[str, Any]] = {}
@@ -85,6 +92,10 @@ def _write(
                 np.save(tmp / f"{name}.order.npy", index.tables.order)
                 info["chunks"] = index.tables.m
             types[name] = info
+        elif isinstance(index, KeywordIndex):
+            # Keyword lists are small text: one JSON array of the rows' values.
+            (tmp / f"{name}.values.json").write_text(json.dumps(index.values))
+            types[name] = {"kind": "keyword"}
         else:
             np.save(tmp / f"{name}.keys.npy", index.keys)
             types[name] = {"kind": "exact", "width": index.width}
@@ -107,8 +118,10 @@ def read_manifest(directory: Path) -> Manifest | None:
     return Manifest(raw["store_id"], int(raw["seq"]), raw["types"])
 
 
-def load(directory: Path, manifest: Manifest) -> dict[str, ExactIndex | HammingIndex]:
-    out: dict[str, ExactIndex | HammingIndex] = {}
+def load(
+    directory: Path, manifest: Manifest
+) -> dict[str, ExactIndex | HammingIndex | KeywordIndex]:
+    out: dict[str, ExactIndex | HammingIndex | KeywordIndex] = {}
     for name, info in manifest.types.items():
         rows = _load_rows(directory, name)
         if info["kind"] == "hamming":
@@ -123,6 +136,9 @@ def load(directory: Path, manifest: Manifest) -> dict[str, ExactIndex | HammingI
             out[name] = HammingIndex(
                 words, rows, tables, design_threshold=int(info["design_threshold"])
             )
+        elif info["kind"] == "keyword":
+            values = json.loads((directory / f"{name}.values.json").read_text())
+            out[name] = KeywordIndex(values, rows)
         else:
             keys = np.load(directory / f"{name}.keys.npy", mmap_mode="r")
             out[name] = ExactIndex(int(info["width"]), keys, rows)

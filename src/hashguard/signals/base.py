@@ -8,7 +8,7 @@ from typing import ClassVar, Literal
 
 from hashguard.errors import InvalidSignal
 
-Matching = Literal["exact", "hamming"]
+Matching = Literal["exact", "hamming", "keyword"]
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,8 @@ class SignalType:
     """Parses, validates and compares one kind of signal.
 
     Subclasses set ``name`` and ``matching``; ``exact`` types are matched by equality of the
-    canonical value, ``hamming`` types by bit distance of the decoded bytes.
+    canonical value, ``hamming`` types by bit distance of the decoded bytes, ``keyword``
+    types by finding their terms in message text.
     """
 
     name: ClassVar[str]

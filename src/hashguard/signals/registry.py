@@ -11,8 +11,10 @@ from importlib.metadata import entry_points
 from hashguard.errors import UnknownSignalType
 from hashguard.signals.base import Signal, SignalType
 from hashguard.signals.digests import DIGESTS
+from hashguard.signals.keyword import Keyword
 from hashguard.signals.pdq import Pdq
 from hashguard.signals.photodna import PhotoDna
+from hashguard.signals.url import Url, UrlSha256
 
 ENTRY_POINT_GROUP = "hashguard.signal_types"
 
@@ -44,7 +46,7 @@ class Registry:
 
 def default_registry() -> Registry:
     registry = Registry()
-    for builtin in (*DIGESTS, Pdq(), PhotoDna()):
+    for builtin in (*DIGESTS, Pdq(), PhotoDna(), Url(), UrlSha256(), Keyword()):
         registry.register(builtin)
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         registry.register(ep.load()())

@@ -1,0 +1,94 @@
+"""The keyword index: the active keyword entries, compiled into Aho-Corasick automata.
+
+Entries change rarely and lists are small (thousands of terms), so every change marks the
+matcher stale and the next search (or :meth:`compact`) compiles it afresh from the live
+rows; a few thousand terms compile in milliseconds.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from hashguard.errors import InvalidSignal
+from hashguard.index.rows import Rows
+from hashguard.signals.keyword import rule
+from hashguard.text.keywords import KeywordHit, KeywordMatcher
+
+log = logging.getLogger(__name__)
+
+
+class KeywordIndex:
+    kind = "keyword"
+
+    def __init__(self, values: list[str] | None = None, rows: Rows | None = None) -> None:
+        self.values = list(values or [])  # canonical keyword value of each row
+        self.rows = rows or Rows(np.empty(0, np.int64), np.empty(0, np.int32))
+        self._matcher: KeywordMatcher[int] | None = None
+
+    @classmethod
+    def build(cls, values: list[str], pks: np.ndarray, banks: np.ndarray) -> KeywordIndex:
+        return cls(values, Rows(np.asarray(pks, np.int64), np.asarray(banks, np.int32)))
+
+    def __len__(self) -> int:
+        return self.rows.live_count()
+
+    @property
+    def tail_size(self) -> int:
+        return len(self.rows) - self.rows.n_base
+
+    @property
+    def nbytes(self) -> int:
+        return sum(len(v) for v in self.values) + 16 * len(self.values)
+
+    def _live(self, value: str, pk: int | None = None) -> np.ndarray:
+        found = np.array([i for i, v in enumerate(self.values) if v == value], np.int64)
+        if not len(found):
+            return found
+        pks, _, alive = self.rows.lookup(found)
+        keep = alive if pk is None else alive & (pks == pk)
+        live: np.ndarray = found[keep]
+        return live
+
+    def add(self, value: str, pk: int, bank: int) -> bool:
+        if len(self._live(value, pk)):
+            return False
+        self.values.append(value)
+        self.rows.append(np.array([pk], np.int64), np.array([bank], np.int32))
+        self._matcher = None
+        return True
+
+    def remove(self, value: str, pk: int) -> int:
+        hit = self._live(value, pk)
+        self.rows.kill(hit)
+        self._matcher = None
+        return len(hit)
+
+    def matcher(self) -> KeywordMatcher[int]:
+        if self._matcher is None:
+            _, _, alive = self.rows.all()
+            rules = []
+            for row in np.flatnonzero(alive).tolist():
+                try:
+                    rules.append((row, rule(self.values[row])))
+                except InvalidSignal as e:  # stored by a version with other rules
+                    log.warning("keyword %r skipped: %s", self.values[row], e.message)
+            self._matcher = KeywordMatcher.build(rules)
+        return self._matcher
+
+    def lookup(self, hits: list[KeywordHit[int]]) -> list[tuple[KeywordHit[int], int, int]]:
+        """The hits of a matcher of this index whose rows are live, with entry and bank."""
+        pks, banks, alive = self.rows.lookup(np.array([h.key for h in hits], np.int64))
+        return [
+            (hit, int(pk), int(bank))
+            for hit, pk, bank, live in zip(hits, pks.tolist(), banks.tolist(), alive, strict=True)
+            if live
+        ]
+
+    def compact(self) -> KeywordIndex:
+        pks, banks, alive = self.rows.all()
+        rows = np.flatnonzero(alive).tolist()
+        fresh = KeywordIndex.build([self.values[r] for r in rows], pks[alive], banks[alive])
+        fresh.matcher()
+        return fresh
