@@ -6,6 +6,7 @@ database round-trip; only a hit reads its entry's metadata from the store.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Iterable, Sequence
@@ -22,7 +23,7 @@ from hashguard.signals.base import Signal
 from hashguard.signals.pdq import LOW_QUALITY
 from hashguard.signals.registry import Registry, default_registry
 from hashguard.store.store import Store
-from hashguard.text.urls import expressions, extract_urls, url_sha256
+from hashguard.text.urls import expressions, extract_urls
 
 log = logging.getLogger(__name__)
 
@@ -169,13 +170,17 @@ class Engine:
             raise TooLarge(f"message is {len(text)} characters; the limit is {MAX_TEXT_CHARS}")
         urls = extract_urls(text)[:MAX_URLS]
         found: list[tuple[str, Hit, dict[str, Any]]] = []
+        # Every expression of every URL, looked up at once; ``url`` entries are indexed by
+        # the SHA-256 of their expression, ``url_sha256`` entries are that SHA-256: one key.
+        exprs: list[tuple[str, dict[str, Any]]] = []
         for url in urls:
-            exprs = expressions(url.canonical)
             where = {"span": [url.start, url.end], "url": url.canonical}
-            hashed = [url_sha256(e) for e in exprs]
-            for type_name, values in (("url", exprs), ("url_sha256", hashed)):
-                for hit in self.indexes.search(type_name, values):
-                    found.append((type_name, hit, {**where, "matched": exprs[hit.query]}))
+            exprs.extend((e, where) for e in expressions(url.canonical))
+        keys = [hashlib.sha256(e.encode()).digest() for e, _ in exprs]
+        for type_name in ("url", "url_sha256"):
+            for hit in self.indexes.search_keys(type_name, keys):
+                expr, where = exprs[hit.query]
+                found.append((type_name, hit, {**where, "matched": expr}))
         for kw, hit in self.indexes.search_text("keyword", text):
             where = {"span": [kw.start, kw.end], "matched": kw.matched, "mode": kw.mode.value}
             found.append(("keyword", hit, where))
@@ -186,7 +191,7 @@ class Engine:
         """One match per (entry, span): active entries only, with their metadata."""
         if not found:
             return []
-        entries = self.store.entries([hit.entry_pk for _, hit, _ in found])
+        entries = self.store.entries([hit.entry_pk for _, hit, _ in found], signals=False)
         seen: set[tuple[int, int, int]] = set()
         matches = []
         for type_name, hit, where in found:
@@ -213,7 +218,9 @@ class Engine:
                 best[key] = (hit, variant)
         if not best:
             return []
-        entries = self.store.entries([pk for pk, _ in best])
+        # Only a PDQ match needs the entry's signals (their quality); skip the query otherwise.
+        needs_signals = any(type_name == "pdq" for _, type_name in best)
+        entries = self.store.entries([pk for pk, _ in best], signals=needs_signals)
         matches = []
         for (pk, type_name), (hit, variant) in best.items():
             entry = entries.get(pk)

@@ -223,7 +223,12 @@ class IndexSet:
         if signal_type not in self.indexes or not values:
             return []
         st = self.registry.get(signal_type)
-        keys = [index_key(st, v) for v in values]
+        return self.search_keys(signal_type, [index_key(st, v) for v in values])
+
+    def search_keys(self, signal_type: str, keys: list[bytes]) -> list[Hit]:
+        """Like :meth:`search`, for values already turned into index keys (``index_key``)."""
+        if signal_type not in self.indexes or not keys:
+            return []
         with self._lock:
             index = self.indexes[signal_type]
             if isinstance(index, KeywordIndex):

@@ -252,20 +252,24 @@ class Store:
 
     # entries
 
-    def entries(self, pks: Sequence[int]) -> dict[int, Entry]:
-        """Entries by primary key, with their bank's name and signals (for match results)."""
+    def entries(self, pks: Sequence[int], *, signals: bool = True) -> dict[int, Entry]:
+        """Entries by primary key, with their bank's name and (unless ``signals`` is False:
+        one query instead of two, for matches that need no signal of the entry) signals."""
         if not pks:
             return {}
         e, s, b = t.entries, t.entry_signals, t.banks
+        sigs: dict[int, list[Signal]] = {}
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(e, b.c.name.label("bank"))
                 .join(b, b.c.id == e.c.bank_id)
                 .where(e.c.id.in_(set(pks)))
             ).all()
-            sigs: dict[int, list[Signal]] = {}
-            for r in conn.execute(select(s).where(s.c.entry_id.in_(set(pks)))):
-                sigs.setdefault(r.entry_id, []).append(Signal(r.signal_type, r.value, r.quality))
+            if signals:
+                for r in conn.execute(select(s).where(s.c.entry_id.in_(set(pks)))):
+                    sigs.setdefault(r.entry_id, []).append(
+                        Signal(r.signal_type, r.value, r.quality)
+                    )
         return {
             r.id: Entry(
                 pk=r.id, bank=r.bank, id=r.source_id, signals=tuple(sigs.get(r.id, ())),
