@@ -43,6 +43,8 @@ def entries(engine: Engine, text: str) -> list[str]:
     [
         ("look at hxxp://sub.example[.]com/x?y=1 now", ["dom-1"]),
         ("example.com", ["dom-1"]),
+        ("see http://exam\u061cple.com/x", ["dom-1"]),  # an Arabic letter mark inside
+        ("see http://exam\U000e0041ple.com/x", ["dom-1"]),  # a tag character inside
         ("visit http://www.example.org/bad/page.html#top", ["page-1"]),  # host suffixes too
         ("visit http://example.org/bad/page.html?utm=1#top", ["page-1"]),
         ("visit http://example.org/bad/other.html", []),

@@ -191,6 +191,12 @@ def apply_list(
         n=signals_before,
     )
     retracted = _retract(sql) if has_retractions else 0
+    if sql.pg and total >= BULK_ROWS:
+        # Fresh statistics for the tables a bulk list just grew: without them the planner
+        # takes them for nearly empty and picks nested loops that never finish at millions
+        # of rows (an index rebuild right after the import, say).
+        for table in ("hg_entries", "hg_entry_signals", "hg_changes"):
+            sql.run(f"ANALYZE {table}")
     first, last = conn.execute(
         text("SELECT MIN(seq), MAX(seq) FROM hg_changes WHERE seq > :s"), {"s": before}
     ).one()

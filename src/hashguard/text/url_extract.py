@@ -103,7 +103,10 @@ def top_level_domains() -> frozenset[str]:
     return frozenset(names)
 
 
-_INVISIBLE = "\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+_INVISIBLE = (
+    "\u00ad\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
+    "\U000e0001\U000e0020-\U000e007f"  # language tags
+)
 _INVISIBLE_RE = re.compile(f"[{_INVISIBLE}]")
 # Any text that can hold a URL matches one of these (tests check the dot-like set against
 # unicodedata): a dot-like character before a top-level domain's first letter, or before
