@@ -21,6 +21,7 @@ from fastapi import FastAPI
 
 from hashguard import __version__
 from hashguard.api import banks, changes, entries, errors, health, keys, match, metrics, sources
+from hashguard.api import workers as workers_module
 from hashguard.api.auth import Authenticator
 from hashguard.api.limits import BodyLimit
 from hashguard.engine import Engine
@@ -150,8 +151,6 @@ def _loopback(host: str) -> bool:
 
 
 def serve(settings: Settings, *, host: str, port: int, workers: int = 1, auth: bool = True) -> None:
-    import uvicorn
-
     if not auth and not _loopback(host):
         raise ConfigError(
             f"--no-auth is for local development and needs a loopback address, not {host!r}; "
@@ -174,11 +173,4 @@ def serve(settings: Settings, *, host: str, port: int, workers: int = 1, auth: b
     os.environ[_OPTIONS_ENV] = json.dumps(options.__dict__)
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="hashguard-metrics-")
-    uvicorn.run(
-        "hashguard.api.server:app_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-    )
+    workers_module.run(host, port, workers)
