@@ -45,6 +45,30 @@ def active(store: Store, bank: str) -> set[str]:
     return {r["signal"] for r in store.export_rows(bank)}
 
 
+def publish(
+    db: str, key: Path, feed_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> dict[str, Any]:
+    """The publisher writes the next version of its bank 'hotline' as a feed."""
+    code, [report] = cli(
+        db, "feed", "publish", "--bank", "hotline", "--dir", feed_dir, "--private-key", key,
+        capsys=capsys,
+    )  # fmt: skip
+    assert code == 0, report
+    return report
+
+
+def follow(
+    store: Store, where: object, pub: Path, capsys: pytest.CaptureFixture[str], *extra: str
+) -> tuple[int, list[dict[str, Any]]]:
+    """The subscriber's bank 'mirror' follows the feed at ``where`` as source 'iwf'."""
+    if "mirror" not in {b.name for b in store.banks()}:
+        store.create_bank("mirror")
+    return cli(
+        store.url, "sources", "add", "iwf", "--bank", "mirror", "--feed", str(where),
+        "--public-key", str(pub), *extra, capsys=capsys,
+    )  # fmt: skip
+
+
 @pytest.fixture
 def publisher(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[str, Path, Path]:
     """A publishing hashguard with a bank 'hotline', a key pair and a feed directory."""
@@ -74,23 +98,9 @@ def test_feed_source_follows_the_publisher(
         + "".join(f"md5,{h},h{i},A\n" for i, h in enumerate(hashes)),
     )
     feed_dir = tmp_path / "feed"
-    publish = ("feed", "publish", "--bank", "hotline", "--dir", feed_dir, "--private-key", key)
-    assert cli(db, *publish, capsys=capsys)[1][0]["version"] == 1
+    assert publish(db, key, feed_dir, capsys)["version"] == 1
 
-    store.create_bank("mirror")
-    code, [added] = cli(
-        store.url,
-        "sources",
-        "add",
-        "iwf",
-        "--bank",
-        "mirror",
-        "--feed",
-        feed_dir,
-        "--public-key",
-        pub,
-        capsys=capsys,
-    )
+    code, [added] = follow(store, feed_dir, pub, capsys)
     assert code == 0 and added["kind"] == "feed" and added["checkpoint"] is None
     code, [synced] = cli(store.url, "sources", "sync", capsys=capsys)
     assert code == 0, synced
@@ -106,7 +116,7 @@ def test_feed_source_follows_the_publisher(
         "hotline",
         f"signal_type,signal,id,action\nmd5,{hashes[0]},h0,retract\nmd5,{extra},h9,add\n",
     )
-    assert cli(db, *publish, capsys=capsys)[1][0]["version"] == 2
+    assert publish(db, key, feed_dir, capsys)["version"] == 2
     code, [synced] = cli(store.url, "sources", "sync", "iwf", capsys=capsys)
     assert code == 0 and synced["retracted"] == 1 and synced["entries_added"] == 1
     assert active(store, "mirror") == set(hashes[1:]) | {extra}
@@ -133,34 +143,10 @@ def test_tampered_feed_changes_nothing_and_exits_8(
     db, key, pub = publisher
     import_text(Store(db), "hotline", f"signal_type,signal,id\nmd5,{md5()},a\n")
     feed_dir = tmp_path / "feed"
-    cli(
-        db,
-        "feed",
-        "publish",
-        "--bank",
-        "hotline",
-        "--dir",
-        feed_dir,
-        "--private-key",
-        key,
-        capsys=capsys,
-    )
+    publish(db, key, feed_dir, capsys)
     snapshot = next(feed_dir.glob("snapshot-*.jsonl"))
     snapshot.write_text(snapshot.read_text().replace('"a"', '"b"'))  # same size, other content
-    store.create_bank("mirror")
-    cli(
-        store.url,
-        "sources",
-        "add",
-        "iwf",
-        "--bank",
-        "mirror",
-        "--feed",
-        feed_dir,
-        "--public-key",
-        pub,
-        capsys=capsys,
-    )
+    follow(store, feed_dir, pub, capsys)
     before = store.last_seq()
     code, [outcome] = cli(store.url, "sources", "sync", capsys=capsys)
     assert code == 8
@@ -186,32 +172,8 @@ def test_crash_mid_sync_resumes_without_loss_or_duplicates(
         h = md5()
         versions.append(h)
         import_text(up, "hotline", f"signal_type,signal,id\nmd5,{h},v{v}\n")
-        cli(
-            db,
-            "feed",
-            "publish",
-            "--bank",
-            "hotline",
-            "--dir",
-            feed_dir,
-            "--private-key",
-            key,
-            capsys=capsys,
-        )
-    store.create_bank("mirror")
-    cli(
-        store.url,
-        "sources",
-        "add",
-        "iwf",
-        "--bank",
-        "mirror",
-        "--feed",
-        feed_dir,
-        "--public-key",
-        pub,
-        capsys=capsys,
-    )
+        publish(db, key, feed_dir, capsys)
+    follow(store, feed_dir, pub, capsys)
 
     real = Store.import_rows
     calls = {"n": 0}
@@ -299,32 +261,8 @@ def test_service_syncs_due_sources_on_its_own(
     h = md5()
     import_text(Store(db), "hotline", f"signal_type,signal,id\nmd5,{h},x\n")
     feed_dir = tmp_path / "feed"
-    cli(
-        db,
-        "feed",
-        "publish",
-        "--bank",
-        "hotline",
-        "--dir",
-        feed_dir,
-        "--private-key",
-        key,
-        capsys=capsys,
-    )
-    store.create_bank("mirror")
-    cli(
-        store.url,
-        "sources",
-        "add",
-        "iwf",
-        "--bank",
-        "mirror",
-        "--feed",
-        feed_dir,
-        "--public-key",
-        pub,
-        capsys=capsys,
-    )
+    publish(db, key, feed_dir, capsys)
+    follow(store, feed_dir, pub, capsys)
     engine = Engine(store, index_dir=tmp_path / "idx")
     with TestClient(create_app(engine, ServeOptions(auth=False, sync_every=0.2))) as client:
         deadline = time.monotonic() + 10
@@ -348,18 +286,7 @@ def test_feed_source_over_http_with_a_secret_from_the_environment(
     h = md5()
     import_text(Store(db), "hotline", f"signal_type,signal,id\nmd5,{h},x\n")
     root = tmp_path / "www"
-    cli(
-        db,
-        "feed",
-        "publish",
-        "--bank",
-        "hotline",
-        "--dir",
-        root / "iwf",
-        "--private-key",
-        key,
-        capsys=capsys,
-    )
+    publish(db, key, root / "iwf", capsys)
 
     class Handler(SimpleHTTPRequestHandler):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -374,23 +301,8 @@ def test_feed_source_over_http_with_a_secret_from_the_environment(
         def log_message(self, *args: Any) -> None:
             pass
 
-    store.create_bank("mirror")
     with serve(Handler) as base:
-        cli(
-            store.url,
-            "sources",
-            "add",
-            "iwf",
-            "--bank",
-            "mirror",
-            "--feed",
-            f"{base}/iwf/",
-            "--public-key",
-            pub,
-            "--header-env",
-            "Authorization=IWF_TOKEN",
-            capsys=capsys,
-        )
+        follow(store, f"{base}/iwf/", pub, capsys, "--header-env", "Authorization=IWF_TOKEN")
         assert "benign-token" not in json.dumps(store.sources.get("iwf").as_dict())
         code, [outcome] = cli(store.url, "sources", "sync", capsys=capsys)
         assert code == 9 and "IWF_TOKEN" in outcome["message"]  # not set: nothing fetched
@@ -414,32 +326,8 @@ def test_sources_over_http(
     db, key, pub = publisher
     import_text(Store(db), "hotline", f"signal_type,signal,id\nmd5,{md5()},x\n")
     feed_dir = tmp_path / "feed"
-    cli(
-        db,
-        "feed",
-        "publish",
-        "--bank",
-        "hotline",
-        "--dir",
-        feed_dir,
-        "--private-key",
-        key,
-        capsys=capsys,
-    )
-    store.create_bank("mirror")
-    cli(
-        store.url,
-        "sources",
-        "add",
-        "iwf",
-        "--bank",
-        "mirror",
-        "--feed",
-        feed_dir,
-        "--public-key",
-        pub,
-        capsys=capsys,
-    )
+    publish(db, key, feed_dir, capsys)
+    follow(store, feed_dir, pub, capsys)
     for service in make_service(store, tmp_path):
         assert service.call("GET", "/v1/sources", "match").status_code == 403
         synced = service.call("POST", "/v1/sources/iwf/sync")
