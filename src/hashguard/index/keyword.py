@@ -26,6 +26,10 @@ class KeywordIndex:
         self.values = list(values or [])  # canonical keyword value of each row
         self.rows = rows or Rows(np.empty(0, np.int64), np.empty(0, np.int32))
         self._matcher: KeywordMatcher[int] | None = None
+        # value -> its rows, so replaying a change does not scan every row
+        self._rows_of: dict[str, list[int]] = {}
+        for row, value in enumerate(self.values):
+            self._rows_of.setdefault(value, []).append(row)
 
     @classmethod
     def build(cls, values: list[str], pks: np.ndarray, banks: np.ndarray) -> KeywordIndex:
@@ -43,7 +47,7 @@ class KeywordIndex:
         return sum(len(v) for v in self.values) + 16 * len(self.values)
 
     def _live(self, value: str, pk: int | None = None) -> np.ndarray:
-        found = np.array([i for i, v in enumerate(self.values) if v == value], np.int64)
+        found = np.array(self._rows_of.get(value, ()), np.int64)
         if not len(found):
             return found
         pks, _, alive = self.rows.lookup(found)
@@ -54,6 +58,7 @@ class KeywordIndex:
     def add(self, value: str, pk: int, bank: int) -> bool:
         if len(self._live(value, pk)):
             return False
+        self._rows_of.setdefault(value, []).append(len(self.values))
         self.values.append(value)
         self.rows.append(np.array([pk], np.int64), np.array([bank], np.int32))
         self._matcher = None
