@@ -240,6 +240,12 @@ def test_threatexchange_local_file_exchange(
         store.url, "sources", "add", "bad", "--bank", "shared", "--exchange", "nope", capsys=capsys
     )
     assert code == 2
+    code, _ = cli(
+        store.url, "sources", "add", "bad", "--bank", "nobank", "--exchange", "local_file",
+        "--file", listed, capsys=capsys,
+    )  # fmt: skip
+    assert code == 5  # no such bank: nothing added
+    assert [s.name for s in store.sources.list()] == ["tx"]
 
 
 def test_one_fetcher_at_a_time(store: Store) -> None:
