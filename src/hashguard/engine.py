@@ -1,7 +1,8 @@
 """The composition root: content or signals -> matches.
 
 The matching path (decode, hash, search the in-memory indexes, apply bank settings) does no
-database round-trip; only a hit reads its entry's metadata from the store.
+database round-trip; only a hit on an entry not matched lately reads its metadata from the
+store (see :mod:`hashguard.index.entries`).
 """
 
 from __future__ import annotations
@@ -109,6 +110,8 @@ class Engine:
         self.exact_orientations = exact_orientations
         self.index_dir = index_dir
         self.indexes = IndexSet(self.registry, store.store_id)
+        # What this process writes is current here at once, before the follower sees it.
+        store.after_write(self.indexes.entries.clear)
         self.loaded = False
         self.last_refresh = 0.0  # time.monotonic() of the last successful catch-up
         if load:
@@ -191,7 +194,8 @@ class Engine:
         """One match per (entry, span): active entries only, with their metadata."""
         if not found:
             return []
-        entries = self.store.entries([hit.entry_pk for _, hit, _ in found], signals=False)
+        pks = [hit.entry_pk for _, hit, _ in found]
+        entries = self.indexes.entries.get(pks, self.store.entries)
         seen: set[tuple[int, int, int]] = set()
         matches = []
         for type_name, hit, where in found:
@@ -220,7 +224,9 @@ class Engine:
             return []
         # Only a PDQ match needs the entry's signals (their quality); skip the query otherwise.
         needs_signals = any(type_name == "pdq" for _, type_name in best)
-        entries = self.store.entries([pk for pk, _ in best], signals=needs_signals)
+        entries = self.indexes.entries.get(
+            [pk for pk, _ in best], self.store.entries, signals=needs_signals
+        )
         matches = []
         for (pk, type_name), (hit, variant) in best.items():
             entry = entries.get(pk)

@@ -22,6 +22,7 @@ import numpy as np
 from hashguard.banks.model import Bank, Change
 from hashguard.errors import UnknownSignalType
 from hashguard.index import snapshot
+from hashguard.index.entries import EntryCache
 from hashguard.index.exact import ExactIndex
 from hashguard.index.hamming import HammingIndex
 from hashguard.index.keyword import KeywordIndex
@@ -65,6 +66,7 @@ class IndexSet:
         self.banks: dict[int, Bank] = {}
         self.seq = 0
         self.loaded_from = "empty"
+        self.entries = EntryCache()  # matched entries' metadata, forgotten as they change
         # Searches run on request threads while one follower thread (the caller of load,
         # catch_up and rebuild) applies changes: one lock keeps searches from seeing a row
         # half-added. Everything under it is short in-memory work.
@@ -114,6 +116,7 @@ class IndexSet:
         with self._lock:
             self.indexes, self.seq, self.banks = built, seq, banks_now
             self.loaded_from = "store"
+        self.entries.clear()
         log.info("indexes rebuilt from the store in %.1fs", time.perf_counter() - started)
 
     def load(self, store: Store, directory: Path | None) -> None:
@@ -131,6 +134,7 @@ class IndexSet:
             self.seq = manifest.seq
             self.banks = {b.id: b for b in store.banks()}
             self.loaded_from = "snapshot"
+            self.entries.clear()
             applied = self.catch_up(store)
             if applied > COMPACT_TAIL and directory is not None:
                 self.save(directory)
@@ -176,6 +180,10 @@ class IndexSet:
                 if banks is not None:
                     self.banks = banks
                 self._apply(batch)
+            if bank_changed:  # a deleted bank's entries are reported under a new name
+                self.entries.clear()
+            else:
+                self.entries.forget({c.entry_pk for c in batch if c.entry_pk is not None})
             applied += len(batch)
         with self._lock:  # recompile changed keyword lists here, not on a request thread
             for index in self.indexes.values():

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, text, update
+from sqlalchemy import Connection, bindparam, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from hashguard.banks.model import Bank, Change, Entry, ImportReport, validate_bank_name
@@ -30,6 +30,17 @@ __all__ = ["Store", "default_db_url"]
 # stores in other schemas of the same database have logs (and locks) of their own.
 _PG_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('hashguard:' || current_schema(), 0))"
 
+# Built once: building a statement costs more than running it (~0.4 ms against ~0.1 ms on
+# SQLite), and these run on the request path whenever a hit's entry is not cached.
+_ENTRIES = (
+    select(t.entries, t.banks.c.name.label("bank"))
+    .join(t.banks, t.banks.c.id == t.entries.c.bank_id)
+    .where(t.entries.c.id.in_(bindparam("pks", expanding=True)))
+)
+_ENTRY_SIGNALS = select(t.entry_signals).where(
+    t.entry_signals.c.entry_id.in_(bindparam("pks", expanding=True))
+)
+
 
 class Store:
     def __init__(self, url: str, *, create: bool = True) -> None:
@@ -43,6 +54,7 @@ class Store:
             raise ConfigError(f"cannot open database {self.safe_url}: {e.orig}") from None
         self.keys = Keys(self.engine)
         self.sources = Sources(self.engine)
+        self._after_write: list[Callable[[], None]] = []
 
     @property
     def safe_url(self) -> str:
@@ -65,6 +77,10 @@ class Store:
             conn.execute(insert(t.meta).values(key="store_id", value=new))
             return new
 
+    def after_write(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` after each committed change to banks or entries made here."""
+        self._after_write.append(callback)
+
     @contextmanager
     def _writing(self) -> Iterator[Connection]:
         """A transaction that may append to the change log."""
@@ -72,6 +88,8 @@ class Store:
             if self.dialect == "postgresql":
                 conn.execute(text(_PG_LOCK))
             yield conn
+        for callback in self._after_write:
+            callback()
 
     # banks
 
@@ -257,16 +275,12 @@ class Store:
         one query instead of two, for matches that need no signal of the entry) signals."""
         if not pks:
             return {}
-        e, s, b = t.entries, t.entry_signals, t.banks
+        wanted = {"pks": list(set(pks))}
         sigs: dict[int, list[Signal]] = {}
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(e, b.c.name.label("bank"))
-                .join(b, b.c.id == e.c.bank_id)
-                .where(e.c.id.in_(set(pks)))
-            ).all()
+            rows = conn.execute(_ENTRIES, wanted).all()
             if signals:
-                for r in conn.execute(select(s).where(s.c.entry_id.in_(set(pks)))):
+                for r in conn.execute(_ENTRY_SIGNALS, wanted):
                     sigs.setdefault(r.entry_id, []).append(
                         Signal(r.signal_type, r.value, r.quality)
                     )
