@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hashguard.errors import HashguardError, InvalidSignal
+from hashguard.text import normalize as normalize_module
 from hashguard.text.keywords import (
     KeywordHit,
     KeywordMatcher,
@@ -455,6 +456,12 @@ def test_zero_width_and_case_never_lose_a_match(
     assert hits, changed
     for hit in hits:
         assert KeywordRule(term, mode).squeezed in normalize(changed[hit.start : hit.end]).squeezed
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=40))
+def test_the_ascii_shortcut_is_the_table(text: str) -> None:
+    assert normalize(text).normal == text.translate(normalize_module._TRANSLATE)
 
 
 @settings(max_examples=300, deadline=None)

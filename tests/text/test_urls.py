@@ -714,16 +714,16 @@ def test_top_level_domains() -> None:
 
 
 def test_precheck_covers_every_dot_colon_and_slash_look_alike() -> None:
-    precheck = url_extract._PRECHECK
-    for code in range(0x80, 0x30000):
-        char = chr(code)
-        folded = unicodedata.normalize("NFKC", char)
-        if "." in folded and ".." not in folded:
-            assert precheck.search(f"x{char}y"), hex(code)
-        if ":" in folded:
-            assert precheck.search(f"x{char}/"), hex(code)
-        if "/" in folded:
-            assert precheck.search(f":{char}"), hex(code)
+    for precheck in (url_extract._PRECHECK.search, url_extract._may_hold_url):
+        for code in range(0x80, 0x30000):
+            char = chr(code)
+            folded = unicodedata.normalize("NFKC", char)
+            if "." in folded and ".." not in folded:
+                assert precheck(f"x{char}y"), hex(code)
+            if ":" in folded:
+                assert precheck(f"x{char}/"), hex(code)
+            if "/" in folded:
+                assert precheck(f":{char}"), hex(code)
 
 
 _MESSAGE_PIECES = st.sampled_from(
@@ -735,11 +735,20 @@ _MESSAGE_PIECES = st.sampled_from(
 )  # fmt: skip
 
 
+@settings(max_examples=1000)
+@given(st.lists(_MESSAGE_PIECES | st.text(max_size=3), max_size=25).map("".join))
+def test_the_quick_precheck_is_the_precheck(text: str) -> None:
+    for piece in ("", " dot ", "x.y", "\u2488"):  # before and after the first trigger
+        for joined in (piece + text, text + piece):
+            expected = url_extract._PRECHECK.search(joined) is not None
+            assert url_extract._may_hold_url(joined) == expected, joined
+
+
 @settings(max_examples=400)
 @given(st.lists(_MESSAGE_PIECES, max_size=25).map("".join))
 def test_precheck_never_hides_a_url(text: str) -> None:
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(url_extract, "_PRECHECK", re.compile(""))
+        patch.setattr(url_extract, "_may_hold_url", lambda text: True)
         unfiltered = extract_urls(text)
     assert extract_urls(text) == unfiltered
     for found in unfiltered:

@@ -121,6 +121,14 @@ _PRECHECK = re.compile(
     "|[:\ufe13\ufe55\uff1a\u2a74][/\uff0f\\])\u2100\u2101\u2105\u2106]"
     f"|[{_INVISIBLE}\u2488-\u249b\u33c2\u33c7\u33d8\U0001f100]"
 )
+# Every match of _PRECHECK but the spelled-out " dot " holds one of these at or just after its
+# start: one character class, which the regex engine scans for quickly, where _PRECHECK's
+# alternatives are tried at every position (3.5x slower on chat messages).
+_TRIGGER = re.compile(
+    f"[.\u2024\u3002\ufe52\uff0e\uff61\\[({{:\ufe13\ufe55\uff1a\u2a74{_INVISIBLE}"
+    "\u2488-\u249b\u33c2\u33c7\u33d8\U0001f100]"
+)
+_SPACED_DOT = re.compile(r"\s[dD][oO][tT]\s")
 _NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
 _SCHEME_OBFUSCATED = re.compile(
     r"(?i)(?<![a-z0-9])(h(?:tt|xx|\*\*)p|f[tx]p)(s?)"
@@ -458,9 +466,17 @@ def _scan_token(text: str, a: int, b: int, spans: list[tuple[int, int, bool]]) -
             pos = _bare(text, s, b, spans)
 
 
+def _may_hold_url(text: str) -> bool:
+    """``_PRECHECK.search(text)``, sooner."""
+    first = _TRIGGER.search(text)
+    if first is not None and _PRECHECK.search(text, max(0, first.start() - 1)):
+        return True
+    return "dot" in text.lower() and _SPACED_DOT.search(text) is not None
+
+
 def extract_urls(text: str) -> list[FoundUrl]:
     """Every URL in ``text``, in order, with spans in ``text`` and canonical forms."""
-    if _PRECHECK.search(text) is None:
+    if not _may_hold_url(text):
         return []
     mapped = _normalise(text)
     _deobfuscate(mapped)
