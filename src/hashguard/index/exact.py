@@ -49,15 +49,20 @@ class ExactIndex:
 
     def search(self, keys: list[bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Live rows equal to any key: (query number, pk, bank)."""
-        probes = np.array(keys, dtype=f"S{self.width}")
-        # One vectorised bisection for all the keys (a message's URL gives up to 60).
-        lo = np.searchsorted(self.keys, probes, side="left")
-        hi = np.searchsorted(self.keys, probes, side="right")
         qn: list[int] = []
         rows: list[int] = []
-        for i in np.flatnonzero(hi > lo).tolist():
-            qn.extend([i] * int(hi[i] - lo[i]))
-            rows.extend(range(int(lo[i]), int(hi[i])))
+        if len(self.keys):
+            # One vectorised bisection for all the keys (a message's URL gives up to 60);
+            # nearly all miss, so the end of each run of equal keys is found for hits only.
+            probes = np.array(keys, dtype=self.keys.dtype)
+            lo = np.searchsorted(self.keys, probes)
+            equal = self.keys[np.minimum(lo, len(self.keys) - 1)] == probes
+            if equal.any():
+                hits = np.flatnonzero(equal)
+                hi = np.searchsorted(self.keys, probes[hits], side="right")
+                for i, a, b in zip(hits.tolist(), lo[hits].tolist(), hi.tolist(), strict=True):
+                    qn.extend([i] * (b - a))
+                    rows.extend(range(a, b))
         if self.tail:
             for i, key in enumerate(keys):
                 for row in self.tail.get(key, ()):

@@ -247,6 +247,8 @@ class IndexSet:
             else:
                 qn, pks, banks = index.search(keys)
                 dist = np.zeros(len(qn), np.int32)
+        if not len(qn):
+            return []
         hits = []
         for q, pk, bank_id, d in zip(
             qn.tolist(), pks.tolist(), banks.tolist(), dist.tolist(), strict=True
