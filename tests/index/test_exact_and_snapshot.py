@@ -45,3 +45,35 @@ def test_snapshot_round_trip(tmp_path: Path) -> None:
     assert snapshot.read_manifest(tmp_path / "missing") is None
     (target / "manifest.json").write_text("{broken")
     assert snapshot.read_manifest(target) is None
+
+
+def test_key_filter_never_hides_a_key_and_rejects_most_others() -> None:
+    rng = np.random.default_rng(1)
+    listed = rng.integers(0, 256, (20_000, 32), dtype=np.uint8)
+    keys = [row.tobytes() for row in listed]
+    index = ExactIndex.build(32, keys, np.arange(20_000), np.zeros(20_000, np.int32))
+    assert index.filter is not None and all(k in index.filter for k in keys)
+    others = [row.tobytes() for row in rng.integers(0, 256, (20_000, 32), dtype=np.uint8)]
+    passed = sum(k in index.filter for k in others)
+    assert passed < 200  # ~0.5% expected: a filter that lets everything through fails here
+    # searching through the filter finds exactly what a plain scan finds
+    queries = keys[::997] + others[:50] + keys[5:6]
+    qn, pks, _ = index.search(queries)
+    expected = [(i, keys.index(q)) for i, q in enumerate(queries) if q in set(keys)]
+    assert sorted(zip(qn.tolist(), pks.tolist(), strict=True)) == expected
+
+
+def test_keys_added_after_the_build_are_found_past_the_filter(tmp_path: Path) -> None:
+    index = ExactIndex.build(32, [b"\x01" * 32], np.array([1]), np.array([1], np.int32))
+    assert index.add(b"\x02" * 32, 2, 1)
+    assert b"\x02" * 32 not in index.filter  # type: ignore[operator]
+    assert index.search([b"\x02" * 32])[1].tolist() == [2]
+    snapshot.save(tmp_path / "snap", "s", 1, {"url": index.compact()})
+    manifest = snapshot.read_manifest(tmp_path / "snap")
+    assert manifest is not None and (tmp_path / "snap" / "url.filter.npy").exists()
+    loaded = snapshot.load(tmp_path / "snap", manifest)["url"]
+    assert loaded.search([b"\x01" * 32, b"\x02" * 32])[1].tolist() == [1, 2]  # type: ignore[call-arg]
+    # keys too short to filter on are searched without one
+    short = ExactIndex.build(4, [b"abcd"], np.array([9]), np.array([1], np.int32))
+    assert short.filter is None and short.search([b"abcd", b"zzzz"])[1].tolist() == [9]
+    assert ExactIndex(32).search([b"\x01" * 32])[1].tolist() == []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from hashguard.index.keyfilter import KeyFilter
 from hashguard.index.rows import Rows
 
 
@@ -16,12 +17,20 @@ class ExactIndex:
     kind = "exact"
 
     def __init__(
-        self, width: int, keys: np.ndarray | None = None, rows: Rows | None = None
+        self,
+        width: int,
+        keys: np.ndarray | None = None,
+        rows: Rows | None = None,
+        key_filter: KeyFilter | None = None,
     ) -> None:
         self.width = width
         self.keys = np.empty(0, dtype=f"S{width}") if keys is None else keys
         self.rows = rows or Rows(np.empty(0, np.int64), np.empty(0, np.int32))
         self.tail: dict[bytes, list[int]] = {}
+        # Over the base keys (the tail is a dict already); None for keys under 8 bytes.
+        self.filter = key_filter
+        if key_filter is None and width >= 8:
+            self.filter = KeyFilter.build(self.keys)
 
     @classmethod
     def build(
@@ -51,17 +60,24 @@ class ExactIndex:
         """Live rows equal to any key: (query number, pk, bank)."""
         qn: list[int] = []
         rows: list[int] = []
-        if len(self.keys):
-            # One vectorised bisection for all the keys (a message's URL gives up to 60);
-            # nearly all miss, so the end of each run of equal keys is found for hits only.
-            probes = np.array(keys, dtype=self.keys.dtype)
+        key_filter = self.filter
+        if not len(self.keys):
+            maybe = []
+        elif key_filter is None:
+            maybe = list(range(len(keys)))
+        else:
+            maybe = [i for i, key in enumerate(keys) if key in key_filter]
+        if maybe:
+            # One vectorised bisection for the keys that may be there; the end of each run
+            # of equal keys only for those found.
+            probes = np.array([keys[i] for i in maybe], dtype=self.keys.dtype)
             lo = np.searchsorted(self.keys, probes)
             equal = self.keys[np.minimum(lo, len(self.keys) - 1)] == probes
             if equal.any():
                 hits = np.flatnonzero(equal)
                 hi = np.searchsorted(self.keys, probes[hits], side="right")
-                for i, a, b in zip(hits.tolist(), lo[hits].tolist(), hi.tolist(), strict=True):
-                    qn.extend([i] * (b - a))
+                for j, a, b in zip(hits.tolist(), lo[hits].tolist(), hi.tolist(), strict=True):
+                    qn.extend([maybe[j]] * (b - a))
                     rows.extend(range(a, b))
         if self.tail:
             for i, key in enumerate(keys):

@@ -21,10 +21,11 @@ import numpy as np
 
 from hashguard.index.exact import ExactIndex
 from hashguard.index.hamming import HammingIndex, Tables
+from hashguard.index.keyfilter import KeyFilter
 from hashguard.index.keyword import KeywordIndex
 from hashguard.index.rows import Rows
 
-FORMAT = 1
+FORMAT = 2  # 2: exact indexes keep a key filter
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,8 @@ def _write(
             types[name] = {"kind": "keyword"}
         else:
             np.save(tmp / f"{name}.keys.npy", index.keys)
+            if index.filter is not None:
+                np.save(tmp / f"{name}.filter.npy", index.filter.array)
             types[name] = {"kind": "exact", "width": index.width}
     manifest = {"format": FORMAT, "store_id": store_id, "seq": seq, "types": types}
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
@@ -148,5 +151,7 @@ def load(
             out[name] = KeywordIndex(values, rows)
         else:
             keys = _mapped(directory / f"{name}.keys.npy")
-            out[name] = ExactIndex(int(info["width"]), keys, rows)
+            path = directory / f"{name}.filter.npy"
+            key_filter = KeyFilter(_mapped(path)) if path.exists() else None
+            out[name] = ExactIndex(int(info["width"]), keys, rows, key_filter)
     return out
