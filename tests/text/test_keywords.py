@@ -488,3 +488,12 @@ def test_offsets_are_monotone_and_in_range(text: str) -> None:
         for (start, _), char in zip(origins, n.view(view), strict=True):
             source = normalize(text[start])
             assert char in source.view(View.LETTERS if view is View.SQUEEZED else view)
+
+
+def test_a_rule_written_in_digits_matches_the_word_in_letters() -> None:
+    """A message without look-alike digits is scanned for such rules' letter forms alone."""
+    m = KeywordMatcher.build([("k", KeywordRule("gr33n", WORD)), ("j", KeywordRule("blue", WORD))])
+    for text in ("a green one", "a gr33n one", "a GR3EN one and blue"):
+        assert [h.key for h in m.find(text)][:1] == ["k"], text
+    assert [h.key for h in m.find("a greenish blue")] == ["j"]
+    assert [h.key for h in m.find("a b1ue one")] == ["j"]  # and a message in digits

@@ -204,13 +204,18 @@ class _ViewAutomaton:
 class KeywordMatcher(Generic[K]):
     """Finds the rules of a keyword list in messages. Build once, share between threads."""
 
-    __slots__ = ("_keys", "_letters", "_normal", "_rules", "_squeezed")
+    __slots__ = ("_keys", "_leet", "_letters", "_normal", "_rules", "_squeezed")
 
     def __init__(self, keys: list[K], rules: list[KeywordRule]) -> None:
         self._keys = keys
         self._rules = rules
         self._normal = _ViewAutomaton(View.NORMAL, [r.normal for r in rules])
         self._letters = _ViewAutomaton(View.LETTERS, [r.letters for r in rules])
+        # In a message without look-alike digits or symbols the letters view is the normal
+        # view: only rules whose letters form differs from their normal form can add a hit.
+        self._leet = _ViewAutomaton(
+            View.LETTERS, [r.letters if r.letters != r.normal else None for r in rules]
+        )
         self._squeezed = _ViewAutomaton(
             View.SQUEEZED,
             [r.squeezed if r.mode is KeywordMode.SQUEEZED else None for r in rules],
@@ -238,7 +243,8 @@ class KeywordMatcher(Generic[K]):
             return []
         message = normalize(text)
         hits: dict[tuple[int, int, int], KeywordHit[K]] = {}
-        for automaton in (self._normal, self._letters):
+        letters = self._letters if message.letters != message.normal else self._leet
+        for automaton in (self._normal, letters):
             view_text = message.view(automaton.view)
             for start, end, indexes in automaton.scan(view_text):
                 bounded: bool | None = None
