@@ -121,4 +121,11 @@ class ExactIndex:
     @property
     def nbytes(self) -> int:
         r = self.rows
-        return int(self.keys.nbytes + r.base_pks.nbytes + r.base_banks.nbytes + r.base_alive.nbytes)
+        filtered = self.filter.array.nbytes if self.filter is not None else 0
+        return int(
+            self.keys.nbytes
+            + filtered
+            + r.base_pks.nbytes
+            + r.base_banks.nbytes
+            + r.base_alive.nbytes
+        )
