@@ -3,7 +3,9 @@
 The list alternates md5 and pdq rows with ids and categories, like a hotline's hash list.
 Each import is the real path (`hashguard import`): parse and validate every row, stage it,
 apply it set-based in one transaction, write the change log. A second import of the same
-file measures the idempotent re-import (nothing changes).
+file measures the idempotent re-import (nothing changes); then one-row imports into the
+full bank (a new entry, a metadata change, a retraction, a re-addition) measure what a
+curator's single API call costs there.
 
     python bench/bench_import.py --rows 10000000 [--pg postgresql://postgres@127.0.0.1/test]
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import tempfile
 import time
 import uuid
@@ -55,6 +58,28 @@ def timed_import(store: Store, bank: str, path: Path) -> tuple[float, int]:
     return time.perf_counter() - started, report.signals_added
 
 
+def one_row_ms(store: Store, rows: int, path: Path) -> dict[str, float]:
+    """Median milliseconds of one-row imports into the full bank, as a curator's API calls
+    make them: a new entry, a metadata change, a retraction, a re-addition (5 of each)."""
+    lines = {
+        "add": "signal_type,signal,id\nmd5,{hex},new{n}\n",
+        "update": "signal_type,signal,id,category\nmd5,{old},m0,X{n}\n",
+        "retract": "action,signal_type,signal,id\nretract,md5,{old},m{m}\n",
+        "re-add": "signal_type,signal,id\nmd5,{old},m{m}\n",
+    }
+    with open(path) as f:
+        f.readline()
+        first_md5 = f.readline().split(",")[1]
+    spent: dict[str, list[float]] = {kind: [] for kind in lines}
+    for n in range(5):
+        for kind, line in lines.items():
+            path.with_suffix(".one").write_text(
+                line.format(hex=f"{n:032x}", old=first_md5, n=n, m=2 * n)
+            )
+            spent[kind].append(timed_import(store, "bench", path.with_suffix(".one"))[0])
+    return {f"one_row_{k}_ms": round(statistics.median(v) * 1e3, 1) for k, v in spent.items()}
+
+
 def measure(url: str, path: Path, rows: int) -> dict[str, float]:
     store = Store(url)
     store.create_bank("bench")
@@ -62,12 +87,14 @@ def measure(url: str, path: Path, rows: int) -> dict[str, float]:
     assert added == rows, f"expected {rows} signals added, got {added}"
     again, added_again = timed_import(store, "bench", path)
     assert added_again == 0
+    small = one_row_ms(store, rows, path)
     store.close()
     return {
         "seconds": round(first, 1),
         "rows_per_s": round(rows / first),
         "reimport_seconds": round(again, 1),
         "reimport_rows_per_s": round(rows / again),
+        **small,
     }
 
 
@@ -94,11 +121,15 @@ def main() -> None:
                 print("postgresql", results["postgresql"], flush=True)
             finally:
                 admin.execute(f"DROP SCHEMA {schema} CASCADE")
-    print(f"\n{'database':<12}{'rows':>12}{'seconds':>10}{'rows/s':>10}{'re-import rows/s':>18}")
+    print(
+        f"\n{'database':<12}{'rows':>12}{'seconds':>10}{'rows/s':>10}{'re-import rows/s':>18}"
+        "   one row into the full bank, ms: add / update / retract / re-add"
+    )
     for name, r in results.items():
         print(
             f"{name:<12}{args.rows:>12,}{r['seconds']:>10}{r['rows_per_s']:>10,}"
-            f"{r['reimport_rows_per_s']:>18,}"
+            f"{r['reimport_rows_per_s']:>18,}   {r['one_row_add_ms']} / "
+            f"{r['one_row_update_ms']} / {r['one_row_retract_ms']} / {r['one_row_re-add_ms']}"
         )
     if args.json:
         args.json.write_text(json.dumps({"rows": args.rows, **results}, indent=1))

@@ -11,6 +11,9 @@ Otherwise a handful of set-based statements apply it:
 - retractions by id retract that entry; retractions without an id retract every active entry
   of the bank that carries the signal. Retractions apply after additions.
 
+Joins start from the list's side (``CROSS JOIN``, which also fixes SQLite's join order), so
+that a one-row list applied to a bank of millions probes its index instead of scanning it.
+
 Every added or retracted signal gets a change-log row, in line order. Re-importing the same
 file finds nothing to do and writes nothing.
 """
@@ -30,7 +33,7 @@ from hashguard.lists.rows import ListRow
 BATCH = 20_000
 BULK_ROWS = 100_000
 VALUE_INDEX = "ix_hg_entry_signals_value"  # as created by migration 0002
-TEMP_TABLES = ("hg_stage", "hg_last", "hg_first", "hg_retract")
+TEMP_TABLES = ("hg_stage", "hg_last", "hg_first", "hg_known", "hg_retract")
 # PostgreSQL's defaults (4 MB, 64 MB) send the sorts of a large list to disk.
 PG_MEMORY = ("SET LOCAL work_mem = '256MB'", "SET LOCAL maintenance_work_mem = '512MB'")
 
@@ -174,8 +177,8 @@ def apply_list(
     signals_added = sql.run(
         "INSERT INTO hg_entry_signals (entry_id, signal_type, value, quality) "
         "SELECT e.id, s.signal_type, s.value, MIN(s.quality) FROM hg_stage s "
-        f"{last_is_add}JOIN hg_entries e ON e.bank_id = :b AND e.source_id = s.key "
-        f"WHERE s.action = 'add' {lacking}"
+        f"{last_is_add}CROSS JOIN hg_entries e "
+        f"WHERE e.bank_id = :b AND e.source_id = s.key AND s.action = 'add' {lacking}"
         "GROUP BY e.id, s.signal_type, s.value ORDER BY MIN(s.line)"
     )
     if rebuild_index:
@@ -231,31 +234,34 @@ def _first_rows(sql: _Sql, last_is_add: str) -> None:
 def _update_entries(sql: _Sql) -> tuple[int, int]:
     """Changed metadata and reactivation of entries the bank had already; returns the
     counts of updated and reactivated entries."""
-
-    def changed(entries: str) -> str:
-        columns = ("category", "severity", "note", "extra")
-        return " OR ".join(sql.differs(f"{entries}.{c}", f"f.{c}") for c in columns)
-
+    # The bank's entries named by the list, found once, by the list's side: a one-row import
+    # into a bank of millions then costs an index probe, not a scan of the bank.
+    sql.temp(
+        "hg_known",
+        "SELECT e.id AS entry_id, e.status, e.category AS old_category, "
+        "e.severity AS old_severity, e.note AS old_note, e.extra AS old_extra, f.* "
+        "FROM hg_first f CROSS JOIN hg_entries e WHERE e.bank_id = :b AND e.source_id = f.key",
+    )
+    sql.analyze("hg_known")
+    changed = " OR ".join(
+        sql.differs(f"k.old_{c}", f"k.{c}") for c in ("category", "severity", "note", "extra")
+    )
     sql.run(
-        "INSERT INTO hg_changes (kind, bank_id, entry_id) SELECT 'update', :b, e.id "
-        f"FROM hg_entries e JOIN hg_first f ON e.bank_id = :b AND e.source_id = f.key "
-        f"WHERE {changed('e')} ORDER BY f.line"
+        "INSERT INTO hg_changes (kind, bank_id, entry_id) SELECT 'update', :b, k.entry_id "
+        f"FROM hg_known k WHERE {changed} ORDER BY k.line"
     )
     updated = sql.run(
-        "UPDATE hg_entries SET category = f.category, severity = f.severity, note = f.note, "
-        "extra = f.extra FROM hg_first f WHERE hg_entries.bank_id = :b "
-        f"AND hg_entries.source_id = f.key AND ({changed('hg_entries')})"
+        "UPDATE hg_entries SET category = k.category, severity = k.severity, note = k.note, "
+        f"extra = k.extra FROM hg_known k WHERE hg_entries.id = k.entry_id AND ({changed})"
     )
     sql.run(
         "INSERT INTO hg_changes (kind, bank_id, entry_id, signal_id) "
-        "SELECT 'add', :b, e.id, s.id FROM hg_entries e "
-        "JOIN hg_first f ON e.bank_id = :b AND e.source_id = f.key "
-        "JOIN hg_entry_signals s ON s.entry_id = e.id WHERE e.status = 'retracted' "
-        "ORDER BY f.line, s.id"
+        "SELECT 'add', :b, k.entry_id, s.id FROM hg_known k CROSS JOIN hg_entry_signals s "
+        "WHERE s.entry_id = k.entry_id AND k.status = 'retracted' ORDER BY k.line, s.id"
     )
     reactivated = sql.run(
-        "UPDATE hg_entries SET status = 'active' WHERE bank_id = :b AND status = 'retracted' "
-        "AND source_id IN (SELECT key FROM hg_first)"
+        "UPDATE hg_entries SET status = 'active' WHERE id IN "
+        "(SELECT entry_id FROM hg_known WHERE status = 'retracted')"
     )
     return updated, reactivated
 
@@ -265,19 +271,20 @@ def _retract(sql: _Sql) -> int:
     retracted without an id; returns how many were retracted."""
     sql.temp(
         "hg_retract",
-        "SELECT e.id FROM hg_entries e JOIN hg_last l ON e.source_id = l.key "
-        "WHERE e.bank_id = :b AND l.action = 'retract' AND e.status = 'active' "
-        "UNION SELECT e.id FROM hg_entries e "
-        "JOIN hg_entry_signals x ON x.entry_id = e.id "
-        "JOIN hg_stage s ON s.signal_type = x.signal_type AND s.value = x.value "
+        "SELECT e.id FROM hg_last l CROSS JOIN hg_entries e "
+        "WHERE e.bank_id = :b AND e.source_id = l.key AND l.action = 'retract' "
+        "AND e.status = 'active' "
+        "UNION SELECT e.id FROM hg_stage s "
         "JOIN hg_last l ON l.key = s.key AND l.action = 'retract' "
-        "WHERE s.action = 'retract' AND s.id IS NULL AND e.bank_id = :b "
+        "CROSS JOIN hg_entry_signals x CROSS JOIN hg_entries e "
+        "WHERE x.signal_type = s.signal_type AND x.value = s.value AND e.id = x.entry_id "
+        "AND s.action = 'retract' AND s.id IS NULL AND e.bank_id = :b "
         "AND e.status = 'active'",
     )
     sql.run(
         "INSERT INTO hg_changes (kind, bank_id, entry_id, signal_id) "
-        "SELECT 'retract', :b, x.entry_id, x.id FROM hg_entry_signals x "
-        "JOIN hg_retract r ON r.id = x.entry_id ORDER BY x.entry_id, x.id"
+        "SELECT 'retract', :b, x.entry_id, x.id FROM hg_retract r "
+        "CROSS JOIN hg_entry_signals x WHERE x.entry_id = r.id ORDER BY x.entry_id, x.id"
     )
     return sql.run(
         "UPDATE hg_entries SET status = 'retracted' WHERE id IN (SELECT id FROM hg_retract)"
