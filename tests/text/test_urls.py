@@ -744,6 +744,17 @@ def test_the_quick_precheck_is_the_precheck(text: str) -> None:
             assert url_extract._may_hold_url(joined) == expected, joined
 
 
+@settings(max_examples=1000)
+@given(
+    st.lists(
+        _MESSAGE_PIECES | st.sampled_from(["HTTP", "hTTps", "ftp", "fxp", "h**p", ":]", "[:]"]),
+        max_size=25,
+    ).map("".join)
+)
+def test_the_quick_scheme_check_is_the_regex(text: str) -> None:
+    assert url_extract._scheme_edits(text) == url_extract._scheme_edits_found(text)
+
+
 @settings(max_examples=400)
 @given(st.lists(_MESSAGE_PIECES, max_size=25).map("".join))
 def test_precheck_never_hides_a_url(text: str) -> None:

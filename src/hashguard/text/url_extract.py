@@ -235,10 +235,24 @@ def _normalise(text: str) -> _Mapped:
     return mapped
 
 
+_PLAIN_SCHEMES = ("http://", "https://", "ftp://", "ftps://")
+
+
 def _scheme_edits(text: str) -> _Edits:
+    # Every "://" after a plain lower-case scheme, and no "[:]"-style one: nothing to edit
+    # (the case-insensitive regex below is slow to scan, and most links are plain).
+    if (
+        text.count("://") == sum(text.count(plain) for plain in _PLAIN_SCHEMES)
+        and ":]" not in text
+        and ":)" not in text
+        and ":}" not in text
+    ):
+        return []
+    return _scheme_edits_found(text)
+
+
+def _scheme_edits_found(text: str) -> _Edits:
     edits: _Edits = []
-    if _SCHEME_OBFUSCATED.search(text) is None:
-        return edits
     for m in _SCHEME_OBFUSCATED.finditer(text):
         scheme = "http" if m.group(1)[0] in "hH" else "ftp"
         replacement = f"{scheme}{m.group(2).lower()}://"
@@ -311,7 +325,9 @@ def _spelled_dot_edits(text: str) -> _Edits:
 def _deobfuscate(mapped: _Mapped) -> None:
     if ":" in mapped.text:
         mapped.apply(_scheme_edits(mapped.text))
-    if _BRACKET_DOT.search(mapped.text):
+    if ("[" in mapped.text or "(" in mapped.text or "{" in mapped.text) and _BRACKET_DOT.search(
+        mapped.text
+    ):
         mapped.apply([(m.start(), m.end(), ".") for m in _BRACKET_DOT.finditer(mapped.text)])
     if " dot " in mapped.text or " DOT " in mapped.text or " Dot " in mapped.text:
         mapped.apply(_spelled_dot_edits(mapped.text))
