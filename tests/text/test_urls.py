@@ -747,12 +747,29 @@ def test_the_quick_precheck_is_the_precheck(text: str) -> None:
 @settings(max_examples=1000)
 @given(
     st.lists(
-        _MESSAGE_PIECES | st.sampled_from(["HTTP", "hTTps", "ftp", "fxp", "h**p", ":]", "[:]"]),
+        _MESSAGE_PIECES
+        | st.sampled_from(["HTTP", "hTTps", "ftp", "fxp", "h**p", "[:]", "(:)", "{:}"]),
         max_size=25,
     ).map("".join)
 )
 def test_the_quick_scheme_check_is_the_regex(text: str) -> None:
     assert url_extract._scheme_edits(text) == url_extract._scheme_edits_found(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "see h**p(:)//x.com",
+        "hxxp[:]//x",
+        "fxp{:}//x",
+        "HTTP://x",
+        "hxxps[://]x",
+        "http://a hxxp://b",
+    ],
+)
+def test_obfuscated_schemes_are_never_skipped(text: str) -> None:
+    edits = url_extract._scheme_edits(text)
+    assert edits and edits == url_extract._scheme_edits_found(text)
 
 
 @settings(max_examples=400)
