@@ -1102,6 +1102,7 @@ def run(args: argparse.Namespace, tmp: Path, db: str) -> int:
     results["load"] = run_child("load", db, index_dir)
     print(f"  {results['load']}", flush=True)
     engine = Engine(store, index_dir=index_dir)
+    gc.freeze()  # as `hashguard serve`'s workers do once the indexes are loaded
 
     print("generating messages...", flush=True)
     planter = Planter(

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import gc
+import time
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
-from hashguard.api.server import create_app
+from hashguard.api.server import ServeOptions, create_app
 from hashguard.engine import Engine
 from hashguard.store.store import Store
 from tests.api.conftest import Service
@@ -32,6 +35,22 @@ def test_not_ready_until_loaded(store: Store, tmp_path: Path) -> None:
     assert refused.status_code == 503 and refused.headers["Retry-After"] == "1"
     engine.load()
     assert client.get("/v1/ready").status_code == 200
+
+
+@pytest.mark.parametrize("freeze", [False, True])
+def test_serve_workers_freeze_what_they_loaded(store: Store, tmp_path: Path, freeze: bool) -> None:
+    assert gc.get_freeze_count() == 0
+    engine = Engine(store, index_dir=tmp_path / "idx", load=False)
+    try:
+        with TestClient(create_app(engine, ServeOptions(freeze_loaded=freeze))) as client:
+            deadline = time.monotonic() + 10
+            while client.get("/v1/ready").status_code != 200:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            # only `serve` (which sets the option) takes objects out of the collector's way
+            assert (gc.get_freeze_count() > 0) is freeze
+    finally:
+        gc.unfreeze()
 
 
 def test_metrics_count_requests_and_matches(service: Service, original_pdq: str) -> None:
