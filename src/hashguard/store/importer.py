@@ -32,6 +32,7 @@ from hashguard.lists.rows import ListRow
 
 BATCH = 20_000
 BULK_ROWS = 100_000
+ANALYZE_ROWS = 1_000  # staged rows from which PostgreSQL gets statistics on the temp tables
 VALUE_INDEX = "ix_hg_entry_signals_value"  # as created by migration 0002
 TEMP_TABLES = ("hg_stage", "hg_last", "hg_first", "hg_known", "hg_retract")
 # PostgreSQL's defaults (4 MB, 64 MB) send the sorts of a large list to disk.
@@ -59,6 +60,7 @@ class _Sql:
         self.conn = conn
         self.bank_id = bank_id
         self.pg = conn.dialect.name == "postgresql"
+        self.staged = 0  # rows in the stage, once loaded
 
     def run(self, sql: str, **params: Any) -> int:
         return self.conn.execute(text(sql), {"b": self.bank_id, **params}).rowcount
@@ -89,8 +91,9 @@ class _Sql:
         )
 
     def analyze(self, table: str) -> None:
-        """PostgreSQL keeps no statistics on temporary tables unless asked; plans need them."""
-        if self.pg:
+        """PostgreSQL keeps no statistics on temporary tables unless asked; plans over large
+        ones need them (a small one is planned from its size well enough, and sooner)."""
+        if self.pg and self.staged >= ANALYZE_ROWS:
             self.run(f"ANALYZE {table}")
 
     def load_stage(self, rows: Iterable[ListRow]) -> int:
@@ -116,7 +119,7 @@ def apply_list(
     """Stage, validate and apply ``rows``; the caller owns the transaction and the lock."""
     sql = _Sql(conn, bank_id)
     sql.create_stage()
-    total = sql.load_stage(rows)
+    total = sql.staged = sql.load_stage(rows)
     if errors:
         raise ListRejected(source, sorted(errors, key=lambda e: e.line))
     before = sql.scalar("SELECT COALESCE(MAX(seq), 0) FROM hg_changes")
