@@ -3,6 +3,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hashguard.index import snapshot
 from hashguard.index.exact import ExactIndex
@@ -77,3 +79,41 @@ def test_keys_added_after_the_build_are_found_past_the_filter(tmp_path: Path) ->
     short = ExactIndex.build(4, [b"abcd"], np.array([9]), np.array([1], np.int32))
     assert short.filter is None and short.search([b"abcd", b"zzzz"])[1].tolist() == [9]
     assert ExactIndex(32).search([b"\x01" * 32])[1].tolist() == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    base=st.lists(st.tuples(st.integers(0, 30), st.integers(1, 3)), max_size=60),
+    added=st.lists(st.tuples(st.integers(0, 40), st.integers(1, 3)), max_size=10),
+    removed=st.lists(st.integers(0, 70), max_size=10),
+    queries=st.lists(st.integers(0, 45), max_size=12),
+)
+def test_search_equals_a_scan_of_the_live_rows(
+    base: list[tuple[int, int]],
+    added: list[tuple[int, int]],
+    removed: list[int],
+    queries: list[int],
+) -> None:
+    """Few keys (one by one) or many (vectorised), base or tail rows, live or retracted."""
+
+    def key(n: int) -> bytes:  # ending in zero bytes, as digests may
+        return bytes([n]) + bytes(31)
+
+    rows = [(key(k), pk, bank) for pk, (k, bank) in enumerate(base)]
+    index = ExactIndex.build(
+        32, [r[0] for r in rows], np.arange(len(rows)), np.array([r[2] for r in rows], np.int32)
+    )
+    for offset, (k, bank) in enumerate(added):
+        pk = 1000 + offset
+        if index.add(key(k), pk, bank):
+            rows.append((key(k), pk, bank))
+    for n in removed:
+        if rows:
+            gone = rows.pop(n % len(rows))
+            assert index.remove(gone[0], gone[1]) == 1
+    qn, pks, banks = index.search([key(q) for q in queries])
+    got = sorted(zip(qn.tolist(), pks.tolist(), banks.tolist(), strict=True))
+    expected = sorted(
+        (i, pk, bank) for i, q in enumerate(queries) for k, pk, bank in rows if k == key(q)
+    )
+    assert got == expected

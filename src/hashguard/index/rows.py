@@ -81,6 +81,17 @@ class Rows:
             out.append(col)
         return out[0], out[1], out[2]
 
+    def row(self, row: int) -> tuple[int, int, bool]:
+        """pk, bank and alive flag of one row (:meth:`lookup` for many)."""
+        if row < self.n_base:
+            return int(self.base_pks[row]), int(self.base_banks[row]), bool(self.base_alive[row])
+        row -= self.n_base
+        return (
+            int(self.tail_pks.array[row]),
+            int(self.tail_banks.array[row]),
+            bool(self.tail_alive.array[row]),
+        )
+
     def kill(self, rows: np.ndarray) -> None:
         base, tail = self._split(rows)
         self.base_alive[base] = False
