@@ -67,4 +67,7 @@ def test_metrics_count_requests_and_matches(service: Service, original_pdq: str)
     assert lines[route] >= 3
     assert lines['hashguard_matches_total{bank="iwf",signal_type="pdq"}'] >= 3
     assert lines['hashguard_request_seconds_count{route="/v1/match"}'] >= 3
+    # the matched entry was read from the store once, then kept
+    assert lines['hashguard_entry_reads{source="store"}'] >= 1
+    assert lines['hashguard_entry_reads{source="memory"}'] >= 2
     assert service.client.get("/metrics").status_code == 401

@@ -11,7 +11,7 @@ import os
 import time
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -24,6 +24,7 @@ from prometheus_client import multiprocess as prometheus_multiprocess
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hashguard.api.auth import Matcher
+from hashguard.index.entries import EntryCache
 
 router = APIRouter(tags=["service"])
 
@@ -62,6 +63,13 @@ class Metrics:
             "Changes logged but not yet applied to the index",
             multiprocess_mode="liveall",
         )
+        self.entry_reads = Gauge(
+            "hashguard_entry_reads",
+            "Matched entries read since each worker started, by where from: memory (kept "
+            "since an earlier match) or store",
+            ["source"],
+            multiprocess_mode="livesum",
+        )
 
     def matched(self, matches: list[dict[str, Any]]) -> None:
         for m in matches:
@@ -69,6 +77,10 @@ class Metrics:
 
     def synced(self, source: str, status: str) -> None:
         self.syncs.labels(source, status).inc()
+
+    def entries(self, cache: EntryCache) -> None:
+        self.entry_reads.labels("memory").set(cache.hits)
+        self.entry_reads.labels("store").set(cache.misses)
 
     def index(self, sizes: dict[str, int], seq: int, lag: int) -> None:
         for name, size in sizes.items():
@@ -118,7 +130,8 @@ class Timing:
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-async def prometheus(caller: Matcher) -> Response:
+async def prometheus(request: Request, caller: Matcher) -> Response:
+    metrics().entries(request.app.state.engine.indexes.entries)  # this worker's, up to now
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         prometheus_multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]

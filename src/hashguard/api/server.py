@@ -63,6 +63,7 @@ def _follow_once(
     auth.refresh()
     sizes = {name: s["size"] for name, s in engine.indexes.stats().items()}
     m.index(sizes, engine.indexes.seq, max(0, engine.store.last_seq() - engine.indexes.seq))
+    m.entries(engine.indexes.entries)
 
 
 def create_app(engine: Engine, options: ServeOptions | None = None) -> FastAPI:
