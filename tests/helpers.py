@@ -6,7 +6,9 @@ import io
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
@@ -39,3 +41,25 @@ def serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def serve_files(root: Path, authorization: str) -> Iterator[str]:
+    """``root`` over HTTP on loopback, to requests with this Authorization header only (401
+    to the others); yields the base URL."""
+
+    class Handler(SimpleHTTPRequestHandler):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, directory=str(root), **kwargs)
+
+        def do_GET(self) -> None:
+            if self.headers.get("Authorization") != authorization:
+                self.send_error(401)
+            else:
+                super().do_GET()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    with serve(Handler) as base:
+        yield base

@@ -13,7 +13,7 @@ import os
 import stat
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,7 @@ from hashguard.feeds.publish import publish
 from hashguard.feeds.sync import MANIFEST, Limits, apply, open_feed
 from hashguard.lists.rows import ListRow
 from hashguard.store.store import Store
-from tests.helpers import import_text, serve
+from tests.helpers import import_text, serve, serve_files
 
 RNG = np.random.default_rng(20260301)
 HEADER = "signal_type,signal,id,category,severity,note,action,source_url\n"
@@ -260,20 +260,7 @@ def test_sync_over_http_with_credentials(
 ) -> None:
     root = tmp_path / "www"
 
-    class Handler(SimpleHTTPRequestHandler):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, directory=str(root), **kwargs)
-
-        def do_GET(self) -> None:
-            if self.headers.get("Authorization") != TOKEN["Authorization"]:
-                self.send_error(401)
-            else:
-                super().do_GET()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    with serve(Handler) as base:
+    with serve_files(root, TOKEN["Authorization"]) as base:
         url = f"{base}/feeds/hotline"
         change(publisher, make_list(12))
         republish(publisher, root / "feeds" / "hotline", key)

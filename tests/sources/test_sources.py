@@ -19,7 +19,7 @@ from hashguard.cli import main
 from hashguard.engine import Engine
 from hashguard.signals.base import Signal
 from hashguard.store.store import Store
-from tests.helpers import import_text, serve
+from tests.helpers import import_text, serve_files
 
 RNG = np.random.default_rng(7)
 
@@ -286,28 +286,13 @@ def test_feed_source_over_http_with_a_secret_from_the_environment(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from http.server import SimpleHTTPRequestHandler
-
     db, key, pub = publisher
     h = md5()
     import_text(Store(db), "hotline", f"signal_type,signal,id\nmd5,{h},x\n")
     root = tmp_path / "www"
     publish(db, key, root / "iwf", capsys)
 
-    class Handler(SimpleHTTPRequestHandler):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, directory=str(root), **kwargs)
-
-        def do_GET(self) -> None:
-            if self.headers.get("Authorization") != "Bearer benign-token":
-                self.send_error(401)
-            else:
-                super().do_GET()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    with serve(Handler) as base:
+    with serve_files(root, "Bearer benign-token") as base:
         follow(store, f"{base}/iwf/", pub, capsys, "--header-env", "Authorization=IWF_TOKEN")
         assert "benign-token" not in json.dumps(store.sources.get("iwf").as_dict())
         code, [outcome] = cli(store.url, "sources", "sync", capsys=capsys)
