@@ -58,7 +58,7 @@ def timed_import(store: Store, bank: str, path: Path) -> tuple[float, int]:
     return time.perf_counter() - started, report.signals_added
 
 
-def one_row_ms(store: Store, rows: int, path: Path) -> dict[str, float]:
+def one_row_ms(store: Store, path: Path) -> dict[str, float]:
     """Median milliseconds of one-row imports into the full bank, as a curator's API calls
     make them: a new entry, a metadata change, a retraction, a re-addition (5 of each)."""
     lines = {
@@ -87,7 +87,7 @@ def measure(url: str, path: Path, rows: int) -> dict[str, float]:
     assert added == rows, f"expected {rows} signals added, got {added}"
     again, added_again = timed_import(store, "bench", path)
     assert added_again == 0
-    small = one_row_ms(store, rows, path)
+    small = one_row_ms(store, path)
     store.close()
     return {
         "seconds": round(first, 1),
