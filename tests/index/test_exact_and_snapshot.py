@@ -75,6 +75,14 @@ def test_keys_added_after_the_build_are_found_past_the_filter(tmp_path: Path) ->
     assert manifest is not None and (tmp_path / "snap" / "url.filter.npy").exists()
     loaded = snapshot.load(tmp_path / "snap", manifest)["url"]
     assert loaded.search([b"\x01" * 32, b"\x02" * 32])[1].tolist() == [1, 2]  # type: ignore[call-arg]
+    # a damaged filter (here: cut short, so its size is no power of two) is built again
+    damaged = tmp_path / "snap" / "url.filter.npy"
+    np.save(damaged, np.zeros(3000, np.uint8))
+    reloaded = snapshot.load(tmp_path / "snap", manifest)["url"]
+    assert reloaded.search([b"\x01" * 32, b"\x02" * 32])[1].tolist() == [1, 2]  # type: ignore[call-arg]
+    damaged.write_bytes(b"not numpy")
+    unreadable = snapshot.load(tmp_path / "snap", manifest)["url"]
+    assert unreadable.search([b"\x01" * 32])[1].tolist() == [1]  # type: ignore[call-arg]
     # keys too short to filter on are searched without one
     short = ExactIndex.build(4, [b"abcd"], np.array([9]), np.array([1], np.int32))
     assert short.filter is None and short.search([b"abcd", b"zzzz"])[1].tolist() == [9]

@@ -20,7 +20,10 @@ class KeyFilter:
     __slots__ = ("_bits", "_mask", "array")
 
     def __init__(self, bits: np.ndarray) -> None:
-        self.array = bits  # uint8, a power of two long
+        # The slot mask assumes a power-of-two size: any other would hide listed keys.
+        if bits.dtype != np.uint8 or len(bits) * 8 < MIN_BITS or len(bits) & (len(bits) - 1):
+            raise ValueError(f"not a key filter: {len(bits)} {bits.dtype} values")
+        self.array = bits
         self._bits = bits.data  # indexing a memoryview gives a plain int, quickly
         self._mask = len(bits) * 8 - 1
 

@@ -151,7 +151,15 @@ def load(
             out[name] = KeywordIndex(values, rows)
         else:
             keys = _mapped(directory / f"{name}.keys.npy")
-            path = directory / f"{name}.filter.npy"
-            key_filter = KeyFilter(_mapped(path)) if path.exists() else None
+            key_filter = _key_filter(directory / f"{name}.filter.npy")
             out[name] = ExactIndex(int(info["width"]), keys, rows, key_filter)
     return out
+
+
+def _key_filter(path: Path) -> KeyFilter | None:
+    """The saved filter; None (the index builds it again from its keys) if it is missing or
+    damaged: a wrong filter would hide listed keys."""
+    try:
+        return KeyFilter(_mapped(path))
+    except (OSError, ValueError):
+        return None
