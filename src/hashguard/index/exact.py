@@ -13,6 +13,10 @@ from hashguard.index.keyfilter import KeyFilter
 from hashguard.index.rows import Rows
 
 FEW = 4  # keys (and rows) looked up one by one rather than through vectorised numpy calls
+# What a search that finds nothing returns (most do): read-only, shared.
+_NONE = (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int32))
+for _array in _NONE:
+    _array.flags.writeable = False
 
 
 class ExactIndex:
@@ -69,7 +73,7 @@ class ExactIndex:
         elif key_filter is None:
             maybe = list(range(len(keys)))
         else:
-            maybe = [i for i, key in enumerate(keys) if key in key_filter]
+            maybe = key_filter.passing(keys)
         if len(maybe) <= FEW:
             # A message's URL usually leaves one key, or none: a numpy call each is cheaper
             # than the ten of the vectorised path.
@@ -97,8 +101,7 @@ class ExactIndex:
                     qn.append(i)
                     rows.append(row)
         if not rows:
-            empty = np.empty(0, np.int64)
-            return empty, empty, empty.astype(np.int32)
+            return _NONE
         if len(rows) <= FEW:
             live = [(q, *self.rows.row(r)) for q, r in zip(qn, rows, strict=True)]
             live = [x for x in live if x[3]]

@@ -48,9 +48,17 @@ class KeyFilter:
         return cls(bits)
 
     def __contains__(self, key: bytes) -> bool:
+        return bool(self.passing([key]))
+
+    def passing(self, keys: list[bytes]) -> list[int]:
+        """Positions in ``keys`` of those that may be in the filter (one call for many keys:
+        a message's URLs give a dozen)."""
         bits, mask = self._bits, self._mask
-        a = int.from_bytes(key[:4], "little") & mask
-        if not bits[a >> 3] >> (a & 7) & 1:
-            return False
-        b = int.from_bytes(key[4:8], "little") & mask
-        return bool(bits[b >> 3] >> (b & 7) & 1)
+        out = []
+        for i, key in enumerate(keys):
+            a = int.from_bytes(key[:4], "little") & mask
+            if bits[a >> 3] >> (a & 7) & 1:
+                b = int.from_bytes(key[4:8], "little") & mask
+                if bits[b >> 3] >> (b & 7) & 1:
+                    out.append(i)
+        return out

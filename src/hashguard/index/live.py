@@ -246,6 +246,8 @@ class IndexSet:
                 qn, pks, banks, dist = index.search(codes, self.max_threshold())
             else:
                 qn, pks, banks = index.search(keys)
+                if not len(qn):
+                    return []
                 dist = np.zeros(len(qn), np.int32)
         if not len(qn):
             return []
