@@ -6,14 +6,16 @@ Look-alike characters are written as escapes so that what the test feeds in is v
 
 from __future__ import annotations
 
+import re
 import time
 import unicodedata
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from hashguard.errors import HashguardError, InvalidSignal
+from hashguard.text import keywords as keywords_module
 from hashguard.text import normalize as normalize_module
 from hashguard.text.keywords import (
     KeywordHit,
@@ -499,3 +501,81 @@ def test_a_rule_written_in_digits_matches_the_word_in_letters() -> None:
     # a message in digits still finds rules without any ("red" reads the same in all views)
     red = KeywordMatcher.build([("r", KeywordRule("red", WORD))])
     assert [h.key for h in red.find("a r3d one")] == ["r"]
+
+
+# --- the fast paths against their definitions ---------------------------------------------
+
+
+def _occurrences(text: str, form: str) -> list[int]:
+    found, start = [], text.find(form)
+    while start >= 0:
+        found.append(start)
+        start = text.find(form, start + 1)
+    return found
+
+
+def _reference_find(
+    rules: list[tuple[str, KeywordRule]], text: str
+) -> set[tuple[str, int, int, str]]:
+    """What ``find`` must return, by looking for every rule's form in every view with
+    ``str.find``: a word or squeezed rule where the views' word boundaries allow it, one hit
+    per rule and span of the original text, the normal view's form preferred."""
+    message = normalize(text)
+    hits: dict[tuple[int, int, int], tuple[str, int, int, str]] = {}
+    for i, (key, rule) in enumerate(rules):
+        views = [(View.NORMAL, rule.normal), (View.LETTERS, rule.letters)]
+        for view, form in views:
+            for start in _occurrences(message.view(view), form):
+                end = start + len(form)
+                if rule.mode is SUBSTRING or keywords_module._bounded(message, view, start, end):
+                    first, last = message.span(view, start, end)
+                    hits.setdefault((i, first, last), (key, first, last, form))
+        if rule.mode is SQUEEZED:
+            for start in _occurrences(message.squeezed, rule.squeezed):
+                end = start + len(rule.squeezed)
+                first = message.letters_index(start)
+                last = message.letters_index(end - 1) + 1
+                if keywords_module._bounded(message, View.LETTERS, first, last):
+                    first, last = message.span(View.SQUEEZED, start, end)
+                    hits.setdefault((i, first, last), (key, first, last, rule.squeezed))
+    return set(hits.values())
+
+
+LEETY = "abeilost 01345$@7.-_\u200b\u0430\u0435\uff41\u00e9I"
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    terms=st.lists(
+        st.tuples(
+            st.text(alphabet="abeilost01345$@7 ", min_size=3, max_size=6),
+            st.sampled_from(list(KeywordMode)),
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    text=st.text(alphabet=LEETY, max_size=40),
+)
+# "$" reads as a letter only in the letters view: glued to a word there, not in the normal one
+@example(terms=[("$ale", KeywordMode.WORD)], text="b$ale")
+def test_find_is_every_view_searched_one_by_one(
+    terms: list[tuple[str, KeywordMode]], text: str
+) -> None:
+    """One scan of the letters view (and one of the squeezed view) finds what looking for
+    each rule's forms in each view finds."""
+    rules = []
+    for n, (term, mode) in enumerate(terms):
+        try:
+            rules.append((f"r{n}", KeywordRule(term, mode)))
+        except InvalidSignal:
+            continue  # too short once normalised
+    m = KeywordMatcher.build(rules)
+    got = {(h.key, h.start, h.end, h.matched) for h in m.find(text, limit=None)}
+    assert got == _reference_find(rules, text)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text())
+def test_squeezed_view_drops_every_non_word_character(text: str) -> None:
+    letters = normalize(text).letters
+    assert normalize(text).squeezed == re.sub(r"[\W_]", "", letters)

@@ -18,9 +18,11 @@ A hotline's keyword list is a set of terms; each becomes a ``KeywordRule`` with 
     it starts and ends at word boundaries of the ``letters`` view, so "xbad word" or
     "badwordy" do not match.
 
-``KeywordMatcher.build`` compiles rules into one Aho-Corasick automaton per view
-(pyahocorasick); ``find`` normalises a message once and scans each view once, so the cost
-is linear in the message and barely depends on the number of rules.
+``KeywordMatcher.build`` compiles the rules' letters forms into one Aho-Corasick automaton
+and their squeezed forms into another (pyahocorasick): a rule's normal form lies where its
+letters form is, so one scan of the ``letters`` view finds both. ``find`` normalises a
+message once and scans two views once each, so the cost is linear in the message and
+barely depends on the number of rules.
 """
 
 from __future__ import annotations
@@ -204,18 +206,15 @@ class _ViewAutomaton:
 class KeywordMatcher(Generic[K]):
     """Finds the rules of a keyword list in messages. Build once, share between threads."""
 
-    __slots__ = ("_keys", "_leet", "_letters", "_normal", "_rules", "_squeezed")
+    __slots__ = ("_keys", "_letters", "_rules", "_squeezed")
 
     def __init__(self, keys: list[K], rules: list[KeywordRule]) -> None:
         self._keys = keys
         self._rules = rules
-        self._normal = _ViewAutomaton(View.NORMAL, [r.normal for r in rules])
+        # One scan of the letters view finds every rule's normal form too: ``letters`` is
+        # ``normal`` with single characters replaced, so where ``normal`` holds a rule's
+        # normal form, ``letters`` holds its letters form at the same place.
         self._letters = _ViewAutomaton(View.LETTERS, [r.letters for r in rules])
-        # In a message without look-alike digits or symbols the letters view is the normal
-        # view: only rules whose letters form differs from their normal form can add a hit.
-        self._leet = _ViewAutomaton(
-            View.LETTERS, [r.letters if r.letters != r.normal else None for r in rules]
-        )
         self._squeezed = _ViewAutomaton(
             View.SQUEEZED,
             [r.squeezed if r.mode is KeywordMode.SQUEEZED else None for r in rules],
@@ -242,22 +241,21 @@ class KeywordMatcher(Generic[K]):
         if not self._rules or not text:
             return []
         message = normalize(text)
+        normal = message.normal
         hits: dict[tuple[int, int, int], KeywordHit[K]] = {}
-        letters = self._letters if message.letters != message.normal else self._leet
-        for automaton in (self._normal, letters):
-            view_text = message.view(automaton.view)
-            for start, end, indexes in automaton.scan(view_text):
-                bounded: bool | None = None
-                for index in indexes:
-                    rule = self._rules[index]
-                    if rule.mode is not KeywordMode.SUBSTRING:
-                        if bounded is None:
-                            bounded = _bounded(message, automaton.view, start, end)
-                        if not bounded:
-                            continue
-                    self._add(hits, message, automaton.view, index, start, end, view_text)
-                if limit is not None and len(hits) >= limit:
-                    return self._sorted(hits, limit)
+        for start, end, indexes in self._letters.scan(message.letters):
+            written = normal[start:end]
+            for index in indexes:
+                rule = self._rules[index]
+                # Where a rule's normal form is, it is found in the normal view: a word
+                # boundary of the letters view is one of the normal view too, so that alone
+                # decides. Elsewhere only its letters form is there.
+                view = View.NORMAL if rule.normal == written else View.LETTERS
+                if rule.mode is KeywordMode.SUBSTRING or _bounded(message, view, start, end):
+                    matched = written if view == View.NORMAL else message.letters[start:end]
+                    self._add(hits, message, view, index, start, end, matched)
+            if limit is not None and len(hits) >= limit:
+                return self._sorted(hits, limit)
         if self._squeezed:
             for start, end, indexes in self._squeezed.scan(message.squeezed):
                 first = message.letters_index(start)
@@ -265,7 +263,8 @@ class KeywordMatcher(Generic[K]):
                 if not _bounded(message, View.LETTERS, first, last):
                     continue
                 for index in indexes:
-                    self._add(hits, message, View.SQUEEZED, index, start, end, message.squeezed)
+                    matched = message.squeezed[start:end]
+                    self._add(hits, message, View.SQUEEZED, index, start, end, matched)
                 if limit is not None and len(hits) >= limit:
                     break
         return self._sorted(hits, limit)
@@ -278,13 +277,14 @@ class KeywordMatcher(Generic[K]):
         index: int,
         start: int,
         end: int,
-        view_text: str,
+        matched: str,
     ) -> None:
         first, last = message.span(view, start, end)
         if (index, first, last) not in hits:
             rule = self._rules[index]
-            hit = KeywordHit(self._keys[index], first, last, view_text[start:end], rule.mode)
-            hits[(index, first, last)] = hit
+            hits[(index, first, last)] = KeywordHit(
+                self._keys[index], first, last, matched, rule.mode
+            )
 
     @staticmethod
     def _sorted(

