@@ -12,6 +12,7 @@ import logging
 import numpy as np
 
 from hashguard.errors import InvalidSignal
+from hashguard.index.exact import FEW
 from hashguard.index.rows import Rows
 from hashguard.signals.keyword import rule
 from hashguard.text.keywords import KeywordHit, KeywordMatcher
@@ -84,6 +85,9 @@ class KeywordIndex:
 
     def lookup(self, hits: list[KeywordHit[int]]) -> list[tuple[KeywordHit[int], int, int]]:
         """The hits of a matcher of this index whose rows are live, with entry and bank."""
+        if len(hits) <= FEW:  # a message's hits are few: one row at a time, without numpy
+            rows = [(hit, *self.rows.row(hit.key)) for hit in hits]
+            return [(hit, pk, bank) for hit, pk, bank, live in rows if live]
         pks, banks, alive = self.rows.lookup(np.array([h.key for h in hits], np.int64))
         return [
             (hit, int(pk), int(bank))
