@@ -1,26 +1,29 @@
 """Text matching, two versions of hashguard side by side: the ratio of their speeds on this
-machine, measured in alternating rounds so that both see the same noise.
+machine, measured in interleaved slices so that both see the same noise.
 
 Usage::
 
     git worktree add /tmp/base <commit>
     flock /tmp/hashguard-bench.lock python bench/ab_text.py --a /tmp/base/src --b src
-        [--urls 200000] [--rounds 8] [--seed 11]
+        [--urls 200000] [--rounds 8] [--chunk 250] [--seed 11]
 
 Lists and messages are ``bench_text``'s (``--urls`` URL rows, 10,000 hashed URL rows and
 10,000 keywords; 20,000 typical and 5,000 link-heavy messages, 10% planted), imported once
-into a SQLite store by the installed version. Each round runs one fresh process per version
-(``PYTHONPATH`` set to its source directory; each builds its own index snapshot once),
-which loads the engine, calls ``gc.freeze()`` when that version's ``serve`` does, matches
-every message once to warm up, then times ``Engine.match_text`` over each mix
-(``time.process_time``). Printed: per mix, the median messages/s of each version over the
-rounds and the median of the per-round ratios b/a.
+into a SQLite store by the installed version. One process per version (``PYTHONPATH`` set
+to its source directory; each builds its own index snapshot) loads the engine, calls
+``gc.freeze()`` when that version's ``serve`` does and matches every message once to warm
+up. Then, round after round, both processes are handed the same slices of ``--chunk``
+messages of each group (a mix's messages, its clean ones, its planted ones), in turn, in
+random order, and time ``Engine.match_text`` over each slice (``time.process_time``); only
+one of them runs at a time. The speed of these shared 2-core machines drifts by tens of
+percent within seconds; slices of a few milliseconds taken in turn see the same drift.
+Printed: per group, the median messages/s of each version over the rounds, the median of
+the per-round ratios b/a and their range.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import pickle
 import random
@@ -36,7 +39,7 @@ from hashguard.store.store import Store
 from hashguard.text.keywords import KeywordMode
 
 CHILD = """
-import gc, json, pickle, sys, time
+import gc, pickle, sys, time
 from pathlib import Path
 from hashguard.api import server
 from hashguard.engine import Engine
@@ -46,19 +49,41 @@ corpora = pickle.loads(Path(corpora_path).read_bytes())
 engine = Engine(Store(db, create=False), index_dir=Path(index_dir))
 if "freeze_loaded" in server.ServeOptions.__dataclass_fields__:
     gc.freeze()
-out = {}
+groups = {}
 for mix, messages in corpora.items():
-    groups = {"all": [t for t, _ in messages], "clean": [t for t, p in messages if not p],
-              "planted": [t for t, p in messages if p]}
-    for t in groups["all"]:
+    groups[f"{mix} all"] = [t for t, _ in messages]
+    groups[f"{mix} clean"] = [t for t, p in messages if not p]
+    groups[f"{mix} planted"] = [t for t, p in messages if p]
+    for t, _ in messages:
         engine.match_text(t)
-    for name, texts in groups.items():
-        started = time.process_time()
-        for t in texts:
-            engine.match_text(t)
-        out[f"{mix} {name}"] = len(texts) / (time.process_time() - started)
-print(json.dumps(out))
+print("ready", flush=True)
+for line in sys.stdin:
+    name, start, end = line.rsplit(" ", 2)
+    texts = groups[name][int(start) : int(end)]
+    started = time.process_time()
+    for t in texts:
+        engine.match_text(t)
+    print(time.process_time() - started, flush=True)
 """
+
+
+def _start(source: Path, db: str, corpora: Path, index_dir: Path) -> subprocess.Popen[str]:
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, db, str(corpora), str(index_dir)],
+        env={**os.environ, "PYTHONPATH": str(source.resolve())},
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert child.stdout is not None
+    if child.stdout.readline().strip() != "ready":
+        raise SystemExit(f"the version in {source} did not start")
+    return child
+
+
+def _time(child: subprocess.Popen[str], name: str, start: int, end: int) -> float:
+    assert child.stdin is not None and child.stdout is not None
+    child.stdin.write(f"{name} {start} {end}\n")
+    child.stdin.flush()
+    return float(child.stdout.readline())
 
 
 def main() -> int:
@@ -67,6 +92,7 @@ def main() -> int:
     parser.add_argument("--b", type=Path, required=True, help="source directory of version b")
     parser.add_argument("--urls", type=int, default=200_000)
     parser.add_argument("--rounds", type=int, default=8)
+    parser.add_argument("--chunk", type=int, default=250, help="messages per slice")
     parser.add_argument("--seed", type=int, default=11)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="hg-ab-text-") as tmp:
@@ -99,24 +125,37 @@ def main() -> int:
             for mix, messages in bt.make_corpora(corpus_args, planter).items()
         }
         (root / "corpora.pkl").write_bytes(pickle.dumps(corpora))
+        sizes = {}
+        for mix, messages in corpora.items():
+            sizes[f"{mix} all"] = len(messages)
+            sizes[f"{mix} clean"] = sum(1 for _, planted in messages if not planted)
+            sizes[f"{mix} planted"] = sum(1 for _, planted in messages if planted)
+        children = {
+            side: _start(source, db, root / "corpora.pkl", root / f"idx-{side}")
+            for side, source in (("a", args.a), ("b", args.b))
+        }
         runs: dict[str, list[dict[str, float]]] = {"a": [], "b": []}
         for round_number in range(args.rounds):
-            for side in ("a", "b"):
-                source = (args.a if side == "a" else args.b).resolve()
-                env = {**os.environ, "PYTHONPATH": str(source)}
-                done = subprocess.run(
-                    [sys.executable, "-c", CHILD, db, str(root / "corpora.pkl"),
-                     str(root / f"idx-{side}")],
-                    env=env, check=True, capture_output=True, text=True,
-                )  # fmt: skip
-                runs[side].append(json.loads(done.stdout))
+            seconds = {side: dict.fromkeys(sizes, 0.0) for side in children}
+            for name, size in sizes.items():
+                for start in range(0, size, args.chunk):
+                    end = min(start + args.chunk, size)
+                    for side in rng.sample(sorted(children), 2):
+                        seconds[side][name] += _time(children[side], name, start, end)
+            for side in children:
+                runs[side].append({k: sizes[k] / v for k, v in seconds[side].items()})
             print(f"round {round_number + 1}/{args.rounds} done", flush=True)
-    print(f"\n{'mix':24} {'a msgs/s':>10} {'b msgs/s':>10} {'b/a':>6}")
+        for child in children.values():
+            assert child.stdin is not None
+            child.stdin.close()
+            child.wait()
+    print(f"\n{'mix':24} {'a msgs/s':>10} {'b msgs/s':>10} {'b/a':>6} {'rounds b/a':>12}")
     for key in runs["a"][0]:
         a = statistics.median(r[key] for r in runs["a"])
         b = statistics.median(r[key] for r in runs["b"])
-        ratio = statistics.median(rb[key] / ra[key] for ra, rb in zip(*runs.values(), strict=True))
-        print(f"{key:24} {a:10,.0f} {b:10,.0f} {ratio:6.2f}")
+        ratios = [rb[key] / ra[key] for ra, rb in zip(*runs.values(), strict=True)]
+        spread = f"{min(ratios):.2f}-{max(ratios):.2f}"
+        print(f"{key:24} {a:10,.0f} {b:10,.0f} {statistics.median(ratios):6.2f} {spread:>12}")
     return 0
 
 
