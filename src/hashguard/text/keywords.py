@@ -262,12 +262,12 @@ class KeywordMatcher(Generic[K]):
                 last = message.letters_index(end - 1) + 1
                 if not _bounded(message, View.LETTERS, first, last):
                     continue
-                for index in indexes:
-                    matched = message.squeezed[start:end]
-                    self._add(hits, message, View.SQUEEZED, index, start, end, matched)
+                matched = message.squeezed[start:end]
+                for index in indexes:  # the letters span maps to the same original span
+                    self._add(hits, message, View.LETTERS, index, first, last, matched)
                 if limit is not None and len(hits) >= limit:
                     break
-        return self._sorted(hits, limit)
+        return self._sorted(hits, limit) if hits else []
 
     def _add(
         self,
