@@ -13,9 +13,8 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -50,8 +49,7 @@ def key_width(signal_type: SignalType) -> int:
     return signal_type.nbytes if isinstance(signal_type, HexDigestType) else 32
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(NamedTuple):  # a tuple: made for every hit, several times sooner than a dataclass
     query: int  # position of the query in the list searched
     entry_pk: int
     bank_id: int
