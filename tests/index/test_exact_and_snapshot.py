@@ -15,15 +15,15 @@ def test_exact_index() -> None:
     keys = [bytes([i]) * 16 for i in range(100)] + [bytes(16)]  # a key of zero bytes too
     index = ExactIndex.build(16, keys, np.arange(101), np.zeros(101, np.int32))
     qn, pks, _ = index.search([bytes([5]) * 16, b"\xee" * 16, bytes(16)])
-    assert list(zip(qn.tolist(), pks.tolist(), strict=True)) == [(0, 5), (2, 0), (2, 100)]
+    assert list(zip(qn, pks, strict=True)) == [(0, 5), (2, 0), (2, 100)]
     assert index.add(b"\xee" * 16, 500, 3) and not index.add(b"\xee" * 16, 500, 3)
     assert index.add(bytes([5]) * 16, 501, 3)  # a second entry with the same hash
-    assert sorted(index.search([bytes([5]) * 16])[1].tolist()) == [5, 501]
+    assert sorted(index.search([bytes([5]) * 16])[1]) == [5, 501]
     assert index.remove(bytes([5]) * 16, 5) == 1
-    assert index.search([bytes([5]) * 16])[1].tolist() == [501]
+    assert index.search([bytes([5]) * 16])[1] == [501]
     compacted = index.compact()
     assert len(compacted) == 102 and compacted.tail_size == 0
-    assert compacted.search([b"\xee" * 16])[1].tolist() == [500]
+    assert compacted.search([b"\xee" * 16])[1] == [500]
 
 
 def test_snapshot_round_trip(tmp_path: Path) -> None:
@@ -43,7 +43,7 @@ def test_snapshot_round_trip(tmp_path: Path) -> None:
     assert isinstance(pdq, HammingIndex) and pdq.tables is not None
     assert pdq.search(codes[17][None], 0)[1].tolist() == [17]
     assert pdq.remove(codes[17], 17) == 1  # live flags are writable after a load
-    assert loaded["md5"].search([bytes([1]) * 16])[1].tolist() == [7]  # type: ignore[call-arg]
+    assert loaded["md5"].search([bytes([1]) * 16])[1] == [7]  # type: ignore[call-arg, index]
     assert snapshot.read_manifest(tmp_path / "missing") is None
     (target / "manifest.json").write_text("{broken")
     assert snapshot.read_manifest(target) is None
@@ -62,31 +62,31 @@ def test_key_filter_never_hides_a_key_and_rejects_most_others() -> None:
     queries = keys[::997] + others[:50] + keys[5:6]
     qn, pks, _ = index.search(queries)
     expected = [(i, keys.index(q)) for i, q in enumerate(queries) if q in set(keys)]
-    assert sorted(zip(qn.tolist(), pks.tolist(), strict=True)) == expected
+    assert sorted(zip(qn, pks, strict=True)) == expected
 
 
 def test_keys_added_after_the_build_are_found_past_the_filter(tmp_path: Path) -> None:
     index = ExactIndex.build(32, [b"\x01" * 32], np.array([1]), np.array([1], np.int32))
     assert index.add(b"\x02" * 32, 2, 1)
     assert b"\x02" * 32 not in index.filter  # type: ignore[operator]
-    assert index.search([b"\x02" * 32])[1].tolist() == [2]
+    assert index.search([b"\x02" * 32])[1] == [2]
     snapshot.save(tmp_path / "snap", "s", 1, {"url": index.compact()})
     manifest = snapshot.read_manifest(tmp_path / "snap")
     assert manifest is not None and (tmp_path / "snap" / "url.filter.npy").exists()
     loaded = snapshot.load(tmp_path / "snap", manifest)["url"]
-    assert loaded.search([b"\x01" * 32, b"\x02" * 32])[1].tolist() == [1, 2]  # type: ignore[call-arg]
+    assert loaded.search([b"\x01" * 32, b"\x02" * 32])[1] == [1, 2]  # type: ignore[call-arg, index]
     # a damaged filter (here: cut short, so its size is no power of two) is built again
     damaged = tmp_path / "snap" / "url.filter.npy"
     np.save(damaged, np.zeros(3000, np.uint8))
     reloaded = snapshot.load(tmp_path / "snap", manifest)["url"]
-    assert reloaded.search([b"\x01" * 32, b"\x02" * 32])[1].tolist() == [1, 2]  # type: ignore[call-arg]
+    assert reloaded.search([b"\x01" * 32, b"\x02" * 32])[1] == [1, 2]  # type: ignore[call-arg, index]
     damaged.write_bytes(b"not numpy")
     unreadable = snapshot.load(tmp_path / "snap", manifest)["url"]
-    assert unreadable.search([b"\x01" * 32])[1].tolist() == [1]  # type: ignore[call-arg]
+    assert unreadable.search([b"\x01" * 32])[1] == [1]  # type: ignore[call-arg, index]
     # keys too short to filter on are searched without one
     short = ExactIndex.build(4, [b"abcd"], np.array([9]), np.array([1], np.int32))
-    assert short.filter is None and short.search([b"abcd", b"zzzz"])[1].tolist() == [9]
-    assert ExactIndex(32).search([b"\x01" * 32])[1].tolist() == []
+    assert short.filter is None and short.search([b"abcd", b"zzzz"])[1] == [9]
+    assert ExactIndex(32).search([b"\x01" * 32])[1] == []
 
 
 @settings(max_examples=200, deadline=None)
@@ -120,7 +120,7 @@ def test_search_equals_a_scan_of_the_live_rows(
             gone = rows.pop(n % len(rows))
             assert index.remove(gone[0], gone[1]) == 1
     qn, pks, banks = index.search([key(q) for q in queries])
-    got = sorted(zip(qn.tolist(), pks.tolist(), banks.tolist(), strict=True))
+    got = sorted(zip(qn, pks, banks, strict=True))
     expected = sorted(
         (i, pk, bank) for i, q in enumerate(queries) for k, pk, bank in rows if k == key(q)
     )

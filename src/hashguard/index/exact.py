@@ -13,10 +13,6 @@ from hashguard.index.keyfilter import KeyFilter
 from hashguard.index.rows import Rows
 
 FEW = 4  # keys (and rows) looked up one by one rather than through vectorised numpy calls
-# What a search that finds nothing returns (most do): read-only, shared.
-_NONE = (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int32))
-for _array in _NONE:
-    _array.flags.writeable = False
 
 
 class ExactIndex:
@@ -62,8 +58,9 @@ class ExactIndex:
         found.extend(self.tail.get(key, ()))
         return np.array(found, dtype=np.int64)
 
-    def search(self, keys: list[bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Live rows equal to any key: (query number, pk, bank)."""
+    def search(self, keys: list[bytes]) -> tuple[list[int], list[int], list[int]]:
+        """Live rows equal to any key: query numbers, pks and banks (Python lists: a search
+        finds a row or two, and numpy arrays of those would cost more than the search)."""
         qn: list[int] = []
         rows: list[int] = []
         key_filter = self.filter
@@ -101,17 +98,14 @@ class ExactIndex:
                     qn.append(i)
                     rows.append(row)
         if not rows:
-            return _NONE
+            return [], [], []
         if len(rows) <= FEW:
-            live = [(q, *self.rows.row(r)) for q, r in zip(qn, rows, strict=True)]
-            live = [x for x in live if x[3]]
-            return (
-                np.array([x[0] for x in live], np.int64),
-                np.array([x[1] for x in live], np.int64),
-                np.array([x[2] for x in live], np.int32),
-            )
-        pks, banks, alive = self.rows.lookup(np.array(rows, np.int64))
-        return np.array(qn, np.int64)[alive], pks[alive], banks[alive]
+            found = [(q, *self.rows.row(r)) for q, r in zip(qn, rows, strict=True)]
+        else:
+            pks, banks, alive = self.rows.lookup(np.array(rows, np.int64))
+            found = list(zip(qn, pks.tolist(), banks.tolist(), alive.tolist(), strict=True))
+        live = [(q, pk, bank) for q, pk, bank, alive in found if alive]
+        return [x[0] for x in live], [x[1] for x in live], [x[2] for x in live]
 
     def add(self, key: bytes, pk: int, bank: int) -> bool:
         found = self._rows_of(key)

@@ -13,6 +13,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterable
+from itertools import repeat
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -242,17 +243,14 @@ class IndexSet:
             if isinstance(index, HammingIndex):
                 codes = np.frombuffer(b"".join(keys), np.uint8).reshape(len(keys), -1)
                 qn, pks, banks, dist = index.search(codes, self.max_threshold())
+                found = zip(qn.tolist(), pks.tolist(), banks.tolist(), dist.tolist(), strict=True)
             else:
-                qn, pks, banks = index.search(keys)
-                if not len(qn):
+                queries, entries, bank_ids = index.search(keys)
+                if not queries:
                     return []
-                dist = np.zeros(len(qn), np.int32)
-        if not len(qn):
-            return []
+                found = zip(queries, entries, bank_ids, repeat(0))
         hits = []
-        for q, pk, bank_id, d in zip(
-            qn.tolist(), pks.tolist(), banks.tolist(), dist.tolist(), strict=True
-        ):
+        for q, pk, bank_id, d in found:
             bank = self.banks.get(bank_id)
             if bank is None or not bank.enabled:
                 continue
