@@ -33,6 +33,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from enum import StrEnum
 from importlib import resources
+from itertools import accumulate
 
 __all__ = ["LEET", "Normalized", "View", "normalize", "normalize_char"]
 
@@ -255,17 +256,15 @@ class _OffsetMap:
 
     @classmethod
     def build(cls, events: list[tuple[int, int, int]]) -> _OffsetMap:
-        starts: list[int] = []
-        sources: list[int] = []
-        outs: list[int] = []
-        shifts: list[int] = []
-        shift = 0
-        for source, width, out in events:
-            starts.append(source + shift)
-            sources.append(source)
-            outs.append(out)
-            shift += out - width
-            shifts.append(shift)
+        if not events:
+            return cls([], [], [], [])
+        sources, widths, outs = map(list, zip(*events, strict=True))
+        shifts = list(accumulate(out - width for width, out in zip(widths, outs, strict=True)))
+        # where an event's output starts: its source, moved by the shift before it
+        starts = [
+            source + shift - out + width
+            for source, shift, out, width in zip(sources, shifts, outs, widths, strict=True)
+        ]
         return cls(starts, sources, outs, shifts)
 
     def source(self, pos: int) -> int:
