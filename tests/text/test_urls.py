@@ -784,6 +784,18 @@ def test_precheck_never_hides_a_url(text: str) -> None:
         assert canonicalize(found.canonical) == found.canonical
 
 
+@settings(max_examples=1000)
+@given(st.lists(_MESSAGE_PIECES | st.text(max_size=4), max_size=20).map("".join))
+def test_normalising_skips_only_runs_nothing_changes_in(text: str) -> None:
+    """Each character NFKC-normalised on its own, invisible ones removed: the definition,
+    which the per-run shortcut must give."""
+    expected = "".join(
+        "" if url_extract._INVISIBLE_RE.match(c) else unicodedata.normalize("NFKC", c)
+        for c in text
+    )
+    assert url_extract._normalise(text).text == expected
+
+
 @settings(max_examples=500)
 @given(st.text(max_size=80))
 def test_any_text_gives_well_formed_results(text: str) -> None:

@@ -227,9 +227,15 @@ def _normalise(text: str) -> _Mapped:
         return mapped
     edits: _Edits = []
     for run in _NON_ASCII_RUN.finditer(text):
-        for i in range(run.start(), run.end()):
-            replacement = _nfkc(text[i])
-            if replacement != text[i]:
+        chars = run.group()
+        # A character NFKC changes never appears in NFKC-normalised text, so a normalised
+        # run without invisible characters has nothing to edit (most runs, when one
+        # full-width comma is why the text is not normalised).
+        if unicodedata.is_normalized("NFKC", chars) and _INVISIBLE_RE.search(chars) is None:
+            continue
+        for i, char in enumerate(chars, run.start()):
+            replacement = _nfkc(char)
+            if replacement != char:
                 edits.append((i, i + 1, replacement))
     mapped.apply(edits)
     return mapped
