@@ -15,8 +15,10 @@ to its source directory; each builds its own index snapshot) loads the engine, c
 up. Then, round after round, both processes are handed the same slices of ``--chunk``
 messages of each group (a mix's messages, its clean ones, its planted ones), in turn, in
 random order, and time ``Engine.match_text`` over each slice (``time.process_time``); only
-one of them runs at a time. The speed of these shared 2-core machines drifts by tens of
-percent within seconds; slices of a few milliseconds taken in turn see the same drift.
+one of them runs at a time, and both are pinned to the same core. The speed of these shared
+2-core machines drifts by tens of percent within seconds; slices of a few milliseconds taken
+in turn on one core see the same drift (unpinned, the per-round ratios of one comparison
+spread over 1.03-1.42; pinned, 1.19-1.24).
 Printed: per group, the median messages/s of each version over the rounds, the median of
 the per-round ratios b/a and their range.
 """
@@ -39,8 +41,9 @@ from hashguard.store.store import Store
 from hashguard.text.keywords import KeywordMode
 
 CHILD = """
-import gc, pickle, sys, time
+import gc, os, pickle, sys, time
 from pathlib import Path
+os.sched_setaffinity(0, {int(os.environ["AB_CPU"])})
 from hashguard.api import server
 from hashguard.engine import Engine
 from hashguard.store.store import Store
@@ -67,10 +70,12 @@ for line in sys.stdin:
 """
 
 
-def _start(source: Path, db: str, corpora: Path, index_dir: Path) -> subprocess.Popen[str]:
+def _start(
+    source: Path, db: str, corpora: Path, index_dir: Path, cpu: int
+) -> subprocess.Popen[str]:
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD, db, str(corpora), str(index_dir)],
-        env={**os.environ, "PYTHONPATH": str(source.resolve())},
+        env={**os.environ, "PYTHONPATH": str(source.resolve()), "AB_CPU": str(cpu)},
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     assert child.stdout is not None
@@ -130,8 +135,9 @@ def main() -> int:
             sizes[f"{mix} all"] = len(messages)
             sizes[f"{mix} clean"] = sum(1 for _, planted in messages if not planted)
             sizes[f"{mix} planted"] = sum(1 for _, planted in messages if planted)
+        cpu = max(os.sched_getaffinity(0))  # both on one core: cores of a VM differ
         children = {
-            side: _start(source, db, root / "corpora.pkl", root / f"idx-{side}")
+            side: _start(source, db, root / "corpora.pkl", root / f"idx-{side}", cpu)
             for side, source in (("a", args.a), ("b", args.b))
         }
         runs: dict[str, list[dict[str, float]]] = {"a": [], "b": []}
