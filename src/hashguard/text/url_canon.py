@@ -121,8 +121,10 @@ def _parse_ipv4(host: str) -> str | None:
     fills the remaining bytes), as in ``3279880203`` or ``10.0x1.258``. Parts are masked to
     their byte width, as the reference client does.
     """
+    if not host[:1].isdigit():
+        return None
     parts = host.split(".")
-    if len(parts) > 4 or not host[:1].isdigit():
+    if len(parts) > 4:
         return None
     numbers = [_ipv4_number(p) for p in parts]
     if any(n is None for n in numbers):

@@ -241,14 +241,12 @@ def _normalise(text: str) -> _Mapped:
     return mapped
 
 
-_PLAIN_SCHEMES = ("http://", "https://", "ftp://", "ftps://")
-
-
 def _scheme_edits(text: str) -> _Edits:
     # Every "://" after a plain lower-case scheme, and no "[:]"-style one: nothing to edit
     # (the case-insensitive regex below is slow to scan, and most links are plain).
+    web = text.count("http://") + text.count("https://")
     if (
-        text.count("://") == sum(text.count(plain) for plain in _PLAIN_SCHEMES)
+        text.count("://") == web + text.count("ftp://") + text.count("ftps://")
         and ":]" not in text
         and ":)" not in text
         and ":}" not in text
@@ -421,7 +419,7 @@ def _bare(text: str, s: int, b: int, spans: list[tuple[int, int, bool]]) -> int:
                 break
         else:
             return p
-    if end - start > 253 or any(y - x > 63 for x, y in labels[:used]):
+    if end - start > 253 or (end - start > 63 and any(y - x > 63 for x, y in labels[:used])):
         return p
     url_end = path_start = end
     if whole:
