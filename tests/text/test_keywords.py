@@ -579,3 +579,12 @@ def test_find_is_every_view_searched_one_by_one(
 def test_squeezed_view_drops_every_non_word_character(text: str) -> None:
     letters = normalize(text).letters
     assert normalize(text).squeezed == re.sub(r"[\W_]", "", letters)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text() | st.text(alphabet=st.characters(max_codepoint=0x7F)))
+def test_letters_view_is_the_normal_view_with_leetspeak_undone(text: str) -> None:
+    """Made in one pass from the original text, it must be what its definition says."""
+    normal = normalize(text).normal
+    expected = "".join(normalize_module.LEET.get(c, c) for c in normal)
+    assert normalize(text).letters == expected

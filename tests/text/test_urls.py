@@ -790,8 +790,7 @@ def test_normalising_skips_only_runs_nothing_changes_in(text: str) -> None:
     """Each character NFKC-normalised on its own, invisible ones removed: the definition,
     which the per-run shortcut must give."""
     expected = "".join(
-        "" if url_extract._INVISIBLE_RE.match(c) else unicodedata.normalize("NFKC", c)
-        for c in text
+        "" if url_extract._INVISIBLE_RE.match(c) else unicodedata.normalize("NFKC", c) for c in text
     )
     assert url_extract._normalise(text).text == expected
 

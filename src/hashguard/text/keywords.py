@@ -36,7 +36,7 @@ from typing import Any, Generic, TypeVar
 import ahocorasick  # type: ignore[import-not-found, unused-ignore]
 
 from hashguard.errors import InvalidSignal
-from hashguard.text.normalize import LEET, Normalized, View, normalize
+from hashguard.text.normalize import Normalized, View, normalize, undo_leet
 
 __all__ = [
     "MAX_TERM_LENGTH",
@@ -64,7 +64,6 @@ class KeywordMode(StrEnum):
 
 
 _MODES = frozenset(m.value for m in KeywordMode)
-_LEET_TABLE = str.maketrans(LEET)
 _NOT_ALNUM = re.compile(r"[\W_]+")
 # Scripts written without spaces between words.
 _UNSPACED = re.compile(
@@ -124,7 +123,7 @@ class KeywordRule:
             )
         mode = _parse_mode(self.mode)
         normal = " ".join(normalize(term).normal.split())
-        letters = normal.translate(_LEET_TABLE)
+        letters = undo_leet(normal)
         squeezed = _NOT_ALNUM.sub("", letters)
         significant = squeezed if mode is KeywordMode.SQUEEZED else normal
         if len(significant) < MIN_NORMALIZED_LENGTH:
@@ -241,10 +240,9 @@ class KeywordMatcher(Generic[K]):
         if not self._rules or not text:
             return []
         message = normalize(text)
-        normal = message.normal
         hits: dict[tuple[int, int, int], KeywordHit[K]] = {}
         for start, end, indexes in self._letters.scan(message.letters):
-            written = normal[start:end]
+            written = message.normal[start:end]
             for index in indexes:
                 rule = self._rules[index]
                 # Where a rule's normal form is, it is found in the normal view: a word
