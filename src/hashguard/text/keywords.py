@@ -174,11 +174,10 @@ class KeywordHit(Generic[K]):
 class _ViewAutomaton:
     """The rules' forms in one view, in one Aho-Corasick automaton: form → rule indexes."""
 
-    __slots__ = ("_automaton", "view")
+    __slots__ = ("_automaton",)
 
-    def __init__(self, view: View, forms: list[str | None]) -> None:
+    def __init__(self, forms: list[str | None]) -> None:
         """``forms[i]`` is rule i's form in this view, None if it is not looked for here."""
-        self.view = view
         terms: dict[str, list[int]] = {}
         for index, form in enumerate(forms):
             if form is not None:
@@ -213,10 +212,9 @@ class KeywordMatcher(Generic[K]):
         # One scan of the letters view finds every rule's normal form too: ``letters`` is
         # ``normal`` with single characters replaced, so where ``normal`` holds a rule's
         # normal form, ``letters`` holds its letters form at the same place.
-        self._letters = _ViewAutomaton(View.LETTERS, [r.letters for r in rules])
+        self._letters = _ViewAutomaton([r.letters for r in rules])
         self._squeezed = _ViewAutomaton(
-            View.SQUEEZED,
-            [r.squeezed if r.mode is KeywordMode.SQUEEZED else None for r in rules],
+            [r.squeezed if r.mode is KeywordMode.SQUEEZED else None for r in rules]
         )
 
     @classmethod
