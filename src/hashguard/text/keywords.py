@@ -28,7 +28,7 @@ barely depends on the number of rules.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
@@ -171,34 +171,25 @@ class KeywordHit(Generic[K]):
     mode: KeywordMode
 
 
-class _ViewAutomaton:
-    """The rules' forms in one view, in one Aho-Corasick automaton: form → rule indexes."""
+def _automaton(forms: list[str | None]) -> Any:
+    """The rules' forms in one view in one Aho-Corasick automaton, None if there are none.
 
-    __slots__ = ("_automaton",)
-
-    def __init__(self, forms: list[str | None]) -> None:
-        """``forms[i]`` is rule i's form in this view, None if it is not looked for here."""
-        terms: dict[str, list[int]] = {}
-        for index, form in enumerate(forms):
-            if form is not None:
-                terms.setdefault(form, []).append(index)
-        self._automaton: Any = None
-        if terms:
-            automaton = ahocorasick.Automaton(ahocorasick.STORE_ANY, ahocorasick.KEY_STRING)
-            for term, rules in terms.items():
-                automaton.add_word(term, (len(term), tuple(rules)))
-            automaton.make_automaton()
-            self._automaton = automaton
-
-    def __bool__(self) -> bool:
-        return self._automaton is not None
-
-    def scan(self, text: str) -> Iterator[tuple[int, int, tuple[int, ...]]]:
-        """(start, end, rule indexes) of every occurrence of every form in ``text``."""
-        if self._automaton is None or not text:
-            return
-        for last, (length, rules) in self._automaton.iter(text):
-            yield last + 1 - length, last + 1, rules
+    ``forms[i]`` is rule i's form, None if it is not looked for in this view. Scanning a
+    text gives ``(last, (length, rule indexes))``: the occurrence ends at ``last``
+    inclusive (read straight from pyahocorasick's iterator: a wrapping generator costs a
+    microsecond a message).
+    """
+    terms: dict[str, list[int]] = {}
+    for index, form in enumerate(forms):
+        if form is not None:
+            terms.setdefault(form, []).append(index)
+    if not terms:
+        return None
+    automaton = ahocorasick.Automaton(ahocorasick.STORE_ANY, ahocorasick.KEY_STRING)
+    for term, rules in terms.items():
+        automaton.add_word(term, (len(term), tuple(rules)))
+    automaton.make_automaton()
+    return automaton
 
 
 class KeywordMatcher(Generic[K]):
@@ -212,8 +203,8 @@ class KeywordMatcher(Generic[K]):
         # One scan of the letters view finds every rule's normal form too: ``letters`` is
         # ``normal`` with single characters replaced, so where ``normal`` holds a rule's
         # normal form, ``letters`` holds its letters form at the same place.
-        self._letters = _ViewAutomaton([r.letters for r in rules])
-        self._squeezed = _ViewAutomaton(
+        self._letters = _automaton([r.letters for r in rules])
+        self._squeezed = _automaton(
             [r.squeezed if r.mode is KeywordMode.SQUEEZED else None for r in rules]
         )
 
@@ -239,7 +230,8 @@ class KeywordMatcher(Generic[K]):
             return []
         message = normalize(text)
         hits: dict[tuple[int, int, int], KeywordHit[K]] = {}
-        for start, end, indexes in self._letters.scan(message.letters):
+        for last, (length, indexes) in self._letters.iter(message.letters):
+            start, end = last + 1 - length, last + 1
             written = message.normal[start:end]
             for index in indexes:
                 rule = self._rules[index]
@@ -252,8 +244,9 @@ class KeywordMatcher(Generic[K]):
                     self._add(hits, message, view, index, start, end, matched)
             if limit is not None and len(hits) >= limit:
                 return self._sorted(hits, limit)
-        if self._squeezed:
-            for start, end, indexes in self._squeezed.scan(message.squeezed):
+        if self._squeezed is not None:
+            for last, (length, indexes) in self._squeezed.iter(message.squeezed):
+                start, end = last + 1 - length, last + 1
                 first = message.letters_index(start)
                 last = message.letters_index(end - 1) + 1
                 if not _bounded(message, View.LETTERS, first, last):
