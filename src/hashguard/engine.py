@@ -24,7 +24,7 @@ from hashguard.signals.base import Signal
 from hashguard.signals.pdq import LOW_QUALITY
 from hashguard.signals.registry import Registry, default_registry
 from hashguard.store.store import Store
-from hashguard.text.urls import expressions, extract_urls
+from hashguard.text.urls import FoundUrl, expressions, extract_urls
 
 log = logging.getLogger(__name__)
 
@@ -172,23 +172,27 @@ class Engine:
         if len(text) > MAX_TEXT_CHARS:
             raise TooLarge(f"message is {len(text)} characters; the limit is {MAX_TEXT_CHARS}")
         urls = extract_urls(text)[:MAX_URLS]
-        found: list[tuple[str, Hit, dict[str, Any]]] = []
-        # Every expression of every URL, looked up at once; ``url`` entries are indexed by
-        # the SHA-256 of their expression, ``url_sha256`` entries are that SHA-256: one key.
-        exprs: list[tuple[str, dict[str, Any]]] = []
-        for url in urls:
-            where = {"span": [url.start, url.end], "url": url.canonical}
-            exprs.extend((e, where) for e in expressions(url.canonical))
-        keys = [hashlib.sha256(e.encode()).digest() for e, _ in exprs]
-        for type_name in ("url", "url_sha256"):
-            for hit in self.indexes.search_keys(type_name, keys):
-                expr, where = exprs[hit.query]
-                found.append((type_name, hit, {**where, "matched": expr}))
+        found = self._url_hits(urls) if urls else []  # most messages hold no URL
         for kw, hit in self.indexes.search_text("keyword", text):
             where = {"span": [kw.start, kw.end], "matched": kw.matched, "mode": kw.mode.value}
             found.append(("keyword", hit, where))
         listed = [{"span": [u.start, u.end], "url": u.canonical} for u in urls]
         return TextResult(self._resolve_text(found), listed)
+
+    def _url_hits(self, urls: list[FoundUrl]) -> list[tuple[str, Hit, dict[str, Any]]]:
+        """Every expression of every URL, looked up at once; ``url`` entries are indexed by
+        the SHA-256 of their expression, ``url_sha256`` entries are that SHA-256: one key."""
+        exprs: list[tuple[str, dict[str, Any]]] = []
+        for url in urls:
+            where = {"span": [url.start, url.end], "url": url.canonical}
+            exprs.extend((e, where) for e in expressions(url.canonical))
+        keys = [hashlib.sha256(e.encode()).digest() for e, _ in exprs]
+        found: list[tuple[str, Hit, dict[str, Any]]] = []
+        for type_name in ("url", "url_sha256"):
+            for hit in self.indexes.search_keys(type_name, keys):
+                expr, where = exprs[hit.query]
+                found.append((type_name, hit, {**where, "matched": expr}))
+        return found
 
     def _resolve_text(self, found: list[tuple[str, Hit, dict[str, Any]]]) -> list[Match]:
         """One match per (entry, span): active entries only, with their metadata."""
