@@ -729,8 +729,9 @@ def test_precheck_covers_every_dot_colon_and_slash_look_alike() -> None:
 _MESSAGE_PIECES = st.sampled_from(
     [
         "a", "example", "com", "org", "www", ".", "..", "\u3002", "/", ":", "://", "http",
-        "hxxp", "[.]", "(.)", "[dot]", " dot ", " ", "\u200b", "\uff0e", "@", "?", "#", "%2e",
-        "(", ")", "[", "]", "\u4f8b", "\u00fc", "1", "255", "\U0001f600", ",", "!", "_", "-",
+        "hxxp", "[.]", "(.)", "[dot]", " dot ", " Dot ", " dOt ", " ", "\u200b", "\uff0e", "@",
+        "?", "#", "%2e", "(", ")", "[", "]", "\u4f8b", "\u00fc", "1", "255", "\U0001f600", ",",
+        "!", "_", "-",
     ]
 )  # fmt: skip
 

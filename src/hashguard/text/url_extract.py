@@ -117,7 +117,7 @@ _PRECHECK = re.compile(
     "[^\\s.][.\u2024\u3002\ufe52\uff0e\uff61][^\\s.0-9]"
     "|\\d[.\u2024\u3002\ufe52\uff0e\uff61]\\d{1,3}[/:\uff0f\uff1a]"
     "|[\\[({]\\s?(?:\\.|[dD][oO][tT]|:)"
-    "|\\s[dD][oO][tT]\\s"
+    "|\\s(?:dot|DOT|Dot)\\s"  # the spellings _SPELLED_DOT undoes
     "|[:\ufe13\ufe55\uff1a\u2a74][/\uff0f\\])\u2100\u2101\u2105\u2106]"
     f"|[{_INVISIBLE}\u2488-\u249b\u33c2\u33c7\u33d8\U0001f100]"
 )
@@ -128,7 +128,7 @@ _TRIGGER = re.compile(
     f"[.\u2024\u3002\ufe52\uff0e\uff61\\[({{:\ufe13\ufe55\uff1a\u2a74{_INVISIBLE}"
     "\u2488-\u249b\u33c2\u33c7\u33d8\U0001f100]"
 )
-_SPACED_DOT = re.compile(r"\s[dD][oO][tT]\s")
+_SPACED_DOT = re.compile(r"\s(?:dot|DOT|Dot)\s")
 _NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
 _SCHEME_OBFUSCATED = re.compile(
     r"(?i)(?<![a-z0-9])(h(?:tt|xx|\*\*)p|f[tx]p)(s?)"
@@ -491,7 +491,8 @@ def _may_hold_url(text: str) -> bool:
     first = _TRIGGER.search(text)
     if first is not None and _PRECHECK.search(text, max(0, first.start() - 1)):
         return True
-    return "dot" in text.lower() and _SPACED_DOT.search(text) is not None
+    spelled = "dot" in text or "DOT" in text or "Dot" in text
+    return spelled and _SPACED_DOT.search(text) is not None
 
 
 def extract_urls(text: str) -> list[FoundUrl]:
