@@ -135,7 +135,7 @@ def main() -> int:
             sizes[f"{mix} all"] = len(messages)
             sizes[f"{mix} clean"] = sum(1 for _, planted in messages if not planted)
             sizes[f"{mix} planted"] = sum(1 for _, planted in messages if planted)
-        cpu = max(os.sched_getaffinity(0))  # both on one core: cores of a VM differ
+        cpu = max(os.sched_getaffinity(0))  # both on one core, in turn: see the docstring
         children = {
             side: _start(source, db, root / "corpora.pkl", root / f"idx-{side}", cpu)
             for side, source in (("a", args.a), ("b", args.b))

@@ -1129,10 +1129,9 @@ def run(args: argparse.Namespace, tmp: Path, db: str) -> int:
     print(f"  {results['load']}", flush=True)
     engine = Engine(store, index_dir=index_dir)
     gc.freeze()  # as `hashguard serve`'s workers do once the indexes are loaded
+    # one core for every figure: a process that moves between cores loses its caches
     cpu = max(os.sched_getaffinity(0))
-    os.sched_setaffinity(
-        0, {cpu}
-    )  # one core for every figure: a process that moves loses its caches
+    os.sched_setaffinity(0, {cpu})
     results["cpu"] = cpu
 
     print("generating messages...", flush=True)
