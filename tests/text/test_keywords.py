@@ -576,6 +576,7 @@ def test_find_is_every_view_searched_one_by_one(
 
 @settings(max_examples=500, deadline=None)
 @given(st.text())
+@example("a\ud800b_c \udfff d\U0001f600e")  # lone surrogates, as JSON "\ud800" gives them
 def test_squeezed_view_drops_every_non_word_character(text: str) -> None:
     letters = normalize(text).letters
     assert normalize(text).squeezed == re.sub(r"[\W_]", "", letters)
@@ -583,8 +584,15 @@ def test_squeezed_view_drops_every_non_word_character(text: str) -> None:
 
 @settings(max_examples=500, deadline=None)
 @given(st.text() | st.text(alphabet=st.characters(max_codepoint=0x7F)))
+@example("B1ue \ud800FALC0N")
 def test_letters_view_is_the_normal_view_with_leetspeak_undone(text: str) -> None:
     """Made in one pass from the original text, it must be what its definition says."""
     normal = normalize(text).normal
     expected = "".join(normalize_module.LEET.get(c, c) for c in normal)
     assert normalize(text).letters == expected
+
+
+def test_lone_surrogates_neither_break_nor_hide_a_match() -> None:
+    text = "x \ud800 b l u e \udfff f a l c o n y"
+    assert found(SQUEEZED_FALCON, text) == [("falcon", "b l u e \udfff f a l c o n")]
+    assert found(FALCON, "\ud800bluefalcon\udfff") == [("falcon", "bluefalcon")]
