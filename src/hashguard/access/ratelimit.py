@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -20,8 +21,9 @@ class RateLimiter:
     evenly over the workers, so together they allow the key's rate.
     """
 
-    def __init__(self, share: float = 1.0) -> None:
+    def __init__(self, share: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.share = share
+        self.clock = clock  # seconds; tests replace it to step time exactly
         self._buckets: dict[int, _Bucket] = {}
         self._lock = threading.Lock()
 
@@ -31,7 +33,7 @@ class RateLimiter:
             return 0.0
         per_second = max(rate * self.share, 1e-9)
         capacity = max(per_second, float(cost))
-        now = time.monotonic()
+        now = self.clock()
         with self._lock:
             bucket = self._buckets.get(key_id)
             if bucket is None:
@@ -42,3 +44,11 @@ class RateLimiter:
                 bucket.tokens -= cost
                 return 0.0
             return (cost - bucket.tokens) / per_second
+
+    def refund(self, key_id: int, rate: int, cost: int) -> None:
+        """Give back ``cost`` taken for a request that was then refused (a batch's first item)."""
+        per_second = max(rate * self.share, 1e-9)
+        with self._lock:
+            bucket = self._buckets.get(key_id)
+            if bucket is not None:
+                bucket.tokens = min(max(per_second, bucket.tokens), bucket.tokens + cost)

@@ -106,6 +106,7 @@ class Authenticator:
         rate = self.default_rate if caller.key.rate_limit is None else caller.key.rate_limit
         wait = self.limiter.take(caller.key.id, rate, cost)
         if wait:
+            self.limiter.refund(caller.key.id, rate, 1)  # the refused batch takes nothing
             raise RateLimited(
                 f"API key {caller.name!r} is over its limit of {rate} requests/s "
                 f"for a batch of {cost + 1}; retry in {wait:.2f} s",
