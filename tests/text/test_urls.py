@@ -745,6 +745,24 @@ def test_the_quick_precheck_is_the_precheck(text: str) -> None:
             assert url_extract._may_hold_url(joined) == expected, joined
 
 
+# Each alternative of _PRECHECK alone, and near misses of each.
+_PRECHECK_CASES = [
+    "a.b", "a\u3002b", "a. b", "a..b", "a.1", "a.12/", " .1/", " .b",
+    "1.2/", "1.23:", "1.234/", "1.2", "1.2345/",
+    "(:x", "[ dot", "{.", "( x", "[d",
+    " dot ", "dot ", " Dot ", " dOt ",
+    ":)", "\uff1a\uff0f", ":]", ": )", "\ufe55/",
+    "\u200b", "\u2488", "\U0001f100", "\U000e0041",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", _PRECHECK_CASES)
+def test_the_quick_precheck_is_the_precheck_on_each_alternative(case: str) -> None:
+    for text in (case, f"x {case} y", f"{case}{case}", f"ab{case}"):
+        expected = url_extract._PRECHECK.search(text) is not None
+        assert url_extract._may_hold_url(text) == expected, text
+
+
 @settings(max_examples=1000)
 @given(
     st.lists(
