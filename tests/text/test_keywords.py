@@ -592,6 +592,24 @@ def test_letters_view_is_the_normal_view_with_leetspeak_undone(text: str) -> Non
     assert normalize(text).letters == expected
 
 
+def test_letters_view_is_the_same_through_the_list_table_and_the_dict() -> None:
+    """The letters view is made with a list indexed by code point where it can be; it must
+    agree with the table for every character, those beyond the list included."""
+    for start in range(0x80, 0x110000, 0x1000):
+        chunk = "".join(map(chr, range(start, min(start + 0x1000, 0x110000))))
+        by_dict = chunk.translate(normalize_module._LETTERS_TRANSLATE)
+        assert normalize(chunk).letters == by_dict, hex(start)
+        for char in chunk:
+            if char.translate(normalize_module._LETTERS_LIST) != char.translate(
+                normalize_module._LETTERS_TRANSLATE
+            ):
+                assert normalize_module._BEYOND_LIST.match(char), hex(ord(char))
+    # beyond the list: a tag character is dropped, a CJK compatibility ideograph mapped,
+    # an ideograph that is not in the table kept
+    tagged = "b1ue\U000e0041falc0n \U0002f800 \U00020000"
+    assert normalize(tagged).letters == "biuefaicon \u4e3d \U00020000"  # "l" reads as "i"
+
+
 def test_lone_surrogates_neither_break_nor_hide_a_match() -> None:
     text = "x \ud800 b l u e \udfff f a l c o n y"
     assert found(SQUEEZED_FALCON, text) == [("falcon", "b l u e \udfff f a l c o n")]
