@@ -592,22 +592,25 @@ def test_letters_view_is_the_normal_view_with_leetspeak_undone(text: str) -> Non
     assert normalize(text).letters == expected
 
 
-def test_letters_view_is_the_same_through_the_list_table_and_the_dict() -> None:
-    """The letters view is made with a list indexed by code point where it can be; it must
-    agree with the table for every character, those beyond the list included."""
+def test_views_are_the_same_through_the_list_tables_and_the_dicts() -> None:
+    """The letters and normal views are made with lists indexed by code point where they can
+    be; they must agree with the tables for every character, those beyond the lists too."""
+    nz = normalize_module
     for start in range(0x80, 0x110000, 0x1000):
         chunk = "".join(map(chr, range(start, min(start + 0x1000, 0x110000))))
-        by_dict = chunk.translate(normalize_module._LETTERS_TRANSLATE)
-        assert normalize(chunk).letters == by_dict, hex(start)
+        message = normalize(chunk)
+        assert message.letters == chunk.translate(nz._LETTERS_TRANSLATE), hex(start)
+        assert message.normal == chunk.translate(nz._TRANSLATE), hex(start)
         for char in chunk:
-            if char.translate(normalize_module._LETTERS_LIST) != char.translate(
-                normalize_module._LETTERS_TRANSLATE
-            ):
-                assert normalize_module._BEYOND_LIST.match(char), hex(ord(char))
-    # beyond the list: a tag character is dropped, a CJK compatibility ideograph mapped,
-    # an ideograph that is not in the table kept
-    tagged = "b1ue\U000e0041falc0n \U0002f800 \U00020000"
-    assert normalize(tagged).letters == "biuefaicon \u4e3d \U00020000"  # "l" reads as "i"
+            if char.translate(nz._LETTERS_LIST) != char.translate(
+                nz._LETTERS_TRANSLATE
+            ) or char.translate(nz._NORMAL_LIST) != char.translate(nz._TRANSLATE):
+                assert nz._BEYOND_LISTS.match(char), hex(ord(char))
+    # beyond the lists: a tag character is dropped, a CJK compatibility ideograph mapped,
+    # an ideograph that is not in the tables kept
+    tagged = normalize("B1ue\U000e0041falc0n \U0002f800 \U00020000")
+    assert tagged.letters == "biuefaicon \u4e3d \U00020000"  # "l" reads as "i"
+    assert tagged.normal == "b1uefalc0n \u4e3d \U00020000"
 
 
 def test_lone_surrogates_neither_break_nor_hide_a_match() -> None:

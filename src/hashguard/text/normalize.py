@@ -237,16 +237,33 @@ _UNEVEN = re.compile(
 )
 # str.translate looks every character of non-ASCII text up in its table, and a list indexed by
 # code point answers sooner than a dict (the letters view of bench_text's chat messages 1.4x
-# sooner). The list covers the planes text and emoji are written in; text holding one of the
-# few characters beyond them that the table changes (CJK compatibility ideographs, tags,
-# variation selectors) is translated with the dict. Characters beyond the list that the table
-# keeps raise IndexError, which str.translate takes as "keep".
-_LIST_SIZE = 0x20000  # 1 MB of references and 3.6 MB of ints, once per process
-_LETTERS_LIST: list[str | int | None] = list(range(_LIST_SIZE))
-for _code, _value in _LETTERS_TRANSLATE.items():
-    if _code < _LIST_SIZE:
-        _LETTERS_LIST[_code] = _value
-_BEYOND_LIST = re.compile(_char_class(sorted(c for c in _LETTERS_TRANSLATE if c >= _LIST_SIZE)))
+# sooner). The lists cover the planes text and emoji are written in; text holding one of the
+# few characters beyond them that the tables change (CJK compatibility ideographs, tags,
+# variation selectors) is translated with the dicts. Characters beyond the lists that the
+# tables keep raise IndexError, which str.translate takes as "keep".
+_LIST_SIZE = 0x20000
+_BEYOND_LISTS = re.compile(_char_class(sorted(c for c in _LETTERS_TRANSLATE if c >= _LIST_SIZE)))
+
+
+def _listed(table: dict[int, str | int | None], unchanged: list[int]) -> list[str | int | None]:
+    listed: list[str | int | None] = list(unchanged)
+    for code, value in table.items():
+        if code < _LIST_SIZE:
+            listed[code] = value
+    return listed
+
+
+# The ints of unchanged characters are shared: 1 MB for each list, 3.6 MB of ints for both.
+_UNCHANGED = list(range(_LIST_SIZE))
+_LETTERS_LIST = _listed(_LETTERS_TRANSLATE, _UNCHANGED)
+_NORMAL_LIST = _listed(_TRANSLATE, _UNCHANGED)
+del _UNCHANGED
+
+
+def _translate(text: str, listed: list[str | int | None], table: _TranslationTable) -> str:
+    return text.translate(listed if _BEYOND_LISTS.search(text) is None else table)
+
+
 _SEPARATORS = re.compile(r"[\W_]+")
 # The squeezed view: ASCII separators dropped by bytes.translate (10x sooner than a regex),
 # then the non-ASCII ones (emoji, CJK punctuation) by a regex, if any are left.
@@ -319,7 +336,10 @@ class Normalized:
         if self._normal is None:
             text = self.original
             ascii_only = text.isascii() and text.isprintable()
-            self._normal = text.lower() if ascii_only else text.translate(_TRANSLATE)
+            if ascii_only:
+                self._normal = text.lower()
+            else:
+                self._normal = _translate(text, _NORMAL_LIST, _TRANSLATE)
         return self._normal
 
     @property
@@ -401,6 +421,4 @@ def normalize(text: str) -> Normalized:
         # What the table does to printable ASCII, 10x sooner (translating ASCII to ASCII
         # is a fast path of str.translate)
         return Normalized(text, text.lower().translate(_LEET_TABLE))
-    if _BEYOND_LIST.search(text) is None:
-        return Normalized(text, text.translate(_LETTERS_LIST))
-    return Normalized(text, text.translate(_LETTERS_TRANSLATE))
+    return Normalized(text, _translate(text, _LETTERS_LIST, _LETTERS_TRANSLATE))
