@@ -94,9 +94,9 @@ def test_rate_limit_answers_429_with_retry_after(store: Store, tmp_path: Path) -
         ]
         assert codes == [200] * 5 + [429] * 7, codes
         limited = service.client.post("/v1/match", json=MATCH_BODY, headers=headers)
-        assert float(limited.headers["Retry-After"]) >= 1
+        assert int(limited.headers["Retry-After"]) >= 1
         assert "limit of 5 requests/s" in limited.json()["error"]["message"]
-        # a tenth of a second later one request is allowed again, the next is not
+        # a fifth of a second later one request is allowed again (5/s), the next is not
         clock.now += 0.2
         codes = [
             service.client.post("/v1/match", json=MATCH_BODY, headers=headers).status_code
