@@ -72,6 +72,14 @@ def test_keys_made_and_revoked_over_http(service: Service, store: Store) -> None
     assert actions.count("key.revoke") == 2 and "key.create" in actions
 
 
+def _codes(service: Service, headers: dict[str, str], n: int) -> list[int]:
+    """The status codes of ``n`` match requests in a row."""
+    return [
+        service.client.post("/v1/match", json=MATCH_BODY, headers=headers).status_code
+        for _ in range(n)
+    ]
+
+
 class SteppedClock:
     """A clock that moves only when told, so a rate test does not depend on the machine's speed."""
 
@@ -88,33 +96,33 @@ def test_rate_limit_answers_429_with_retry_after(store: Store, tmp_path: Path) -
         clock = SteppedClock()
         service.client.app.state.auth.limiter.clock = clock  # type: ignore[attr-defined]
         headers = {"Authorization": f"Bearer {key}"}
-        codes = [
-            service.client.post("/v1/match", json=MATCH_BODY, headers=headers).status_code
-            for _ in range(12)
-        ]
-        assert codes == [200] * 5 + [429] * 7, codes
+        assert _codes(service, headers, 12) == [200] * 5 + [429] * 7
         limited = service.client.post("/v1/match", json=MATCH_BODY, headers=headers)
         assert int(limited.headers["Retry-After"]) >= 1
         assert "limit of 5 requests/s" in limited.json()["error"]["message"]
         # a fifth of a second later one request is allowed again (5/s), the next is not
         clock.now += 0.2
-        codes = [
-            service.client.post("/v1/match", json=MATCH_BODY, headers=headers).status_code
-            for _ in range(2)
-        ]
-        assert codes == [200, 429], codes
-        # a batch counts each item: ten items are over a full bucket of five
-        clock.now += 1.1
+        assert _codes(service, headers, 2) == [200, 429]
+
+        # a batch counts each item: ten items are refused while the bucket holds three ...
         batch = {"items": [MATCH_BODY] * 10}
+        clock.now += 0.6
+        refused = service.client.post("/v1/match/batch", json=batch, headers=headers)
+        assert refused.status_code == 429 and "batch of 10" in refused.text, refused.text
+        # ... and the refused batch took nothing: three single requests still pass
+        assert _codes(service, headers, 4) == [200] * 3 + [429]
+        # a batch larger than a second's worth passes on a full bucket and leaves a debt of
+        # five: the next request waits until it is paid and one more has built up (1.2 s)
+        clock.now += 1.0
         assert (
-            service.client.post("/v1/match/batch", json=batch, headers=headers).status_code == 429
+            service.client.post("/v1/match/batch", json=batch, headers=headers).status_code == 200
         )
-        # ... and the refused batch took nothing: five single requests still pass
-        codes = [
-            service.client.post("/v1/match", json=MATCH_BODY, headers=headers).status_code
-            for _ in range(6)
-        ]
-        assert codes == [200] * 5 + [429], codes
+        after = service.client.post("/v1/match", json=MATCH_BODY, headers=headers)
+        assert after.status_code == 429 and int(after.headers["Retry-After"]) == 2
+        clock.now += 1.0
+        assert _codes(service, headers, 1) == [429]
+        clock.now += 0.2
+        assert _codes(service, headers, 2) == [200, 429]
 
 
 def test_dev_mode_without_keys_only_on_loopback(

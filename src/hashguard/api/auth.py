@@ -99,17 +99,17 @@ class Authenticator:
             )
         return Caller(key.name, key)
 
-    def charge(self, caller: Caller, cost: int) -> None:
-        """Count ``cost`` more requests against the caller's key (a batch's other items)."""
+    def charge(self, caller: Caller, items: int) -> None:
+        """Charge a batch of ``items`` whole against the caller's key; its first item was
+        charged already, when the route was entered."""
         if caller.key is None:
             return
         rate = self.default_rate if caller.key.rate_limit is None else caller.key.rate_limit
-        wait = self.limiter.take(caller.key.id, rate, cost)
+        wait = self.limiter.take(caller.key.id, rate, items, taken=1)
         if wait:
-            self.limiter.refund(caller.key.id, rate, 1)  # the refused batch takes nothing
             raise RateLimited(
                 f"API key {caller.name!r} is over its limit of {rate} requests/s "
-                f"for a batch of {cost + 1}; retry in {wait:.2f} s",
+                f"for a batch of {items}; retry in {wait:.2f} s",
                 wait,
             )
 

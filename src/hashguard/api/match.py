@@ -183,7 +183,7 @@ async def match_batch(request: Request, batch: Batch, caller: Matcher) -> Respon
     not fail the others. Each item counts as one request against the key's rate limit."""
     engine = _engine(request)
     if len(batch.items) > 1:
-        request.app.state.auth.charge(caller, len(batch.items) - 1)
+        request.app.state.auth.charge(caller, len(batch.items))
     results = await run_in_threadpool(lambda: [_match_item(engine, i) for i in batch.items])
     for item in results:
         _count(request, item.get("matches", []))
