@@ -19,8 +19,9 @@ import pytest
 from hashguard.store.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("HASHGUARD_SHARED", REPO.parent / "shared"))
-TESTDATA = SHARED / "testdata" / "threatexchange"
+# The reference files the tests read ship with the repo (tests/data/README.md says what and
+# whence), so a clone with nothing beside it passes.
+TESTDATA = Path(os.environ.get("HASHGUARD_TESTDATA", REPO / "tests" / "data" / "threatexchange"))
 PDQ_DATA = TESTDATA / "pdq"
 PG_URL = os.environ.get("HASHGUARD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -32,7 +33,7 @@ def _pg_required() -> bool:
 @pytest.fixture(scope="session")
 def testdata() -> Path:
     if not TESTDATA.is_dir():
-        pytest.fail(f"reference test data not found at {TESTDATA} (set HASHGUARD_SHARED)")
+        pytest.fail(f"reference test data not found at {TESTDATA} (set HASHGUARD_TESTDATA)")
     return TESTDATA
 
 

@@ -57,7 +57,7 @@ def test_every_mode_file_hashes_like_the_original(
     testdata: Path, original: tuple[Image.Image, bytes]
 ) -> None:
     files = sorted((testdata / "pdq" / "misc-images" / "modes").iterdir())
-    assert len(files) >= 13
+    assert len(files) >= 12, "reference data went missing"
     for path in files:
         signals = hash_content(path.read_bytes())
         assert signals.pdq is not None, path
