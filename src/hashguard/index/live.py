@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from hashguard.banks.model import Bank, Change
-from hashguard.errors import UnknownSignalType
+from hashguard.errors import SnapshotDamaged, UnknownSignalType
 from hashguard.index import snapshot
 from hashguard.index.entries import EntryCache
 from hashguard.index.exact import ExactIndex
@@ -119,25 +119,36 @@ class IndexSet:
         log.info("indexes rebuilt from the store in %.1fs", time.perf_counter() - started)
 
     def load(self, store: Store, directory: Path | None) -> None:
-        """Snapshot + tail of the log if possible, else a rebuild (saved as the new snapshot)."""
-        manifest = snapshot.read_manifest(directory) if directory else None
-        usable = (
-            manifest is not None
-            and manifest.store_id == self.store_id
-            and set(manifest.types) == set(self.registry.names())
-            and store.last_seq() - manifest.seq <= REBUILD_BACKLOG
-            and store.last_seq() >= manifest.seq
-        )
-        if usable and directory is not None and manifest is not None:
-            self.indexes = snapshot.load(directory, manifest)
-            self.seq = manifest.seq
-            self.banks = {b.id: b for b in store.banks()}
-            self.loaded_from = "snapshot"
-            self.entries.clear()
-            applied = self.catch_up(store)
-            if applied > COMPACT_TAIL and directory is not None:
-                self.save(directory)
-            return
+        """Snapshot + tail of the log if possible, else a rebuild (saved as the new snapshot).
+
+        A damaged snapshot is never served: it is logged, and the rebuild replaces it.
+        """
+        found = None
+        if directory is not None:
+            try:
+                found = snapshot.load(directory)
+            except SnapshotDamaged as e:
+                log.warning(
+                    "index snapshot %s is damaged (%s): rebuilding from the store", directory, e
+                )
+        if found is not None:
+            manifest, indexes = found
+            usable = (
+                manifest.store_id == self.store_id
+                and set(manifest.types) == set(self.registry.names())
+                and store.last_seq() - manifest.seq <= REBUILD_BACKLOG
+                and store.last_seq() >= manifest.seq
+            )
+            if usable and directory is not None:
+                self.indexes = indexes
+                self.seq = manifest.seq
+                self.banks = {b.id: b for b in store.banks()}
+                self.loaded_from = "snapshot"
+                self.entries.clear()
+                applied = self.catch_up(store)
+                if applied > COMPACT_TAIL:
+                    self.save(directory)
+                return
         self.rebuild(store)
         if directory is not None:
             self.save(directory)
