@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 Index = ExactIndex | HammingIndex | KeywordIndex
 
-REBUILD_BACKLOG = 200_000  # changes; beyond this a rebuild from the store is faster
+REBUILD_BACKLOG = 200_000  # changes (rows, not sequence numbers); beyond this a rebuild is faster
 COMPACT_TAIL = 50_000  # rows added since the tables were built
 
 
@@ -136,8 +136,8 @@ class IndexSet:
             usable = (
                 manifest.store_id == self.store_id
                 and set(manifest.types) == set(self.registry.names())
-                and store.last_seq() - manifest.seq <= REBUILD_BACKLOG
                 and store.last_seq() >= manifest.seq
+                and store.count_changes_after(manifest.seq, REBUILD_BACKLOG + 1) <= REBUILD_BACKLOG
             )
             if usable and directory is not None:
                 self.indexes = indexes
@@ -175,7 +175,9 @@ class IndexSet:
 
         A backlog too long to replay change by change (a bulk import) is a rebuild instead.
         """
-        backlog = store.last_seq() - self.seq
+        # Counted in rows: sequence numbers taken by a transaction that rolled back (an
+        # import killed mid-way, on PostgreSQL) leave a gap that is no backlog at all.
+        backlog = store.count_changes_after(self.seq, REBUILD_BACKLOG + 1)
         if backlog > REBUILD_BACKLOG:
             self.rebuild(store)
             return backlog
