@@ -123,6 +123,20 @@ def test_a_damaged_snapshot_is_rebuilt_from_the_store(
     assert_everything_matches(again)
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["[" * 100_000, "[]", '{"format": 3}', '{"format": 3, "sha256": "00"}', "\udcff", "null"],
+)
+def test_a_manifest_that_is_not_one_is_rebuilt(store: Store, tmp_path: Path, text: str) -> None:
+    Engine(store, index_dir=tmp_path / "idx")
+    (tmp_path / "idx" / "manifest.json").write_text(text, errors="surrogateescape")
+    with pytest.raises(SnapshotDamaged, match=r"^manifest\.json: "):
+        snapshot.load(tmp_path / "idx")
+    engine = Engine(store, index_dir=tmp_path / "idx")
+    assert engine.indexes.loaded_from == "store"
+    assert_everything_matches(engine)
+
+
 @pytest.mark.parametrize("damage", [cut_short, overwrite, garbage])
 def test_index_rebuild_replaces_a_damaged_snapshot(
     store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: object

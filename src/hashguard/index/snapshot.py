@@ -44,7 +44,9 @@ FORMAT = 3  # 2: exact indexes keep a key filter; 3: files' sizes and digests
 Indexes = dict[str, ExactIndex | HammingIndex | KeywordIndex]
 
 # What a damaged file can make numpy, json or our constructors raise.
-_DAMAGE = (OSError, ValueError, KeyError, TypeError, IndexError, EOFError, OverflowError)
+_DAMAGE = (
+    OSError, ValueError, KeyError, TypeError, IndexError, EOFError, OverflowError, RecursionError
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -173,7 +175,7 @@ def read_manifest(directory: Path) -> Manifest | None:
         return Manifest(
             str(raw["store_id"]), int(raw["seq"]), dict(raw["types"]), files, raw["sha256"]
         )
-    except (ValueError, KeyError, TypeError, AttributeError) as e:
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as e:
         raise SnapshotDamaged(f"manifest.json: {e}") from None
 
 
@@ -248,6 +250,8 @@ def _map(directory: Path, manifest: Manifest) -> Indexes:
                 words, rows, tables, design_threshold=int(info["design_threshold"])
             )
         elif info["kind"] == "keyword":
+            if f"{name}.values.json" not in manifest.files:
+                raise SnapshotDamaged(f"{name}.values.json: not in the manifest")
             values = json.loads((directory / f"{name}.values.json").read_text())
             if not isinstance(values, list) or len(values) != n:
                 raise SnapshotDamaged(f"{name}.values.json: not a list of {n} values")
