@@ -15,7 +15,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 
+from hashguard.api.server import create_app
 from hashguard.cli import main
 from hashguard.engine import Engine
 from hashguard.errors import RowError, SnapshotDamaged
@@ -121,6 +123,26 @@ def test_a_damaged_snapshot_is_rebuilt_from_the_store(
     again = Engine(store, index_dir=index_dir)
     assert again.indexes.loaded_from == "snapshot"
     assert_everything_matches(again)
+
+
+def test_the_service_is_ready_only_on_indexes_rebuilt_from_the_store(
+    store: Store, tmp_path: Path
+) -> None:
+    Engine(store, index_dir=tmp_path / "idx")
+    overwrite(tmp_path / "idx" / "pdq.words.npy")
+    key = store.keys.create(f"m-{tmp_path.name}", ["match"], actor="test")[1]
+    auth = {"Authorization": f"Bearer {key}"}
+    engine = Engine(store, index_dir=tmp_path / "idx", load=False)
+    with TestClient(create_app(engine)) as client:  # the app loads in the background
+        deadline = time.monotonic() + 30
+        while client.get("/v1/ready").status_code != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert client.get("/v1/index", headers=auth).json()["loaded_from"] == "store"
+        body = {"signals": [{"type": "pdq", "value": h} for h in PDQ[-3:]]}
+        found = client.post("/v1/match", json=body, headers=auth).json()["matches"]
+        assert sorted(m["entry"] for m in found) == [f"p{i}" for i in range(PDQ_ROWS - 3, PDQ_ROWS)]
+    assert_everything_matches(engine)
 
 
 @pytest.mark.parametrize(
