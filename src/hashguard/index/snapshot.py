@@ -130,10 +130,8 @@ def _write(directory: Path, store_id: str, seq: int, indexes: Indexes) -> None:
             types[name] = {"kind": "exact", "width": index.width}
     names: dict[str, dict[str, Any]] = {p.name: {} for p in sorted(tmp.iterdir())}
     found = integrity.identities(tmp, names)
-    files = {
-        name: {"bytes": found[name][0], "sha256": integrity.file_sha256(tmp / name)}
-        for name in names
-    }
+    hashed = integrity.digests(tmp, names)
+    files = {name: {"bytes": found[name][0], "sha256": hashed[name]} for name in names}
     body = {"format": FORMAT, "store_id": store_id, "seq": seq, "types": types, "files": files}
     digest = integrity.json_sha256(body)
     (tmp / "manifest.json").write_text(json.dumps({**body, "sha256": digest}, indent=1))
