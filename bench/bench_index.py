@@ -239,9 +239,9 @@ def ground_truth(n: int, queries: int, seed: int, conn: Connection) -> None:
 
 def open_snapshot(directory: Path, probe: np.ndarray, *, copy: bool) -> HammingIndex:
     """Load the snapshot (memory-mapped, or every array copied in) and run one query."""
-    manifest = snapshot.read_manifest(directory)
-    assert manifest is not None
-    index = snapshot.load(directory, manifest)["pdq"]
+    found = snapshot.load(directory)
+    assert found is not None
+    index = found[1]["pdq"]
     assert isinstance(index, HammingIndex)
     if copy:
         index = in_memory(index)

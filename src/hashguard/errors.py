@@ -158,3 +158,11 @@ class ConfigError(HashguardError):
 
     http_status = 500
     exit_code = 7
+
+
+class SnapshotDamaged(HashguardError):
+    """An index snapshot on disk that is not as it was written (cut short, overwritten,
+    missing a file). Never served: the indexes are rebuilt from the store instead."""
+
+    http_status = 500
+    exit_code = 7

@@ -3,9 +3,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hashguard.errors import SnapshotDamaged
 from hashguard.index import snapshot
 from hashguard.index.exact import ExactIndex
 from hashguard.index.hamming import HammingIndex
@@ -36,17 +38,20 @@ def test_snapshot_round_trip(tmp_path: Path) -> None:
     target = tmp_path / "snap"
     snapshot.save(target, "store-x", 42, indexes)
     snapshot.save(target, "store-x", 43, indexes)  # replacing an existing one
-    manifest = snapshot.read_manifest(target)
-    assert manifest is not None and (manifest.store_id, manifest.seq) == ("store-x", 43)
-    loaded = snapshot.load(target, manifest)
+    found = snapshot.load(target)
+    assert found is not None
+    manifest, loaded = found
+    assert (manifest.store_id, manifest.seq) == ("store-x", 43)
     pdq = loaded["pdq"]
     assert isinstance(pdq, HammingIndex) and pdq.tables is not None
     assert pdq.search(codes[17][None], 0)[1].tolist() == [17]
     assert pdq.remove(codes[17], 17) == 1  # live flags are writable after a load
     assert loaded["md5"].search([bytes([1]) * 16])[1] == [7]  # type: ignore[call-arg, index]
     assert snapshot.read_manifest(tmp_path / "missing") is None
+    assert snapshot.load(tmp_path / "missing") is None
     (target / "manifest.json").write_text("{broken")
-    assert snapshot.read_manifest(target) is None
+    with pytest.raises(SnapshotDamaged, match=r"manifest\.json"):
+        snapshot.load(target)
 
 
 def test_key_filter_never_hides_a_key_and_rejects_most_others() -> None:
@@ -71,18 +76,15 @@ def test_keys_added_after_the_build_are_found_past_the_filter(tmp_path: Path) ->
     assert b"\x02" * 32 not in index.filter  # type: ignore[operator]
     assert index.search([b"\x02" * 32])[1] == [2]
     snapshot.save(tmp_path / "snap", "s", 1, {"url": index.compact()})
-    manifest = snapshot.read_manifest(tmp_path / "snap")
-    assert manifest is not None and (tmp_path / "snap" / "url.filter.npy").exists()
-    loaded = snapshot.load(tmp_path / "snap", manifest)["url"]
+    assert (tmp_path / "snap" / "url.filter.npy").exists()
+    found = snapshot.load(tmp_path / "snap")
+    assert found is not None
+    loaded = found[1]["url"]
     assert loaded.search([b"\x01" * 32, b"\x02" * 32])[1] == [1, 2]  # type: ignore[call-arg, index]
-    # a damaged filter (here: cut short, so its size is no power of two) is built again
-    damaged = tmp_path / "snap" / "url.filter.npy"
-    np.save(damaged, np.zeros(3000, np.uint8))
-    reloaded = snapshot.load(tmp_path / "snap", manifest)["url"]
-    assert reloaded.search([b"\x01" * 32, b"\x02" * 32])[1] == [1, 2]  # type: ignore[call-arg, index]
-    damaged.write_bytes(b"not numpy")
-    unreadable = snapshot.load(tmp_path / "snap", manifest)["url"]
-    assert unreadable.search([b"\x01" * 32])[1] == [1]  # type: ignore[call-arg, index]
+    # a filter of the wrong size (no power of two) would hide listed keys: not loaded
+    np.save(tmp_path / "snap" / "url.filter.npy", np.zeros(3000, np.uint8))
+    with pytest.raises(SnapshotDamaged, match=r"url\.filter\.npy"):
+        snapshot.load(tmp_path / "snap")
     # keys too short to filter on are searched without one
     short = ExactIndex.build(4, [b"abcd"], np.array([9]), np.array([1], np.int32))
     assert short.filter is None and short.search([b"abcd", b"zzzz"])[1] == [9]

@@ -44,7 +44,7 @@ def open_store(args: argparse.Namespace) -> Any:
     return Store(load_settings(args).db_url)
 
 
-def open_engine(args: argparse.Namespace) -> Any:
+def open_engine(args: argparse.Namespace, *, load: bool = True) -> Any:
     from hashguard.engine import Engine
     from hashguard.store.store import Store
 
@@ -54,4 +54,5 @@ def open_engine(args: argparse.Namespace) -> Any:
         index_dir=config.index_dir,
         limits=config.limits,
         exact_orientations=config.exact_orientations or getattr(args, "exact_orientations", False),
+        load=load,
     )

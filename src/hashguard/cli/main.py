@@ -183,8 +183,9 @@ def cmd_match(args: argparse.Namespace) -> int:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    engine = open_engine(args)
-    if args.index_command == "rebuild":
+    rebuild = args.index_command == "rebuild"
+    engine = open_engine(args, load=not rebuild)  # a rebuild reads nothing of the old one
+    if rebuild:
         engine.indexes.rebuild(engine.store)
         engine.indexes.save(engine.index_dir)
     emit({"seq": engine.indexes.seq, "loaded_from": engine.indexes.loaded_from,

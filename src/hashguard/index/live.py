@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from hashguard.banks.model import Bank, Change
-from hashguard.errors import UnknownSignalType
+from hashguard.errors import SnapshotDamaged, UnknownSignalType
 from hashguard.index import snapshot
 from hashguard.index.entries import EntryCache
 from hashguard.index.exact import ExactIndex
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 Index = ExactIndex | HammingIndex | KeywordIndex
 
-REBUILD_BACKLOG = 200_000  # changes; beyond this a rebuild from the store is faster
+REBUILD_BACKLOG = 200_000  # changes (rows, not sequence numbers); beyond this a rebuild is faster
 COMPACT_TAIL = 50_000  # rows added since the tables were built
 
 
@@ -119,25 +119,36 @@ class IndexSet:
         log.info("indexes rebuilt from the store in %.1fs", time.perf_counter() - started)
 
     def load(self, store: Store, directory: Path | None) -> None:
-        """Snapshot + tail of the log if possible, else a rebuild (saved as the new snapshot)."""
-        manifest = snapshot.read_manifest(directory) if directory else None
-        usable = (
-            manifest is not None
-            and manifest.store_id == self.store_id
-            and set(manifest.types) == set(self.registry.names())
-            and store.last_seq() - manifest.seq <= REBUILD_BACKLOG
-            and store.last_seq() >= manifest.seq
-        )
-        if usable and directory is not None and manifest is not None:
-            self.indexes = snapshot.load(directory, manifest)
-            self.seq = manifest.seq
-            self.banks = {b.id: b for b in store.banks()}
-            self.loaded_from = "snapshot"
-            self.entries.clear()
-            applied = self.catch_up(store)
-            if applied > COMPACT_TAIL and directory is not None:
-                self.save(directory)
-            return
+        """Snapshot + tail of the log if possible, else a rebuild (saved as the new snapshot).
+
+        A damaged snapshot is never served: it is logged, and the rebuild replaces it.
+        """
+        found = None
+        if directory is not None:
+            try:
+                found = snapshot.load(directory)
+            except SnapshotDamaged as e:
+                log.warning(
+                    "index snapshot %s is damaged (%s): rebuilding from the store", directory, e
+                )
+        if found is not None:
+            manifest, indexes = found
+            usable = (
+                manifest.store_id == self.store_id
+                and set(manifest.types) == set(self.registry.names())
+                and store.last_seq() >= manifest.seq
+                and store.count_changes_after(manifest.seq, REBUILD_BACKLOG + 1) <= REBUILD_BACKLOG
+            )
+            if usable and directory is not None:
+                self.indexes = indexes
+                self.seq = manifest.seq
+                self.banks = {b.id: b for b in store.banks()}
+                self.loaded_from = "snapshot"
+                self.entries.clear()
+                applied = self.catch_up(store)
+                if applied > COMPACT_TAIL:
+                    self.save(directory)
+                return
         self.rebuild(store)
         if directory is not None:
             self.save(directory)
@@ -164,7 +175,9 @@ class IndexSet:
 
         A backlog too long to replay change by change (a bulk import) is a rebuild instead.
         """
-        backlog = store.last_seq() - self.seq
+        # Counted in rows: sequence numbers taken by a transaction that rolled back (an
+        # import killed mid-way, on PostgreSQL) leave a gap that is no backlog at all.
+        backlog = store.count_changes_after(self.seq, REBUILD_BACKLOG + 1)
         if backlog > REBUILD_BACKLOG:
             self.rebuild(store)
             return backlog

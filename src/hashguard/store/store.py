@@ -299,6 +299,14 @@ class Store:
         with self.engine.connect() as conn:
             return int(conn.scalar(select(func.coalesce(func.max(t.changes.c.seq), 0))) or 0)
 
+    def count_changes_after(self, seq: int, limit: int) -> int:
+        """How many changes are logged after ``seq``, counting at most ``limit``. Rows, not
+        sequence numbers: on PostgreSQL a rolled-back transaction leaves a gap in those."""
+        c = t.changes
+        pending = select(c.c.seq).where(c.c.seq > seq).order_by(c.c.seq).limit(limit).subquery()
+        with self.engine.connect() as conn:
+            return int(conn.scalar(select(func.count()).select_from(pending)) or 0)
+
     def changes_after(self, seq: int, limit: int = 100_000) -> list[Change]:
         c, s = t.changes, t.entry_signals
         q = (
