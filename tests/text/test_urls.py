@@ -310,6 +310,20 @@ def test_expressions_need_a_canonical_url(text: str) -> None:
         ("3221225985/a", "192.0.2.1/a"),
         ("[2001:db8::1]/x", "[2001:db8::1]/x"),
         ("sub_domain.example.org", "sub_domain.example.org/"),
+        # '*' outside a leading '*.' label is a character: Safe Browsing's example path
+        # (its host here an RFC 2606 name), written plain and escaped as the docs give it.
+        (
+            "http://host.example.org/~a!b@c%23d$e%25f^00&11*22(33)44_55+",
+            "host.example.org/~a!b@c%23d$e%25f^00&11*22(33)44_55+",
+        ),
+        (
+            "http://host.example.org/%257Ea%2521b%2540c%2523d%2524e%25f%255E00%252611%252A22"
+            "%252833%252944_55%252B",
+            "host.example.org/~a!b@c%23d$e%25f^00&11*22(33)44_55+",
+        ),
+        ("example.com/search?q=*", "example.com/search?q=*"),
+        ("*.example.com/a*b/", "example.com/a*b/"),
+        ("example.com/*", "example.com/*"),
     ],
 )
 def test_rule_expression(rule: str, expression: str) -> None:
@@ -323,6 +337,9 @@ def test_rule_expression(rule: str, expression: str) -> None:
         ("*.", "empty list rule"),
         ("ex*ample.com", "leading '*.' label"),
         ("*.*.example.com", "leading '*.' label"),
+        ("http://*.example.com/", "leading '*.' label"),
+        ("example.com*/a", "leading '*.' label"),
+        ("ex%2Aample.com/a*", "leading '*.' label"),
         ("com", "top-level domain alone"),
         ("*.com", "top-level domain alone"),
         ("exa mple.com", "contains a space"),
@@ -362,6 +379,11 @@ def test_rule_expression_errors(rule: str, message: str) -> None:
             ["http://example.com/a/b.html", "http://example.com/a/b.html?q=2"],
         ),
         ("192.0.2.1", ["http://192.0.2.1/x", "http://3221225985/"], ["http://192.0.2.2/"]),
+        (
+            "example.com/a*b/",
+            ["http://example.com/a*b/c.html", "http://example.com/a%2Ab/"],
+            ["http://example.com/ab/", "http://example.com/aXb/", "http://example.com/a/"],
+        ),
     ],
 )
 def test_rule_expression_is_one_of_the_matching_urls_expressions(
