@@ -621,6 +621,53 @@ def test_url_boundaries(text: str, raw: str) -> None:
     assert [r for r, _ in _found(text)] == [raw]
 
 
+@pytest.mark.parametrize(
+    ("text", "raw", "canonical"),
+    [
+        # A fully qualified host (trailing dot) keeps what follows it.
+        (
+            "see example.org./gallery/page.html now",
+            "example.org./gallery/page.html",
+            "http://example.org/gallery/page.html",
+        ),
+        ("at example.org.:8080/x", "example.org.:8080/x", "http://example.org/x"),
+        ("at example.org.?q=1", "example.org.?q=1", "http://example.org/?q=1"),
+        ("http://example.org./gallery/x", "http://example.org./gallery/x", None),
+    ],
+)
+def test_trailing_dot_hosts_keep_their_path(text: str, raw: str, canonical: str | None) -> None:
+    _one(text, raw, canonical or "http://example.org/gallery/x")
+
+
+@pytest.mark.parametrize(
+    ("text", "raw", "canonical"),
+    [
+        # After a web scheme a backslash is a slash, as browsers (the WHATWG URL standard)
+        # read it; the span is what the sender wrote.
+        (
+            "go http://example.net\\gallery\\x now",
+            "http://example.net\\gallery\\x",
+            "http://example.net/gallery/x",
+        ),
+        ("HTTPS://example.net\\a/b\\c.html", None, "https://example.net/a/b/c.html"),
+        ("http:\\\\example.net\\x", None, "http://example.net/x"),
+        ("hxxp://example.net\\x", None, "http://example.net/x"),
+        ("http:\\\\localhost\\admin", None, "http://localhost/admin"),  # no dot in it
+        ("http://example.net/a?q=\\x", "http://example.net/a?q=", None),  # the query's own
+    ],
+)
+def test_backslashes_after_a_scheme_are_slashes(
+    text: str, raw: str | None, canonical: str | None
+) -> None:
+    _one(text, raw or text, canonical or canonicalize(raw or text))
+
+
+def test_backslashes_without_a_scheme_stay_delimiters() -> None:
+    # A Windows path or a host then a backslash: not read as a URL path.
+    assert _found("C:\\Users\\me\\notes.md") == []
+    assert _found("example.net\\gallery") == [("example.net", "http://example.net/")]
+
+
 def test_markdown_link_text_and_target_are_both_found() -> None:
     assert _found("[safe.example](http://evil.example/x)") == [
         ("safe.example", "http://safe.example/"),
@@ -753,7 +800,7 @@ _MESSAGE_PIECES = st.sampled_from(
         "a", "example", "com", "org", "www", ".", "..", "\u3002", "/", ":", "://", "http",
         "hxxp", "[.]", "(.)", "[dot]", " dot ", " Dot ", " dOt ", " ", "\u200b", "\uff0e", "@",
         "?", "#", "%2e", "(", ")", "[", "]", "\u4f8b", "\u00fc", "1", "255", "\U0001f600", ",",
-        "!", "_", "-",
+        "!", "_", "-", "\\",
     ]
 )  # fmt: skip
 
@@ -773,7 +820,7 @@ _PRECHECK_CASES = [
     "1.2/", "1.23:", "1.234/", "1.2", "1.2345/",
     "(:x", "[ dot", "{.", "( x", "[d",
     " dot ", "dot ", " Dot ", " dOt ",
-    ":)", "\uff1a\uff0f", ":]", ": )", "\ufe55/",
+    ":)", "\uff1a\uff0f", ":]", ": )", "\ufe55/", ":\\", ": \\",
     "\u200b", "\u2488", "\U0001f100", "\U000e0041",
 ]  # fmt: skip
 
