@@ -57,6 +57,8 @@ def entries(engine: Engine, text: str) -> list[str]:
         ("bluefalcons are not a term", []),  # word mode: not inside another word
         ("xxquartzmoonxx", ["kw-2"]),
         ("r e d . l a n t e r n", ["kw-3"]),
+        ("a B-L-U-E-F-A-L-C-O-N", ["kw-1"]),  # a word term spelled letter by letter
+        ("q b l u e f a l c o n q", []),  # inside a longer run of single letters
         ("a harmless message about falcons and moons", []),
     ],
 )
