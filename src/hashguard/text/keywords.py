@@ -178,6 +178,10 @@ class KeywordHit(Generic[K]):
     mode: KeywordMode
 
 
+# Three or more tokens of one letter or digit each, with separators between them.
+_RUN = re.compile(r"(?<![^\W_])[^\W_](?:[\W_]++[^\W_](?![^\W_])){2,}")
+
+
 def _isolated(letters: str, i: int) -> bool:
     """True if character ``i`` of the letters view is a token of one letter or digit."""
     return (i == 0 or not letters[i - 1].isalnum()) and (
@@ -295,23 +299,54 @@ class KeywordMatcher(Generic[K]):
             if limit is not None and len(hits) >= limit:
                 return self._sorted(hits, limit)
         if self._squeezed is not None:
+            spelled: list[tuple[int, int, tuple[int, ...]]] = []
             for last, (length, indexes) in self._squeezed.iter(message.squeezed):
                 start, end = last + 1 - length, last + 1
-                matched = message.squeezed[start:end]
                 if indexes[0] >= 0:  # a squeezed rule's (they come before the spelled-out ones)
                     first = message.letters_index(start)
                     last = message.letters_index(end - 1) + 1
                     if _bounded(message, View.LETTERS, first, last):
+                        matched = message.squeezed[start:end]
                         for index in indexes:  # the letters span maps to the same original
                             if index >= 0:
                                 self._add(hits, message, View.LETTERS, index, first, last, matched)
-                if indexes[-1] < 0 and (span := _spelled(message, start, end)) is not None:
-                    for index in indexes:
-                        if index < 0:
-                            self._add(hits, message, View.LETTERS, ~index, *span, matched)
+                if indexes[-1] < 0:
+                    spelled.append((start, end, indexes))
                 if limit is not None and len(hits) >= limit:
                     break
+            if spelled:
+                self._add_spelled(hits, message, spelled)
         return self._sorted(hits, limit) if hits else []
+
+    def _add_spelled(
+        self,
+        hits: dict[tuple[int, int, int], KeywordHit[K]],
+        message: Normalized,
+        found: list[tuple[int, int, tuple[int, ...]]],
+    ) -> None:
+        """Add the places of the squeezed view where a word or substring rule's form is
+        spelled letter by letter.
+
+        A term written plainly is in the squeezed view too, and that is what most of these
+        places are: a form found no more often in the squeezed view than it occurs in the
+        letters view is only there plainly (each plain occurrence gives one in the squeezed
+        view), and a message without a run of three one-character tokens has no spelling.
+        Both are answered sooner than mapping the squeezed view back.
+        """
+        squeezed, letters = message.squeezed, message.letters
+        times: dict[str, int] = {}
+        for start, end, _ in found:
+            form = squeezed[start:end]
+            times[form] = times.get(form, 0) + 1
+        more = {form for form, n in times.items() if n > letters.count(form)}
+        if not more or _RUN.search(letters) is None:
+            return
+        for start, end, indexes in found:
+            form = squeezed[start:end]
+            if form in more and (span := _spelled(message, start, end)) is not None:
+                for index in indexes:
+                    if index < 0:
+                        self._add(hits, message, View.LETTERS, ~index, *span, form)
 
     def _add(
         self,
