@@ -299,7 +299,7 @@ class KeywordMatcher(Generic[K]):
             if limit is not None and len(hits) >= limit:
                 return self._sorted(hits, limit)
         if self._squeezed is not None:
-            spelled: list[tuple[int, int, tuple[int, ...]]] = []
+            spelled: list[tuple[int, int, tuple[int, ...]]] | None = None
             for last, (length, indexes) in self._squeezed.iter(message.squeezed):
                 start, end = last + 1 - length, last + 1
                 if indexes[0] >= 0:  # a squeezed rule's (they come before the spelled-out ones)
@@ -311,6 +311,8 @@ class KeywordMatcher(Generic[K]):
                             if index >= 0:
                                 self._add(hits, message, View.LETTERS, index, first, last, matched)
                 if indexes[-1] < 0:
+                    if spelled is None:
+                        spelled = []
                     spelled.append((start, end, indexes))
                 if limit is not None and len(hits) >= limit:
                     break
