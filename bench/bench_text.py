@@ -38,8 +38,9 @@ Benign made-up links are to unlisted names, or near misses of listed ones: anoth
 a sibling directory on a listed host, a listed directory without its slash, the parent or a
 sibling of a listed subdomain rule, a listed name under another top-level domain, a listed
 name with a digit added. Benign keyword near misses: a ``word`` term inside a longer word,
-a ``squeezed`` term spelled out glued to a letter. A share ``--planted`` of each mix gets one
-listed item instead, half URLs, half keywords, kind drawn uniformly:
+a ``squeezed`` term spelled out glued to a letter, a ``word`` term spelled letter by letter
+inside a longer run of single letters (``q z o r b l a x q``). A share ``--planted`` of
+each mix gets one listed item instead, half URLs, half keywords, kind drawn uniformly:
 
 * URL kinds (the docs' table; each applied to a page, prefix or domain entry): plain,
   ``hxxp``, ``[:]//``, ``[.]``, ``(dot)``, `` dot ``, zero-width, full-width, ``。``, no
@@ -50,8 +51,9 @@ listed item instead, half URLs, half keywords, kind drawn uniformly:
   direction mark, which the docs' table covers); and, outside the goal, `` dot ``'s
   documented gap (one join before a rare top-level domain, no path or scheme);
 * keyword kinds: ``bench_keywords.KINDS`` (plain, case, accents, combining marks, zero-width,
-  full-width, Cyrillic, Greek, leetspeak, mixed) and, for ``squeezed`` terms,
-  ``bench_keywords.SQUEEZED_KINDS`` (spaced, punctuated, mixed+spaced).
+  full-width, Cyrillic, Greek, leetspeak, mixed), for ``squeezed`` terms
+  ``bench_keywords.SQUEEZED_KINDS`` (spaced, punctuated, mixed+spaced), and for ``word``
+  terms letter by letter (one of `` ``, ``.``, ``-``, ``_``, `` . `` between the letters).
 
 A planted item is found when a match of its entry id covers its span (exact span counted
 too). Any match in a message with nothing planted is a false positive; a match in a planted
@@ -589,6 +591,14 @@ def write_url(kind: str, entry: UrlEntry, rng: random.Random, names: Names) -> W
     return Written(url, 0, len(url), kind, goal)
 
 
+def letter_by_letter(term: str, rng: random.Random) -> str:
+    """A word term spelled one character a token, one separator throughout."""
+    return rng.choice((" ", ".", "-", "_", " . ")).join(term)
+
+
+LETTER_KINDS = {"letter by letter": letter_by_letter}  # for word terms
+
+
 # --- benign near misses ------------------------------------------------------------------
 
 BENIGN_PATHS = ("/about/contact.html", "/news/today", "/", "/help/faq.php", "/public/index.html")
@@ -650,6 +660,7 @@ class Forms:
     substring: tuple[str, ...]  # letters of substring rules: they match anywhere
     squeezed: tuple[str, ...]  # squeezed forms of squeezed rules
     letters: frozenset[str]  # letters of every rule
+    spelled: frozenset[str] = frozenset()  # squeezed forms of word and substring rules
 
     @classmethod
     def of(cls, rules: list[tuple[int, KeywordRule]]) -> Forms:
@@ -657,24 +668,33 @@ class Forms:
             tuple(r.letters for _, r in rules if r.mode is KeywordMode.SUBSTRING),
             tuple(r.squeezed for _, r in rules if r.mode is KeywordMode.SQUEEZED),
             frozenset(r.letters for _, r in rules),
+            frozenset(r.squeezed for _, r in rules if r.mode is not KeywordMode.SQUEEZED),
         )
 
 
 def benign_keyword(
     rules: list[tuple[int, KeywordRule]], forms: Forms, rng: random.Random
 ) -> tuple[str, str] | None:
-    """A word or squeezed term glued to more letters, which must not match."""
+    """A word or squeezed term glued to more letters, or a word term spelled letter by
+    letter inside a longer run of single letters: none of which must match."""
     _, rule = rng.choice(rules)
     if rule.mode is KeywordMode.SUBSTRING:
         return None
     if rule.mode is KeywordMode.SQUEEZED and rng.random() < 0.5:
         kind, text = "squeezed term spelled out, glued to a letter", "x" + " ".join(rule.term)
+    elif rule.mode is KeywordMode.WORD and rng.random() < 0.5:
+        kind = "word term spelled out inside a run of single letters"
+        text = " ".join(f"q{rule.term}q")
     else:
         kind = "word term inside a longer word"
         text = rng.choice((rule.term + "s", "un" + rule.term, rule.term + "ing"))
     view = normalize(text)
     if kind.startswith("squeezed"):  # every letter after the first two starts a word
         clash = any(s in view.squeezed[2:] for s in forms.squeezed)
+    elif kind.startswith("word term spelled"):  # a run: its ends, and squeezed rules anywhere
+        run = view.squeezed
+        ends = {run[:n] for n in range(3, len(run) + 1)} | {run[-n:] for n in range(3, len(run))}
+        clash = bool(ends & forms.spelled) or any(s in run for s in forms.squeezed)
     else:
         clash = view.letters in forms.letters
     if clash or any(s in view.letters for s in forms.substring):
@@ -727,6 +747,10 @@ class Planter:
     rules: list[tuple[int, KeywordRule]]
     squeezed: list[tuple[int, KeywordRule]]
     forms: Forms
+    words: list[tuple[int, KeywordRule]] = field(init=False)  # the word rules
+
+    def __post_init__(self) -> None:
+        self.words = [r for r in self.rules if r[1].mode is KeywordMode.WORD]
 
     def url(self, text: str) -> Message:
         kind = self.rng.choice(URL_KINDS)
@@ -743,11 +767,12 @@ class Planter:
         return Message(text, (plant,))
 
     def keyword(self, text: str) -> Message:
-        kinds = list(KINDS) + list(SQUEEZED_KINDS)
+        kinds = list(KINDS) + list(SQUEEZED_KINDS) + list(LETTER_KINDS)
         kind = self.rng.choice(kinds)
         pool = self.squeezed if kind in SQUEEZED_KINDS else self.rules
+        pool = self.words if kind in LETTER_KINDS else pool
         key, rule = self.rng.choice(pool)
-        written = {**KINDS, **SQUEEZED_KINDS}[kind](rule.term, self.rng)
+        written = {**KINDS, **SQUEEZED_KINDS, **LETTER_KINDS}[kind](rule.term, self.rng)
         text, at = insert(text, written, self.rng)
         plant = Plant(f"keyword: {kind}", f"K{key}", at, at + len(written), True)
         return Message(text, (plant,))

@@ -21,6 +21,7 @@ LIST = (
     "url,example.com,dom-1,A\n"  # a domain rule: the host and its subdomains
     "url,http://EXAMPLE.org/bad/page.html,page-1,B\n"
     f"url_sha256,{url_sha256('example.net/private/')},hashed-1,A\n"
+    "url,http://host.example.org/~a!b@c%23d$e%25f^00&11*22(33)44_55+,star-1,B\n"  # '*': itself
     "keyword,bluefalcon,kw-1,C\n"
     "keyword,substring:quartzmoon,kw-2,C\n"
     "keyword,squeezed:redlantern,kw-3,C\n"
@@ -50,10 +51,14 @@ def entries(engine: Engine, text: str) -> list[str]:
         ("visit http://example.org/bad/other.html", []),
         ("files at example.net/private/a/b.jpg", ["hashed-1"]),
         ("files at example.net/public/", []),
+        ("at http://host.example.org/~a!b@c%23d$e%25f^00&11*22(33)44_55+ now", ["star-1"]),
+        ("at http://host.example.org/~a!b@c%23d$e%25f^00&11X22(33)44_55+ now", []),
         ("the BLUEFALC0N is here", ["kw-1"]),
         ("bluefalcons are not a term", []),  # word mode: not inside another word
         ("xxquartzmoonxx", ["kw-2"]),
         ("r e d . l a n t e r n", ["kw-3"]),
+        ("a B-L-U-E-F-A-L-C-O-N", ["kw-1"]),  # a word term spelled letter by letter
+        ("q b l u e f a l c o n q", []),  # inside a longer run of single letters
         ("a harmless message about falcons and moons", []),
     ],
 )

@@ -24,7 +24,7 @@ from hashguard.text.keywords import (
     KeywordRule,
     parse_rule,
 )
-from hashguard.text.normalize import View, normalize, normalize_char
+from hashguard.text.normalize import Normalized, View, normalize, normalize_char
 
 WORD, SUBSTRING, SQUEEZED = KeywordMode.WORD, KeywordMode.SUBSTRING, KeywordMode.SQUEEZED
 ZERO_WIDTH = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u180e"]
@@ -106,8 +106,69 @@ def test_squeezed_rule_also_matches_like_a_word_rule() -> None:
 
 
 def test_word_rule_does_not_squeeze() -> None:
-    assert found(FALCON, "b l u e f a l c o n") == []
-    assert found(FALCON, "blue falcon") == []
+    for text in ("blue falcon", "bl ue fal con", "b l u e falcon", "blu e f a l c o n"):
+        assert found(FALCON, text) == [], text
+
+
+ZORBLAX = matcher(("z", "zorblax", WORD))
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "z o r b l a x",
+        "z.o.r.b.l.a.x",
+        "Z-O-R-B-L-A-X",
+        "z_o_r_b_l_a_x",
+        "z  o\tr\nb . l - a x",
+        "z 0 r b 1 4 x",  # leetspeak, letter by letter
+        "\U0001d433 o r b l a x",  # a math-bold z
+        "z\U0001f525o\U0001f525r\U0001f525b\U0001f525l\U0001f525a\U0001f525x",
+        "z\u200b o r b l a x",
+    ],
+)
+def test_word_rule_matches_letter_by_letter(written: str) -> None:
+    text = f"look: {written}!"
+    assert found(ZORBLAX, text) == [("z", written)]
+    [hit] = ZORBLAX.find(text)
+    assert hit.matched == "zorbiax" and hit.mode is WORD  # the letters form ("l" reads "i")
+
+
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        ("buy a z o r b l a x now", "z o r b l a x"),  # a one-letter word before it
+        ("z o r b l a x u want?", "z o r b l a x"),  # and after it
+        ("(z.o.r.b.l.a.x)", "z.o.r.b.l.a.x"),
+        ("z o r b l a x", "z o r b l a x"),
+    ],
+)
+def test_letter_by_letter_begins_or_ends_its_run(text: str, written: str) -> None:
+    assert found(ZORBLAX, text) == [("z", written)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "q z o r b l a x q",  # in the middle of a longer run of single letters
+        "a b c z o r b l a x d e f",
+        "zo r b l a x",  # every token one character
+        "z o r b l a xy",
+        "xz o r b l a x",
+        "z o r b l a",
+        "zorb l a x",
+    ],
+)
+def test_letter_by_letter_not_inside_a_longer_run_nor_glued(text: str) -> None:
+    assert found(ZORBLAX, text) == [], text
+
+
+def test_letter_by_letter_for_substring_and_multi_word_rules() -> None:
+    m = matcher(("s", "zorblax", SUBSTRING), ("w", "blue falcon", WORD))
+    assert found(m, "z-o-r-b-l-a-x") == [("s", "z-o-r-b-l-a-x")]
+    assert found(m, "a b l u e f a l c o n") == [("w", "b l u e f a l c o n")]
+    # a rule with fewer than 3 letters and digits is not looked for letter by letter
+    assert found(matcher(("ab", "a-b", WORD)), "x a b y a-b") == [("ab", "a-b")]
 
 
 def test_squeezed_run_must_start_and_end_at_word_boundaries() -> None:
@@ -538,7 +599,28 @@ def _reference_find(
                 if keywords_module._bounded(message, View.LETTERS, first, last):
                     first, last = message.span(View.SQUEEZED, start, end)
                     hits.setdefault((i, first, last), (key, first, last, rule.squeezed))
+        elif len(rule.squeezed) >= 3:
+            for start in _occurrences(message.squeezed, rule.squeezed):
+                if _spelled_by_definition(message.letters, message, start, len(rule.squeezed)):
+                    first, last = message.span(View.SQUEEZED, start, start + len(rule.squeezed))
+                    hits.setdefault((i, first, last), (key, first, last, rule.squeezed))
     return set(hits.values())
+
+
+def _spelled_by_definition(letters: str, message: Normalized, start: int, length: int) -> bool:
+    """The letters view cut into tokens of letters and digits: the term's characters are
+    consecutive one-character tokens, and the first of them or the last is at an end of
+    the run of one-character tokens it is in."""
+    tokens = list(re.finditer(r"[^\W_]+", letters))
+    k = next((n for n, t in enumerate(tokens) if t.start() == message.letters_index(start)), None)
+    if k is None:
+        return False  # inside a token
+    mine = tokens[k : k + length]
+    if len(mine) < length or any(len(t.group()) != 1 for t in mine):
+        return False
+    before = k == 0 or len(tokens[k - 1].group()) != 1
+    after = k + length == len(tokens) or len(tokens[k + length].group()) != 1
+    return before or after
 
 
 LEETY = "abeilost 01345$@7.-_\u200b\u0430\u0435\uff41\u00e9I"
@@ -563,6 +645,10 @@ def test_find_is_every_view_searched_one_by_one(
 ) -> None:
     """One scan of the letters view (and one of the squeezed view) finds what looking for
     each rule's forms in each view finds."""
+    _check_find(terms, text)
+
+
+def _check_find(terms: list[tuple[str, KeywordMode]], text: str) -> None:
     rules = []
     for n, (term, mode) in enumerate(terms):
         try:
@@ -572,6 +658,37 @@ def test_find_is_every_view_searched_one_by_one(
     m = KeywordMatcher.build(rules)
     got = {(h.key, h.start, h.end, h.matched) for h in m.find(text, limit=None)}
     assert got == _reference_find(rules, text)
+
+
+# Tokens of mostly one character between separators, from few letters: letter-by-letter
+# spellings of the terms, inside longer runs, at their ends and glued to other letters.
+SPELLINGS = st.lists(
+    st.tuples(
+        st.sampled_from(["a", "b", "e", "4", "@", "3", "ab", "ba"]),
+        st.sampled_from([" ", ".", "-", " . ", "\u200b ", ""]),
+    ),
+    max_size=12,
+).map(lambda pieces: "".join(token + sep for token, sep in pieces))
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    terms=st.lists(
+        st.tuples(
+            st.text(alphabet="abe", min_size=3, max_size=4), st.sampled_from(list(KeywordMode))
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    text=SPELLINGS,
+)
+@example(terms=[("abe", KeywordMode.WORD)], text="a b e b ")  # at the start of its run only
+@example(terms=[("abe", KeywordMode.WORD)], text="a b ea ")  # its last letter glued
+@example(terms=[("abe", KeywordMode.WORD)], text="b a b e b ")  # inside a longer run
+def test_find_is_every_view_searched_one_by_one_in_spellings(
+    terms: list[tuple[str, KeywordMode]], text: str
+) -> None:
+    _check_find(terms, text)
 
 
 @settings(max_examples=500, deadline=None)

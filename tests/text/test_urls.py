@@ -310,6 +310,20 @@ def test_expressions_need_a_canonical_url(text: str) -> None:
         ("3221225985/a", "192.0.2.1/a"),
         ("[2001:db8::1]/x", "[2001:db8::1]/x"),
         ("sub_domain.example.org", "sub_domain.example.org/"),
+        # '*' outside a leading '*.' label is a character: Safe Browsing's example path
+        # (its host here an RFC 2606 name), written plain and escaped as the docs give it.
+        (
+            "http://host.example.org/~a!b@c%23d$e%25f^00&11*22(33)44_55+",
+            "host.example.org/~a!b@c%23d$e%25f^00&11*22(33)44_55+",
+        ),
+        (
+            "http://host.example.org/%257Ea%2521b%2540c%2523d%2524e%25f%255E00%252611%252A22"
+            "%252833%252944_55%252B",
+            "host.example.org/~a!b@c%23d$e%25f^00&11*22(33)44_55+",
+        ),
+        ("example.com/search?q=*", "example.com/search?q=*"),
+        ("*.example.com/a*b/", "example.com/a*b/"),
+        ("example.com/*", "example.com/*"),
     ],
 )
 def test_rule_expression(rule: str, expression: str) -> None:
@@ -323,6 +337,9 @@ def test_rule_expression(rule: str, expression: str) -> None:
         ("*.", "empty list rule"),
         ("ex*ample.com", "leading '*.' label"),
         ("*.*.example.com", "leading '*.' label"),
+        ("http://*.example.com/", "leading '*.' label"),
+        ("example.com*/a", "leading '*.' label"),
+        ("ex%2Aample.com/a*", "leading '*.' label"),
         ("com", "top-level domain alone"),
         ("*.com", "top-level domain alone"),
         ("exa mple.com", "contains a space"),
@@ -362,6 +379,11 @@ def test_rule_expression_errors(rule: str, message: str) -> None:
             ["http://example.com/a/b.html", "http://example.com/a/b.html?q=2"],
         ),
         ("192.0.2.1", ["http://192.0.2.1/x", "http://3221225985/"], ["http://192.0.2.2/"]),
+        (
+            "example.com/a*b/",
+            ["http://example.com/a*b/c.html", "http://example.com/a%2Ab/"],
+            ["http://example.com/ab/", "http://example.com/aXb/", "http://example.com/a/"],
+        ),
     ],
 )
 def test_rule_expression_is_one_of_the_matching_urls_expressions(
@@ -599,6 +621,53 @@ def test_url_boundaries(text: str, raw: str) -> None:
     assert [r for r, _ in _found(text)] == [raw]
 
 
+@pytest.mark.parametrize(
+    ("text", "raw", "canonical"),
+    [
+        # A fully qualified host (trailing dot) keeps what follows it.
+        (
+            "see example.org./gallery/page.html now",
+            "example.org./gallery/page.html",
+            "http://example.org/gallery/page.html",
+        ),
+        ("at example.org.:8080/x", "example.org.:8080/x", "http://example.org/x"),
+        ("at example.org.?q=1", "example.org.?q=1", "http://example.org/?q=1"),
+        ("http://example.org./gallery/x", "http://example.org./gallery/x", None),
+    ],
+)
+def test_trailing_dot_hosts_keep_their_path(text: str, raw: str, canonical: str | None) -> None:
+    _one(text, raw, canonical or "http://example.org/gallery/x")
+
+
+@pytest.mark.parametrize(
+    ("text", "raw", "canonical"),
+    [
+        # After a web scheme a backslash is a slash, as browsers (the WHATWG URL standard)
+        # read it; the span is what the sender wrote.
+        (
+            "go http://example.net\\gallery\\x now",
+            "http://example.net\\gallery\\x",
+            "http://example.net/gallery/x",
+        ),
+        ("HTTPS://example.net\\a/b\\c.html", None, "https://example.net/a/b/c.html"),
+        ("http:\\\\example.net\\x", None, "http://example.net/x"),
+        ("hxxp://example.net\\x", None, "http://example.net/x"),
+        ("http:\\\\localhost\\admin", None, "http://localhost/admin"),  # no dot in it
+        ("http://example.net/a?q=\\x", "http://example.net/a?q=", None),  # the query's own
+    ],
+)
+def test_backslashes_after_a_scheme_are_slashes(
+    text: str, raw: str | None, canonical: str | None
+) -> None:
+    _one(text, raw or text, canonical or canonicalize(raw or text))
+
+
+def test_backslashes_without_a_scheme_stay_delimiters() -> None:
+    # A Windows path or a host then a backslash: not read as a URL path.
+    assert _found("C:\\Users\\me\\notes.md") == []
+    assert _found("example.net\\gallery") == [("example.net", "http://example.net/")]
+
+
 def test_markdown_link_text_and_target_are_both_found() -> None:
     assert _found("[safe.example](http://evil.example/x)") == [
         ("safe.example", "http://safe.example/"),
@@ -731,7 +800,7 @@ _MESSAGE_PIECES = st.sampled_from(
         "a", "example", "com", "org", "www", ".", "..", "\u3002", "/", ":", "://", "http",
         "hxxp", "[.]", "(.)", "[dot]", " dot ", " Dot ", " dOt ", " ", "\u200b", "\uff0e", "@",
         "?", "#", "%2e", "(", ")", "[", "]", "\u4f8b", "\u00fc", "1", "255", "\U0001f600", ",",
-        "!", "_", "-",
+        "!", "_", "-", "\\",
     ]
 )  # fmt: skip
 
@@ -751,7 +820,7 @@ _PRECHECK_CASES = [
     "1.2/", "1.23:", "1.234/", "1.2", "1.2345/",
     "(:x", "[ dot", "{.", "( x", "[d",
     " dot ", "dot ", " Dot ", " dOt ",
-    ":)", "\uff1a\uff0f", ":]", ": )", "\ufe55/",
+    ":)", "\uff1a\uff0f", ":]", ": )", "\ufe55/", ":\\", ": \\",
     "\u200b", "\u2488", "\U0001f100", "\U000e0041",
 ]  # fmt: skip
 

@@ -4,7 +4,7 @@ holds the sync lease (one fetcher at a time across all replicas)."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,7 +22,9 @@ _SYNCERS = {"feed": sync_feed, "threatexchange": sync_exchange}
 @dataclass(frozen=True)
 class Outcome:
     source: str
-    status: str  # ok, rejected (alert: nothing applied), unavailable (retry), error
+    # ok, rejected (alert: nothing applied), unavailable (retry), error (misconfigured, or
+    # reason "unexpected": a failure hashguard has no name for, e.g. a library's bug)
+    status: str
     reason: str | None = None
     message: str | None = None
     batches: int = 0
@@ -37,9 +39,28 @@ class Outcome:
         return out | {"batches": self.batches, **self.totals}
 
 
+_MAX_ERROR = 2000  # characters of an error message kept on the source
+
+
+def _unexpected(source: Source, e: Exception) -> Outcome:
+    """Any other exception is this source's failure too: it must not stop the sources after
+    it (the round goes on) nor go unrecorded. The traceback goes to the log."""
+    log.exception("source %s: unexpected error", source.name)
+    text = f"unexpected error ({type(e).__name__}: {e}); retried at the next interval"
+    return Outcome(source.name, "error", "unexpected", text)
+
+
+def _clean(message: str) -> str:
+    """What a failure said, made safe to store: an upstream's garbage may hold NULs, which
+    PostgreSQL's text refuses, and be of any length."""
+    message = message.replace("\x00", "\\x00")
+    return message if len(message) <= _MAX_ERROR else message[: _MAX_ERROR - 1] + "…"
+
+
 def sync_source(store: Store, source: Source, registry: Registry) -> Outcome:
-    """Sync one source; never raises for the source's own failures, which are recorded on
-    the source (``last_error``) and logged, a rejected list as an error to alert on."""
+    """Sync one source; never raises for the source's own failures (any ``Exception``),
+    which are recorded on the source (``last_error``) and logged, a rejected list as an
+    error to alert on."""
     try:
         store.bank(source.bank)
         reports = _SYNCERS[source.kind](store, source, registry)
@@ -51,16 +72,20 @@ def sync_source(store: Store, source: Source, registry: Registry) -> Outcome:
         outcome = Outcome(source.name, "unavailable", None, e.message)
     except HashguardError as e:
         outcome = Outcome(source.name, "error", type(e).__name__, e.message)
+    except Exception as e:
+        outcome = _unexpected(source, e)
     else:
         totals: dict[str, int] = {}
         for r in reports:
             for key in ("entries_added", "signals_added", "reactivated", "retracted"):
                 totals[key] = totals.get(key, 0) + int(getattr(r, key))
         outcome = Outcome(source.name, "ok", batches=len(reports), totals=totals)
+    if outcome.message is not None:
+        outcome = replace(outcome, message=_clean(outcome.message))
     store.sources.record_outcome(source.name, outcome.message if outcome.status != "ok" else None)
     if outcome.status == "rejected":
         log.error("source %s REJECTED (%s): %s", source.name, outcome.reason, outcome.message)
-    elif outcome.status != "ok":
+    elif outcome.status != "ok" and outcome.reason != "unexpected":  # that one logged already
         log.warning("source %s: %s", source.name, outcome.message)
     return outcome
 
@@ -77,7 +102,8 @@ def due(source: Source, now: datetime) -> bool:
 
 
 def sync_due(store: Store, registry: Registry, owner: str, lease_seconds: float) -> list[Outcome]:
-    """Sync every due source if ``owner`` holds (or can take) the lease; else nothing."""
+    """Sync every due source if ``owner`` holds (or can take) the lease; else nothing. Each
+    source is on its own: one that fails is recorded and the round goes on to the next."""
     outcomes: list[Outcome] = []
     for source in store.sources.list():
         # Renewed before each source, so a process that dies lets another take over soon.

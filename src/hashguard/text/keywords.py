@@ -7,10 +7,16 @@ A hotline's keyword list is a set of terms; each becomes a ``KeywordRule`` with 
     combining marks, zero-width characters, full-width and look-alike letters undone) or in
     its ``letters`` view (leetspeak undone as well), never as part of a longer word. Scripts
     written without spaces (Chinese, Japanese, Thai, Lao, Khmer, Myanmar) have no word
-    boundaries to respect, so there a word term matches anywhere.
+    boundaries to respect, so there a word term matches anywhere. It also matches spelled
+    letter by letter: its letters and digits each a token of one character, whatever the
+    separators ("z o r b l a x", "z.o.r.b.l.a.x", "Z-O-R-B-L-A-X"), as long as the spelling
+    begins or ends its run of one-character tokens: "a z o r b l a x" matches (a one-letter
+    word next to it does not hide it), "q z o r b l a x q" does not (a term in the middle of
+    a longer run of single letters, such as a recited alphabet, is not taken).
 ``substring``
-    The term matches anywhere in the ``normal`` or ``letters`` view, even inside a word.
-    For coded strings that are glued to other text.
+    The term matches anywhere in the ``normal`` or ``letters`` view, even inside a word,
+    and spelled letter by letter as a ``word`` term. For coded strings that are glued to
+    other text.
 ``squeezed``
     As ``word``, and also spelled out with separators: "b a d w o r d", "b.a.d-w_o_r_d" or
     "bad word" match "badword". The term's letters and digits are looked for in the
@@ -20,9 +26,10 @@ A hotline's keyword list is a set of terms; each becomes a ``KeywordRule`` with 
 
 ``KeywordMatcher.build`` compiles the rules' letters forms into one Aho-Corasick automaton
 and their squeezed forms into another (pyahocorasick): a rule's normal form lies where its
-letters form is, so one scan of the ``letters`` view finds both. ``find`` normalises a
-message once and scans two views once each, so the cost is linear in the message and
-barely depends on the number of rules.
+letters form is, so one scan of the ``letters`` view finds both; one scan of the
+``squeezed`` view finds squeezed rules and the letter-by-letter spellings of the others.
+``find`` normalises a message once and scans two views once each, so the cost is linear in
+the message and barely depends on the number of rules.
 """
 
 from __future__ import annotations
@@ -171,10 +178,50 @@ class KeywordHit(Generic[K]):
     mode: KeywordMode
 
 
-def _automaton(forms: list[str | None]) -> Any:
+# Three or more tokens of one letter or digit each, with separators between them.
+_RUN = re.compile(r"(?<![^\W_])[^\W_](?:[\W_]++[^\W_](?![^\W_])){2,}")
+
+
+def _isolated(letters: str, i: int) -> bool:
+    """True if character ``i`` of the letters view is a token of one letter or digit."""
+    return (i == 0 or not letters[i - 1].isalnum()) and (
+        i + 1 == len(letters) or not letters[i + 1].isalnum()
+    )
+
+
+def _spelled(message: Normalized, start: int, end: int) -> tuple[int, int] | None:
+    """The letters-view span of ``start:end`` of the squeezed view if it is spelled letter
+    by letter (each of its characters a token of its own) and begins or ends its run of
+    such tokens; else None.
+
+    Each squeezed character's neighbours in the squeezed view are the letters or digits
+    next to it in the letters view, so the run is followed through the squeezed view's map,
+    in time independent of the separators' length.
+    """
+    letters, index = message.letters, message.letters_index
+    first = index(start)
+    if not _isolated(letters, first):
+        return None  # most hits: inside a longer word
+    # Then the ends of the run, which rule out the places inside one in two steps.
+    at_start = start == 0 or not _isolated(letters, index(start - 1))
+    if not at_start and end < len(message.squeezed) and _isolated(letters, index(end)):
+        return None
+    for pos in range(start + 1, end):
+        if not _isolated(letters, index(pos)):
+            return None
+    return first, index(end - 1) + 1
+
+
+def _spellable(rule: KeywordRule) -> bool:
+    """Whether a word or substring rule is also looked for spelled letter by letter."""
+    return rule.mode is not KeywordMode.SQUEEZED and len(rule.squeezed) >= MIN_NORMALIZED_LENGTH
+
+
+def _automaton(forms: list[str | None], spelled: list[str | None] | None = None) -> Any:
     """The rules' forms in one view in one Aho-Corasick automaton, None if there are none.
 
-    ``forms[i]`` is rule i's form, None if it is not looked for in this view. Scanning a
+    ``forms[i]`` is rule i's form, None if it is not looked for in this view;
+    ``spelled[i]`` its form spelled letter by letter, recorded as index ``~i``. Scanning a
     text gives ``(last, (length, rule indexes))``: the occurrence ends at ``last``
     inclusive (read straight from pyahocorasick's iterator: a wrapping generator costs a
     microsecond a message).
@@ -183,6 +230,9 @@ def _automaton(forms: list[str | None]) -> Any:
     for index, form in enumerate(forms):
         if form is not None:
             terms.setdefault(form, []).append(index)
+    for index, form in enumerate(spelled or ()):
+        if form is not None:
+            terms.setdefault(form, []).append(~index)
     if not terms:
         return None
     automaton = ahocorasick.Automaton(ahocorasick.STORE_ANY, ahocorasick.KEY_STRING)
@@ -204,8 +254,12 @@ class KeywordMatcher(Generic[K]):
         # ``normal`` with single characters replaced, so where ``normal`` holds a rule's
         # normal form, ``letters`` holds its letters form at the same place.
         self._letters = _automaton([r.letters for r in rules])
+        # The squeezed view holds squeezed rules' forms, and every other rule's form spelled
+        # letter by letter ("z o r b l a x"): looked for in the same scan, told apart by
+        # the sign of the index (~index for a spelled-out word or substring rule).
         self._squeezed = _automaton(
-            [r.squeezed if r.mode is KeywordMode.SQUEEZED else None for r in rules]
+            [r.squeezed if r.mode is KeywordMode.SQUEEZED else None for r in rules],
+            [r.squeezed if _spellable(r) else None for r in rules],
         )
 
     @classmethod
@@ -245,18 +299,56 @@ class KeywordMatcher(Generic[K]):
             if limit is not None and len(hits) >= limit:
                 return self._sorted(hits, limit)
         if self._squeezed is not None:
+            spelled: list[tuple[int, int, tuple[int, ...]]] | None = None
             for last, (length, indexes) in self._squeezed.iter(message.squeezed):
                 start, end = last + 1 - length, last + 1
-                first = message.letters_index(start)
-                last = message.letters_index(end - 1) + 1
-                if not _bounded(message, View.LETTERS, first, last):
-                    continue
-                matched = message.squeezed[start:end]
-                for index in indexes:  # the letters span maps to the same original span
-                    self._add(hits, message, View.LETTERS, index, first, last, matched)
+                if indexes[0] >= 0:  # a squeezed rule's (they come before the spelled-out ones)
+                    first = message.letters_index(start)
+                    last = message.letters_index(end - 1) + 1
+                    if _bounded(message, View.LETTERS, first, last):
+                        matched = message.squeezed[start:end]
+                        for index in indexes:  # the letters span maps to the same original
+                            if index >= 0:
+                                self._add(hits, message, View.LETTERS, index, first, last, matched)
+                if indexes[-1] < 0:
+                    if spelled is None:
+                        spelled = []
+                    spelled.append((start, end, indexes))
                 if limit is not None and len(hits) >= limit:
                     break
+            if spelled:
+                self._add_spelled(hits, message, spelled)
         return self._sorted(hits, limit) if hits else []
+
+    def _add_spelled(
+        self,
+        hits: dict[tuple[int, int, int], KeywordHit[K]],
+        message: Normalized,
+        found: list[tuple[int, int, tuple[int, ...]]],
+    ) -> None:
+        """Add the places of the squeezed view where a word or substring rule's form is
+        spelled letter by letter.
+
+        A term written plainly is in the squeezed view too, and that is what most of these
+        places are: a form found no more often in the squeezed view than it occurs in the
+        letters view is only there plainly (each plain occurrence gives one in the squeezed
+        view), and a message without a run of three one-character tokens has no spelling.
+        Both are answered sooner than mapping the squeezed view back.
+        """
+        squeezed, letters = message.squeezed, message.letters
+        times: dict[str, int] = {}
+        for start, end, _ in found:
+            form = squeezed[start:end]
+            times[form] = times.get(form, 0) + 1
+        more = {form for form, n in times.items() if n > letters.count(form)}
+        if not more or _RUN.search(letters) is None:
+            return
+        for start, end, indexes in found:
+            form = squeezed[start:end]
+            if form in more and (span := _spelled(message, start, end)) is not None:
+                for index in indexes:
+                    if index < 0:
+                        self._add(hits, message, View.LETTERS, ~index, *span, form)
 
     def _add(
         self,

@@ -355,8 +355,10 @@ def rule_expression(rule: str) -> str:
     A URL (``http://example.com/a/b.html``, ``example.com/a/``) gives its host, path and
     query (``example.com/a/b.html``); a domain (``example.com``) or wildcard domain
     (``*.example.com``) gives ``example.com/``, which covers the domain and every
-    subdomain. Entries are checked more strictly than URLs: the host must be a valid host
-    name or IP address, and a top-level domain alone is refused.
+    subdomain. ``*`` anywhere else in a host is refused; in the path or query it is a
+    literal character (``example.com/a*b`` is that path). Entries are checked more strictly
+    than URLs: the host must be a valid host name or IP address, and a top-level domain
+    alone is refused.
 
     Note the reach of lookups: a folder entry deeper than 3 directories, or a domain entry
     of more than 5 labels, only matches the exact URL, since no URL produces a longer
@@ -365,14 +367,18 @@ def rule_expression(rule: str) -> str:
     text = rule.strip()
     if text.startswith("*."):
         text = text[2:]
-    if "*" in text:
-        raise InvalidSignal(
-            f"list rule {rule!r}: '*' is only allowed as a leading '*.' label, as in *.example.com"
-        )
     if not text:
         raise InvalidSignal("empty list rule; give a URL or a domain such as example.com")
     canonical = canonicalize(text)
     host, path, query = _split_canonical(canonical)
+    # '*' is a wildcard only as the leading '*.' label (taken off above); in the path or
+    # query it is the character itself (Safe Browsing's own examples have one), and no
+    # host name holds one.
+    if "*" in host:
+        raise InvalidSignal(
+            f"list rule {rule!r}: '*' is only allowed in a host as a leading '*.' label, as "
+            "in *.example.com"
+        )
     _check_rule_host(host, rule)
     return f"{host}{path}?{query}" if query else f"{host}{path}"
 

@@ -35,6 +35,9 @@ ideographic full stop ``。`` (U+3002, U+FF61)       a dot inside a host; it end
 percent-encoding, ``user@`` info, ports,            undone by canonicalization
 decimal/octal/hex IPv4 (``http://3279880203/``)
 IDN hosts (``bücher.example``)                      punycode (``xn--bcher-kva.example``)
+backslashes in a URL with a web scheme, up to its   ``/``, as browsers read them (the
+query (also ``http:`` then two backslashes)         WHATWG URL standard)
+``example.org./gallery/`` (a trailing-dot host)     the path is kept; the dot is dropped
 ==================================================  ======================================
 
 A URL ends at whitespace, ``< > " ` { } |``, emoji and other symbols, and non-ASCII
@@ -111,7 +114,7 @@ _INVISIBLE_RE = re.compile(f"[{_INVISIBLE}]")
 # Any text that can hold a URL matches one of these (tests check the dot-like set against
 # unicodedata): a dot-like character before a top-level domain's first letter, or before
 # an IPv4 address's last part and a "/" or ":", a bracket before a dot, "dot" or ":", a
-# spelled-out " dot ", a ":" (or look-alike) before "/", ")" or "]", an invisible
+# spelled-out " dot ", a ":" (or look-alike) before "/", "\\", ")" or "]", an invisible
 # character, or an enclosed "1." / "a.m." style character.
 _DOTS = ".\u2024\u3002\ufe52\uff0e\uff61"
 _COLONS = ":\ufe13\ufe55\uff1a\u2a74"
@@ -121,7 +124,7 @@ _PRECHECK = re.compile(
     f"|\\d[{_DOTS}]\\d{{1,3}}[/:\uff0f\uff1a]"
     "|[\\[({]\\s?(?:\\.|[dD][oO][tT]|:)"
     "|\\s(?:dot|DOT|Dot)\\s"  # the spellings _SPELLED_DOT undoes
-    f"|[{_COLONS}][/\uff0f\\])\u2100\u2101\u2105\u2106]"
+    f"|[{_COLONS}][/\uff0f\\]\\\\)\u2100\u2101\u2105\u2106]"
     f"|[{_INVISIBLE}{_ENCLOSED}]"
 )
 # _PRECHECK but the spelled-out " dot ", written to start with one character class (a dot,
@@ -134,7 +137,7 @@ _AT_TRIGGER = re.compile(
     f"(?:(?<=[^\\s.][{_DOTS}])[^\\s.0-9]"
     f"|(?<=\\d[{_DOTS}])\\d{{1,3}}[/:\uff0f\uff1a]"
     "|(?<=[\\[({])\\s?(?:\\.|[dD][oO][tT]|:)"
-    f"|(?<=[{_COLONS}])[/\uff0f\\])\u2100\u2101\u2105\u2106]"
+    f"|(?<=[{_COLONS}])[/\uff0f\\]\\\\)\u2100\u2101\u2105\u2106]"
     f"|(?<=[{_INVISIBLE}{_ENCLOSED}]))"
 )
 _SPACED_DOT = re.compile(r"\s(?:dot|DOT|Dot)\s")
@@ -153,6 +156,12 @@ _DELIMITERS = (
     "\u00a0-\u00bf\u00d7\u00f7\u060c\u061b\u061f\u06d4\u0964\u0965"
     "\u2000-\u206f\u2190-\u2bff\u2e00-\u2e7f\u3000\u3001\u3003-\u303f"
     "\ufe00-\ufe6f\uff00-\uffef\U0001f000-\U0001faff\U000e0000-\U000e007f"
+)
+# A web URL (its scheme already made plain) up to its query, when it holds a backslash: the
+# WHATWG URL standard reads "\\" as "/" in special schemes' URLs, as browsers do.
+_NOT_BACKSLASH_DELIMITERS = _DELIMITERS.replace("\\\\", "")
+_BACKSLASH_URL = re.compile(
+    f"(?<![A-Za-z0-9])(?:https?|ftps?):[/\\\\]{{2}}[^{_NOT_BACKSLASH_DELIMITERS}?#]*+"
 )
 _TOKEN = re.compile(f"(?<![^{_DELIMITERS}])[^{_DELIMITERS}.:\u3002]*+[.:\u3002][^{_DELIMITERS}]*+")
 _LABEL = re.compile("[0-9A-Za-z_\\-\u0080-\u3001\u3003-\U0010ffff]++")
@@ -335,9 +344,22 @@ def _spelled_dot_edits(text: str) -> _Edits:
     return edits
 
 
+def _backslash_edits(text: str) -> _Edits:
+    """``\\`` read as ``/`` after a web scheme, up to the query, as browsers do."""
+    edits: _Edits = []
+    for m in _BACKSLASH_URL.finditer(text):
+        i = text.find("\\", m.start(), m.end())
+        while i >= 0:
+            edits.append((i, i + 1, "/"))
+            i = text.find("\\", i + 1, m.end())
+    return edits
+
+
 def _deobfuscate(mapped: _Mapped) -> None:
     if ":" in mapped.text:
         mapped.apply(_scheme_edits(mapped.text))
+        if "\\" in mapped.text:
+            mapped.apply(_backslash_edits(mapped.text))
     if ("[" in mapped.text or "(" in mapped.text or "{" in mapped.text) and _BRACKET_DOT.search(
         mapped.text
     ):
@@ -432,8 +454,10 @@ def _bare(text: str, s: int, b: int, spans: list[tuple[int, int, bool]]) -> int:
         return p
     url_end = path_start = end
     if whole:
-        port = _PORT.match(text, end, b)
-        if port and port.end() > end + 1 and (port.end() == b or text[port.end()] in "/?#"):
+        if text[end : end + 1] == "." and text[end + 1 : end + 2] in ("/", "?", "#", ":"):
+            path_start = end + 1  # a fully qualified name: "example.org./gallery/"
+        port = _PORT.match(text, path_start, b)
+        if port and port.end() > path_start + 1 and (port.end() == b or text[port.end()] in "/?#"):
             url_end = path_start = port.end()
         if path_start < b and text[path_start] in "/?#":
             stop = text.find("\u3002", path_start, b)
