@@ -56,6 +56,24 @@ def attack(service: Service, scope: str, start: str) -> tuple[str, list[Any]]:
     return _flip(start, wrong), answers
 
 
+def edge_attack(service: Service, scope: str, start: str) -> tuple[str, list[Any]]:
+    """The attack told only "matched" or not, in four calls too: walk from ``start`` one bit
+    at a time to the last copy that still matches (on the threshold's edge), then flip each
+    bit of that copy; the flips that still match are the bits where the listed hash differs."""
+    walk = [_flip(start, list(range(n + 1))) for n in range(100)]
+    answers = [_batch(service, scope, walk)]
+    found = [bool(r.get("matches")) for r in answers[0].json()["results"]]
+    edge = walk[found.index(False) - 1]
+    flips = [_flip(edge, [bit]) for bit in range(256)]
+    answers += [_batch(service, scope, flips[i : i + 100]) for i in (0, 100, 200)]
+    still = []
+    for answer, offset in zip(answers[1:], (0, 100, 200), strict=True):
+        if answer.status_code == 200:
+            results = answer.json()["results"]
+            still += [bit for bit, r in enumerate(results, offset) if r.get("matches")]
+    return _flip(edge, still), answers
+
+
 def _alarms_counted(service: Service, key: str) -> float:
     text = service.call("GET", "/metrics", "admin").text
     found = re.search(rf'hashguard_probing_alarms_total{{key="{key}"}} ([0-9.]+)', text)
@@ -126,6 +144,21 @@ def test_a_key_told_distances_is_watched_too(service: Service, original_pdq: str
     # the one-at-a-time form of the attack is refused in the same way
     flip = {"signals": [{"type": "pdq", "value": _flip(original_pdq, [200])}]}
     assert service.call("POST", "/v1/match", "match:distance", json=flip).status_code == 429
+
+
+def test_told_only_matched_or_not_the_edge_walk_recovers_it_too(
+    open_service: Service, original_pdq: str
+) -> None:
+    recovered, answers = edge_attack(open_service, "match", _flip(original_pdq, [3, 77, 200]))
+    assert recovered == original_pdq  # hiding distances alone does not stop it
+    assert len(answers) == 4
+
+
+def test_the_edge_walk_is_blocked(service: Service, original_pdq: str) -> None:
+    recovered, answers = edge_attack(service, "match", _flip(original_pdq, [3, 77, 200]))
+    assert recovered != original_pdq
+    assert [a.status_code for a in answers] == [200, 200, 429, 429]
+    assert [r["target"] for r in _probing_audited(service)] == ["test-match"]
 
 
 def _reencoded(path: Path, qualities: range, scales: tuple[float, ...]) -> list[bytes]:

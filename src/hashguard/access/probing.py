@@ -1,29 +1,30 @@
-"""Spotting a key that probes the lists: many near-identical PDQ hashes that match.
+"""Spotting a key that probes the lists: many near-identical PDQ queries around a match.
 
-Even told only "matched" or "not", a caller can recover a listed hash: from a copy near the
-edge of the threshold, flipping one bit per query says which way each bit of the listed hash
-goes. Every such attack sends many *distinct* queries a bit or two apart around one point,
-and many of them match. Platform traffic rarely does: a re-shared item comes back as the
-same hash (not counted), and re-encoded copies mostly differ by more bits, in no star pattern.
+Even told only "matched" or "not", a caller can recover a listed hash: walk a copy to the
+edge of the threshold, then flip one bit per query; the flips that still match are the bits
+where the listed hash differs. Every such attack sends many *distinct* queries a bit or two
+apart around one point, some of which match. Platform traffic rarely does: a re-shared item
+comes back as the same hash (counted once), and re-encoded copies mostly differ by more bits
+and come in handfuls, not dozens.
 
-So for each key this remembers the PDQ hashes of its recent queries that matched (a bounded
-ring, in memory, per process); a matched query with ``limit`` or more remembered neighbours
-within ``bits`` (but not equal) inside ``window`` seconds raises an alarm, at most once per
-window, and blocks the key for ``block`` seconds. Content that matches nothing is never
-looked at: the clean path pays nothing.
+So for each key this remembers its last ``MEMORY`` distinct PDQ queries (in memory, per
+process: appending one is a dict insert, all that content matching nothing costs); a query
+that *matches* with ``limit`` or more remembered neighbours within ``bits`` (but not equal)
+inside ``window`` seconds raises an alarm, at most once per window, and blocks the key for
+``block`` seconds.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from hashguard.errors import ConfigError
 
-MEMORY = 256  # matched queries remembered per key
+MEMORY = 256  # distinct PDQ queries remembered per key
 KEYS = 1024  # keys remembered per process (the most recently seen)
 
 
@@ -52,7 +53,8 @@ class Alarm:
 
 @dataclass
 class _Key:
-    recent: deque[tuple[float, int]] = field(default_factory=lambda: deque(maxlen=MEMORY))
+    # hash -> when last queried, oldest first
+    recent: OrderedDict[int, float] = field(default_factory=OrderedDict)
     quiet_until: float = 0.0  # no second alarm before
     blocked_until: float = 0.0
 
@@ -73,8 +75,9 @@ class ProbeDetector:
             return 0.0
         return max(0.0, state.blocked_until - self.clock())
 
-    def observe(self, key_id: int, hashes: Iterable[int]) -> Alarm | None:
-        """Remember ``hashes`` (PDQ, as ints) of a query of ``key_id`` that matched."""
+    def observe(self, key_id: int, hashes: Iterable[int], *, matched: bool) -> Alarm | None:
+        """Remember ``hashes`` (PDQ, as ints) of one query of ``key_id``; if it ``matched``,
+        count its remembered neighbours."""
         limits = self.limits
         if limits.limit == 0:
             return None
@@ -89,16 +92,22 @@ class ProbeDetector:
             else:
                 self._keys.move_to_end(key_id)
             recent = state.recent
-            while recent and recent[0][0] < now - limits.window:
-                recent.popleft()
             for h in hashes:
-                distances = [(h ^ seen).bit_count() for _, seen in recent]
-                if 0 in distances:
-                    continue  # the same hash again tells the caller nothing new
-                near = sum(1 for d in distances if d <= limits.bits)
-                recent.append((now, h))
-                if near >= limits.limit and now >= state.quiet_until:
-                    state.blocked_until = now + limits.block
-                    state.quiet_until = now + max(limits.block, limits.window)
-                    alarm = Alarm(key_id, near, limits.block)
+                if h in recent:  # the same hash again tells the caller nothing new
+                    recent.move_to_end(h)
+                    recent[h] = now
+                    continue
+                if matched:
+                    near = sum(
+                        1
+                        for seen, at in recent.items()
+                        if at >= now - limits.window and (h ^ seen).bit_count() <= limits.bits
+                    )
+                    if near >= limits.limit and now >= state.quiet_until:
+                        state.blocked_until = now + limits.block
+                        state.quiet_until = now + max(limits.block, limits.window)
+                        alarm = Alarm(key_id, near, limits.block)
+                recent[h] = now
+                if len(recent) > MEMORY:
+                    recent.popitem(last=False)
         return alarm

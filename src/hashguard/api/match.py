@@ -3,8 +3,8 @@
 The hot path of the service. It never touches the database unless something matched (then
 only to read the matched entries' metadata), and answers without reading entries' hash
 values back: a ``match`` key learns verdicts, never the lists. What a match key is told of
-each match is shaped by :mod:`hashguard.access.visibility`; its PDQ queries that match are
-watched for probing (:mod:`hashguard.api.probing`).
+each match is shaped by :mod:`hashguard.access.visibility`; its PDQ queries are watched for
+probing (:mod:`hashguard.api.probing`).
 """
 
 from __future__ import annotations
@@ -131,7 +131,7 @@ async def match(request: Request, caller: Matcher) -> Response:
     else:
         data, context = await read_upload(request, engine.limits.max_bytes)
         result = await run_in_threadpool(engine.match_content, data)
-    if result.matches and (alarm := probing.watch(request, caller, result)):
+    if alarm := probing.watch(request, caller, result):
         await run_in_threadpool(probing.report, request, caller, alarm, result)
         _refuse_if_probing(request, caller)
     answer = _answer(result, context, engine, caller.view)
@@ -166,7 +166,7 @@ def _match_item(
             except (binascii.Error, ValueError):
                 raise InvalidValue("content is not valid base64") from None
             result = engine.match_content(data)
-        if result.matches and (alarm := probing.watch(request, caller, result)):
+        if alarm := probing.watch(request, caller, result):
             probing.report(request, caller, alarm, result)  # on a worker thread already
             _refuse_if_probing(request, caller)
         return _answer(result, item, engine, caller.view)

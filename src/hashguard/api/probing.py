@@ -3,7 +3,8 @@
 An alarm is logged (warning), counted (``hashguard_probing_alarms_total{key}``) and written
 to the audit log (``key.probing``); then, unless blocking is off, the key gets 429 with
 ``Retry-After`` on every call for the block period. At most one alarm per key per window
-(see :mod:`hashguard.access.probing`), so the audit write is rare and off the clean path.
+(see :mod:`hashguard.access.probing`), so the audit write is rare; content that matches
+nothing never waits for it.
 """
 
 from __future__ import annotations
@@ -22,15 +23,17 @@ log = logging.getLogger(__name__)
 
 
 def watch(request: Request, caller: Caller, result: Result | TextResult) -> Alarm | None:
-    """Show the detector the PDQ hashes of a query of a match-scope key that matched by PDQ."""
-    if caller.key is None or caller.view.full or not isinstance(result, Result):
-        return None
-    if not any(m.signal_type == "pdq" for m in result.matches):
+    """Show the detector the PDQ hashes of a match-scope key's query, and whether it matched
+    by PDQ. For content matching nothing this is a dict insert."""
+    if caller.key is None or not isinstance(result, Result):
         return None
     value = result.signals.get("pdq")
-    values = value if isinstance(value, list) else [value] if value else []
+    if value is None or caller.key.reads_lists:
+        return None
+    values = value if isinstance(value, list) else [value]
+    matched = any(m.signal_type == "pdq" for m in result.matches)
     auth: Authenticator = request.app.state.auth
-    return auth.probes.observe(caller.key.id, (int(v, 16) for v in values))
+    return auth.probes.observe(caller.key.id, [int(v, 16) for v in values], matched=matched)
 
 
 def report(request: Request, caller: Caller, alarm: Alarm, result: Result) -> None:
