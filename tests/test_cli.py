@@ -62,7 +62,15 @@ def test_bank_import_match_export(run, testdata: Path, tmp_path: Path) -> None: 
     code, lines, _ = run("import", str(listing), "--bank", "iwf")
     assert code == 0 and lines[0]["entries_added"] == 1
     code, lines, _ = run("bank", "list")
-    assert lines == [{"name": "iwf", "pdq_threshold": 25, "enabled": True, "active_entries": 1}]
+    assert lines == [
+        {
+            "name": "iwf",
+            "pdq_threshold": 25,
+            "enabled": True,
+            "match_fields": ["category", "severity"],
+            "active_entries": 1,
+        }
+    ]
 
     code, lines, _ = run("match", str(testdata / "pdq/bridge-mods"))
     assert code == 0 and len(lines) == 12

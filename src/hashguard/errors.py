@@ -121,6 +121,10 @@ class RateLimited(HashguardError):
         self.retry_after = retry_after
 
 
+class ProbingSuspected(RateLimited):
+    """A key blocked for a while: its queries looked like probing of the lists."""
+
+
 class NotReady(HashguardError):
     """The service is still loading its indexes."""
 

@@ -10,6 +10,10 @@ TOML file (in that order of precedence), then passed explicitly.
 | hash each orientation's pixels | HASHGUARD_EXACT_ORIENTATIONS | exact_orientations | false |
 | requests/s per API key without its own limit (0: none) | HASHGUARD_RATE_LIMIT | rate_limit | 0 |
 | largest list file sent to the API, bytes | HASHGUARD_MAX_LIST_BYTES | max_list_bytes | 4 GiB |
+| probing: window, s | HASHGUARD_PROBE_WINDOW | probe_window | 60 |
+| probing: near-identical = this many bits apart or less | HASHGUARD_PROBE_BITS | probe_bits | 2 |
+| probing: near-identical matches for an alarm (0: off) | HASHGUARD_PROBE_LIMIT | probe_limit | 32 |
+| probing: seconds a key is refused (0: alert only) | HASHGUARD_PROBE_BLOCK | probe_block | 300 |
 | config file | HASHGUARD_CONFIG | - | ~/.config/hashguard/config.toml if present |
 """
 
@@ -25,6 +29,7 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
+from hashguard.access.probing import ProbeLimits
 from hashguard.errors import ConfigError
 from hashguard.media.image import DecodeLimits
 from hashguard.store.database import default_db_url
@@ -62,6 +67,10 @@ class Settings:
     exact_orientations: bool = False
     rate_limit: int = 0
     max_list_bytes: int = 4 << 30
+    probe_window: float = 60.0
+    probe_bits: int = 2
+    probe_limit: int = 32
+    probe_block: float = 300.0
 
     @classmethod
     def load(
@@ -95,6 +104,12 @@ class Settings:
             )
             rate_limit = int(pick(None, "HASHGUARD_RATE_LIMIT", "rate_limit", 0))
             max_list = int(pick(None, "HASHGUARD_MAX_LIST_BYTES", "max_list_bytes", 4 << 30))
+            probing = ProbeLimits(
+                window=float(pick(None, "HASHGUARD_PROBE_WINDOW", "probe_window", 60)),
+                bits=int(pick(None, "HASHGUARD_PROBE_BITS", "probe_bits", 2)),
+                limit=int(pick(None, "HASHGUARD_PROBE_LIMIT", "probe_limit", 32)),
+                block=float(pick(None, "HASHGUARD_PROBE_BLOCK", "probe_block", 300)),
+            )  # checked here, at start-up, with a clear error
         except ValueError as e:
             raise ConfigError(f"bad number in settings: {e}") from None
         exact = pick(None, "HASHGUARD_EXACT_ORIENTATIONS", "exact_orientations", False)
@@ -105,6 +120,10 @@ class Settings:
             exact_orientations=str(exact).lower() in ("1", "true", "yes", "on"),
             rate_limit=rate_limit,
             max_list_bytes=max_list,
+            probe_window=probing.window,
+            probe_bits=probing.bits,
+            probe_limit=probing.limit,
+            probe_block=probing.block,
         )
 
     def to_env(self) -> dict[str, str]:
@@ -118,4 +137,8 @@ class Settings:
             "HASHGUARD_EXACT_ORIENTATIONS": "1" if self.exact_orientations else "0",
             "HASHGUARD_RATE_LIMIT": str(self.rate_limit),
             "HASHGUARD_MAX_LIST_BYTES": str(self.max_list_bytes),
+            "HASHGUARD_PROBE_WINDOW": str(self.probe_window),
+            "HASHGUARD_PROBE_BITS": str(self.probe_bits),
+            "HASHGUARD_PROBE_LIMIT": str(self.probe_limit),
+            "HASHGUARD_PROBE_BLOCK": str(self.probe_block),
         }

@@ -44,6 +44,9 @@ def make_service(
         scope: store.keys.create(f"test-{scope}", [scope], actor="test")[1]
         for scope in ("match", "curate", "admin")
     }
+    # a match key also told how close each match is
+    distance = store.keys.create("test-match-distance", ["match", "match:distance"], actor="test")
+    keys["match:distance"] = distance[1]
     engine = Engine(store, index_dir=tmp_path / "idx", limits=DecodeLimits(max_bytes=UPLOAD_LIMIT))
     with TestClient(create_app(engine, options)) as client:
         yield Service(client, engine, keys)

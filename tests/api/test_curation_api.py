@@ -10,9 +10,9 @@ from tests.api.conftest import ORIGINAL, Service
 MD5 = "9e107d9d372bb6826bd81d3542a419d6"
 
 
-def _match_md5(service: Service, value: str = MD5) -> list[dict[str, object]]:
+def _match_md5(service: Service, value: str = MD5, scope: str = "match") -> list[dict[str, object]]:
     body = {"signals": [{"type": "md5", "value": value}]}
-    response = service.call("POST", "/v1/match", "match", json=body)
+    response = service.call("POST", "/v1/match", scope, json=body)
     assert response.status_code == 200, response.text
     return response.json()["matches"]  # type: ignore[no-any-return]
 
@@ -33,6 +33,7 @@ def test_banks_lifecycle(service: Service) -> None:
         "name": "ours",
         "pdq_threshold": 10,
         "enabled": False,
+        "match_fields": ["category", "severity"],
         "entries": None,
     }
     assert call("PATCH", "/v1/banks/ours", json={"pdq_threshold": -1}).status_code == 422
@@ -72,7 +73,12 @@ def test_entries_added_read_and_retracted(service: Service) -> None:
     assert added.status_code == 201, added.text
     assert added.json()["report"]["signals_added"] == 1
     service.engine.refresh()
+    # a match key sees what the bank shows match keys: by default not the note or extra columns
     [m] = _match_md5(service)
+    assert m == {"bank": "iwf", "entry": "e1", "signal_type": "md5", "category": "B"}
+    call("PATCH", "/v1/banks/iwf", json={"match_fields": ["category", "note", "extra"]})
+    service.engine.refresh()
+    [m] = _match_md5(service, scope="match:distance")
     assert m == {"bank": "iwf", "entry": "e1", "signal_type": "md5", "distance": 0,
                  "category": "B", "note": "seen twice", "extra": {"source_ref": "r9"}}  # fmt: skip
     got = call("GET", "/v1/banks/iwf/entries/e1").json()

@@ -34,7 +34,7 @@ def test_match_multipart_and_raw_body(service: Service, testdata: Path) -> None:
 def test_match_precomputed_signals(service: Service, original_pdq: str) -> None:
     near = f"{int(original_pdq[:2], 16) ^ 0x0F:02x}{original_pdq[2:]}"  # 4 bits away
     body = {"signals": [{"type": "pdq", "value": near.upper()}], "uploader_id": "u1"}
-    response = service.call("POST", "/v1/match", "match", json=body)
+    response = service.call("POST", "/v1/match", "match:distance", json=body)
     assert response.status_code == 200, response.text
     out = response.json()
     assert [(m["entry"], m["distance"]) for m in out["matches"]] == [("x1", 4)]

@@ -42,8 +42,16 @@ def test_banks(store: Store) -> None:
         store.bank("nope")
     assert store.update_bank("iwf", enabled=False, pdq_threshold=10).as_dict() == {
         "name": "iwf", "pdq_threshold": 10, "enabled": False,
+        "match_fields": ["category", "severity"],
     }  # fmt: skip
     assert [c.kind for c in store.changes_after(0)] == ["bank", "bank"]
+    # what match keys see: kept, and logged as a bank change so every process picks it up
+    assert store.update_bank("iwf", match_fields=["note", "extra.url"]).match_fields == (
+        "note",
+        "extra.url",
+    )
+    assert store.bank("iwf").match_fields == ("note", "extra.url")
+    assert [c.kind for c in store.changes_after(0)] == ["bank", "bank", "bank"]
 
 
 def test_import_adds_entries_and_logs_each_signal(store: Store) -> None:

@@ -63,6 +63,7 @@ def test_0002_keeps_the_change_log_and_entries(db_url: str) -> None:
             (5, "retract", 1, "pdq", PDQ),
         ]
         assert {s.value for s in store.entries([1])[1].signals} == {MD5, PDQ}
+        assert store.bank("iwf").match_fields == ("category", "severity")  # 0004's default
         # the upgraded tables take imports: reactivation, then an idempotent re-import
         listed = f"signal_type,signal,id,category\nmd5,{MD5},item-1,A\nmd5,{'f' * 32},item-2,B\n"
         report = import_text(store, "iwf", listed)

@@ -17,8 +17,11 @@ from typing import Any
 from hashguard.errors import InvalidValue
 
 # match: submit content or hashes, get verdicts (never read list entries back);
+# match:distance: with match, also how close each match is (PDQ distance, the listed URL or
+# keyword that matched): an oracle that helps recover listed hashes, so off unless granted;
 # curate: banks, entries, imports, sources, the change log; admin: keys, and everything else.
-SCOPES = ("match", "curate", "admin")
+SCOPES = ("match", "match:distance", "curate", "admin")
+DISTANCE = "match:distance"
 
 
 def parse_scopes(values: list[str] | str) -> tuple[str, ...]:
@@ -29,6 +32,8 @@ def parse_scopes(values: list[str] | str) -> tuple[str, ...]:
     for scope in given:
         if scope not in SCOPES:
             raise InvalidValue(f"unknown scope {scope!r}: use {', '.join(SCOPES)}")
+    if DISTANCE in given and "match" not in given:
+        raise InvalidValue(f"scope {DISTANCE!r} adds to 'match': give 'match' too")
     return tuple(sorted(given, key=SCOPES.index))
 
 
@@ -58,6 +63,11 @@ class ApiKey:
 
     def allows(self, scope: str) -> bool:
         return scope in self.scopes or "admin" in self.scopes
+
+    @property
+    def reads_lists(self) -> bool:
+        """May read entries back (curate, admin): nothing in a match answer is news to it."""
+        return "curate" in self.scopes or "admin" in self.scopes
 
     def as_dict(self) -> dict[str, Any]:
         return {

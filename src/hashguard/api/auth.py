@@ -17,8 +17,10 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from hashguard.access.keys import ApiKey, hash_key
+from hashguard.access.probing import ProbeDetector, ProbeLimits
 from hashguard.access.ratelimit import RateLimiter
-from hashguard.errors import Forbidden, RateLimited, Unauthorized
+from hashguard.access.visibility import View
+from hashguard.errors import Forbidden, ProbingSuspected, RateLimited, Unauthorized
 from hashguard.store.keys import Keys
 
 NEGATIVE_TTL = 1.0  # seconds an unknown key is remembered as unknown
@@ -36,15 +38,27 @@ class Caller:
     def actor(self) -> str:
         return f"key:{self.name}" if self.key else "local-dev"
 
+    @property
+    def view(self) -> View:
+        """What this caller sees of a match (see :mod:`hashguard.access.visibility`)."""
+        return View.of(self.key)
+
 
 class Authenticator:
     def __init__(
-        self, keys: Keys, *, required: bool = True, default_rate: int = 0, share: float = 1.0
+        self,
+        keys: Keys,
+        *,
+        required: bool = True,
+        default_rate: int = 0,
+        share: float = 1.0,
+        probing: ProbeLimits | None = None,
     ) -> None:
         self.keys = keys
         self.required = required
         self.default_rate = default_rate
         self.limiter = RateLimiter(share)
+        self.probes = ProbeDetector(probing)
         self._known: dict[str, ApiKey] = {}
         self._unknown: dict[str, float] = {}
         self._lock = threading.Lock()
@@ -89,6 +103,7 @@ class Authenticator:
                 f"API key {key.name!r} has scopes {', '.join(key.scopes)}; "
                 f"this call needs {scope!r}"
             )
+        self.refuse_if_probing(key)
         rate = self.default_rate if key.rate_limit is None else key.rate_limit
         wait = self.limiter.take(key.id, rate, cost)
         if wait:
@@ -98,6 +113,15 @@ class Authenticator:
                 wait,
             )
         return Caller(key.name, key)
+
+    def refuse_if_probing(self, key: ApiKey) -> None:
+        blocked = self.probes.blocked_for(key.id)
+        if blocked:
+            raise ProbingSuspected(
+                f"API key {key.name!r} is blocked for {blocked:.0f} s more: its queries looked "
+                "like probing of the lists (many near-identical hashes); the operator was alerted",
+                blocked,
+            )
 
     def charge(self, caller: Caller, items: int) -> None:
         """Charge a batch of ``items`` whole against the caller's key; its first item was

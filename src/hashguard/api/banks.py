@@ -1,4 +1,5 @@
-"""Banks: list, create, read, change thresholds or switch off, delete. Scope ``curate``."""
+"""Banks: list, create, read, change settings (threshold, what match keys see, on/off),
+delete. Scope ``curate``."""
 
 from __future__ import annotations
 
@@ -21,7 +22,9 @@ def list_banks(caller: Curator, s: StoreDep) -> dict[str, list[BankOut]]:
 
 @router.post("/v1/banks", status_code=201, summary="Create a bank", dependencies=[JsonBody])
 def create_bank(body: BankIn, caller: Curator, s: StoreDep) -> BankOut:
-    bank = s.create_bank(body.name, body.pdq_threshold, actor=caller.actor)
+    bank = s.create_bank(
+        body.name, body.pdq_threshold, match_fields=body.match_fields, actor=caller.actor
+    )
     if not body.enabled:
         bank = s.update_bank(body.name, enabled=False, actor=caller.actor)
     return BankOut(**bank.as_dict(), entries={})
@@ -35,12 +38,16 @@ def get_bank(bank: str, caller: Curator, s: StoreDep) -> BankOut:
 
 @router.patch(
     "/v1/banks/{bank}",
-    summary="Change a bank's PDQ threshold or switch it on or off",
+    summary="Change a bank's PDQ threshold or what match keys see, or switch it on or off",
     dependencies=[JsonBody],
 )
 def patch_bank(bank: str, body: BankPatch, caller: Curator, s: StoreDep) -> BankOut:
     changed = s.update_bank(
-        bank, pdq_threshold=body.pdq_threshold, enabled=body.enabled, actor=caller.actor
+        bank,
+        pdq_threshold=body.pdq_threshold,
+        enabled=body.enabled,
+        match_fields=body.match_fields,
+        actor=caller.actor,
     )
     return BankOut(**changed.as_dict())
 

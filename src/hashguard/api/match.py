@@ -2,7 +2,9 @@
 
 The hot path of the service. It never touches the database unless something matched (then
 only to read the matched entries' metadata), and answers without reading entries' hash
-values back: a ``match`` key learns verdicts, never the lists.
+values back: a ``match`` key learns verdicts, never the lists. What a match key is told of
+each match is shaped by :mod:`hashguard.access.visibility`; its PDQ queries are watched for
+probing (:mod:`hashguard.api.probing`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
-from hashguard.api.auth import Matcher
+from hashguard.access.visibility import BankFields, View, matches_shown
+from hashguard.api import probing
+from hashguard.api.auth import Caller, Matcher
 from hashguard.api.bodies import read_body, read_upload, validation_error
 from hashguard.api.deps import JsonBody
 from hashguard.api.schemas import (
@@ -38,6 +42,7 @@ from hashguard.signals.base import Signal
 
 router = APIRouter(tags=["match"])
 INLINE_TEXT = 4096  # characters of text matched on the event loop rather than a thread
+_BANK_FIELDS = BankFields()  # what each bank shows match keys
 
 _UPLOAD_DOC = {
     "requestBody": {
@@ -89,8 +94,13 @@ def _signals_out(signals: list[Signal]) -> dict[str, Any]:
     return out
 
 
-def _answer(result: Result | TextResult, context: Context) -> dict[str, Any]:
+def _answer(
+    result: Result | TextResult, context: Context, engine: Engine, view: View
+) -> dict[str, Any]:
     out = result.as_dict()
+    if result.matches and not view.full:
+        fields = _BANK_FIELDS.of(engine.indexes.banks)
+        out["matches"] = matches_shown(result.matches, view, fields)
     if given := context.given():
         out["context"] = given
     return out
@@ -117,21 +127,33 @@ async def match(request: Request, caller: Matcher) -> Response:
             raise validation_error(e) from None
         signals = _parse_signals(engine, query.signals)
         result = Result(engine.match_signals(signals), _signals_out(signals))
-        answer = _answer(result, query)
+        context: Context = query
     else:
         data, context = await read_upload(request, engine.limits.max_bytes)
-        answer = _answer(await run_in_threadpool(engine.match_content, data), context)
+        result = await run_in_threadpool(engine.match_content, data)
+    if alarm := probing.watch(request, caller, result):
+        await run_in_threadpool(probing.report, request, caller, alarm, result)
+        _refuse_if_probing(request, caller)
+    answer = _answer(result, context, engine, caller.view)
     _count(request, answer["matches"])
     return _json(answer)
 
 
-def _match_item(engine: Engine, item: BatchItem) -> dict[str, Any]:
+def _refuse_if_probing(request: Request, caller: Caller) -> None:
+    if caller.key is not None:
+        request.app.state.auth.refuse_if_probing(caller.key)
+
+
+def _match_item(
+    request: Request, engine: Engine, caller: Caller, item: BatchItem
+) -> dict[str, Any]:
     try:
+        _refuse_if_probing(request, caller)  # the rest of a batch that raised the alarm
         given = [x is not None for x in (item.signals, item.content, item.text)]
         if sum(given) != 1:
             raise InvalidValue("give one of 'signals', 'content' (base64) or 'text'")
         if item.text is not None:
-            return _answer(engine.match_text(item.text), item)
+            return _answer(engine.match_text(item.text), item, engine, caller.view)
         if item.signals is not None:
             signals = _parse_signals(engine, item.signals)
             result = Result(engine.match_signals(signals), _signals_out(signals))
@@ -144,7 +166,10 @@ def _match_item(engine: Engine, item: BatchItem) -> dict[str, Any]:
             except (binascii.Error, ValueError):
                 raise InvalidValue("content is not valid base64") from None
             result = engine.match_content(data)
-        return _answer(result, item)
+        if alarm := probing.watch(request, caller, result):
+            probing.report(request, caller, alarm, result)  # on a worker thread already
+            _refuse_if_probing(request, caller)
+        return _answer(result, item, engine, caller.view)
     except HashguardError as e:
         return {"error": {"type": type(e).__name__, "message": e.message}}
 
@@ -166,7 +191,7 @@ async def match_text(request: Request, body: MatchText, caller: Matcher) -> Resp
         result = engine.match_text(body.text)
     else:
         result = await run_in_threadpool(engine.match_text, body.text)
-    answer = _answer(result, body)
+    answer = _answer(result, body, engine, caller.view)
     _count(request, answer["matches"])
     return _json(answer)
 
@@ -184,7 +209,9 @@ async def match_batch(request: Request, batch: Batch, caller: Matcher) -> Respon
     engine = _engine(request)
     if len(batch.items) > 1:
         request.app.state.auth.charge(caller, len(batch.items))
-    results = await run_in_threadpool(lambda: [_match_item(engine, i) for i in batch.items])
+    results = await run_in_threadpool(
+        lambda: [_match_item(request, engine, caller, i) for i in batch.items]
+    )
     for item in results:
         _count(request, item.get("matches", []))
     return _json({"results": results})

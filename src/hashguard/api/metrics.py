@@ -42,6 +42,11 @@ class Metrics:
             "hashguard_request_seconds", "HTTP request latency", ["route"], buckets=_BUCKETS
         )
         self.matches = Counter("hashguard_matches", "Matches returned", ["bank", "signal_type"])
+        self.probing = Counter(
+            "hashguard_probing_alarms",
+            "Keys whose queries looked like probing of the lists (then blocked a while)",
+            ["key"],
+        )
         self.syncs = Counter(
             "hashguard_source_syncs",
             "Source syncs by outcome: ok, rejected (alert), unavailable, error",

@@ -60,7 +60,7 @@ class MatchOut(BaseModel):
     bank: str
     entry: str
     signal_type: str
-    distance: int
+    distance: int | None = Field(None, description="PDQ bits apart: curate keys and match:distance")
     variant: str | None = None
     low_quality: bool | None = None
 
@@ -89,21 +89,30 @@ class BatchResponse(BaseModel):
     results: list[BatchResult]
 
 
+_MATCH_FIELDS = (
+    "entry fields match-scope keys see: category, severity, note, extra (the list's other "
+    "columns) or extra.COLUMN; default category and severity"
+)
+
+
 class BankIn(Strict):
     name: str = Field(max_length=64, examples=["iwf-hashes"])
     pdq_threshold: int = Field(31, ge=0, le=128)
     enabled: bool = True
+    match_fields: list[str] | None = Field(None, max_length=64, description=_MATCH_FIELDS)
 
 
 class BankPatch(Strict):
     pdq_threshold: int | None = Field(None, ge=0, le=128)
     enabled: bool | None = None
+    match_fields: list[str] | None = Field(None, max_length=64, description=_MATCH_FIELDS)
 
 
 class BankOut(BaseModel):
     name: str
     pdq_threshold: int
     enabled: bool
+    match_fields: list[str]
     entries: dict[str, int] | None = None
 
 
@@ -123,7 +132,7 @@ class EntryOut(BaseModel):
 
 class KeyIn(Strict):
     name: str = Field(max_length=64)
-    scopes: list[str] = Field(min_length=1, max_length=3, examples=[["match"]])
+    scopes: list[str] = Field(min_length=1, max_length=4, examples=[["match"]])
     rate_limit: int | None = Field(None, ge=0, le=10_000_000, description="requests/s; 0: none")
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from fastapi import FastAPI
 
 from hashguard import __version__
+from hashguard.access.probing import ProbeLimits
 from hashguard.api import banks, changes, entries, errors, health, keys, match, metrics, sources
 from hashguard.api import workers as workers_module
 from hashguard.api.auth import Authenticator
@@ -46,6 +47,14 @@ class ServeOptions:
     # gc.freeze() once the indexes are loaded: `serve` sets it for its worker processes (an
     # app inside another program, tests say, leaves that program's collector alone).
     freeze_loaded: bool = False
+    # The probing detector (hashguard.access.probing): see docs/operations.md.
+    probe_window: float = 60.0
+    probe_bits: int = 2
+    probe_limit: int = 32
+    probe_block: float = 300.0
+
+    def probing(self) -> ProbeLimits:
+        return ProbeLimits(self.probe_window, self.probe_bits, self.probe_limit, self.probe_block)
 
 
 def _follow_once(
@@ -75,6 +84,7 @@ def create_app(engine: Engine, options: ServeOptions | None = None) -> FastAPI:
         required=options.auth,
         default_rate=options.rate_limit,
         share=1.0 / max(1, options.workers),
+        probing=options.probing(),
     )
     m = metrics.metrics()
 
@@ -181,6 +191,10 @@ def serve(settings: Settings, *, host: str, port: int, workers: int = 1, auth: b
         rate_limit=settings.rate_limit,
         max_list_bytes=settings.max_list_bytes,
         freeze_loaded=True,
+        probe_window=settings.probe_window,
+        probe_bits=settings.probe_bits,
+        probe_limit=settings.probe_limit,
+        probe_block=settings.probe_block,
     )
     os.environ.update(settings.to_env())
     os.environ[_OPTIONS_ENV] = json.dumps(options.__dict__)

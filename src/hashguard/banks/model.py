@@ -29,6 +29,32 @@ def validate_bank_name(name: str) -> str:
     return validate_name(name, "bank")
 
 
+# What a match-scope key sees of an entry besides its bank, id and signal type: enough to act
+# on (block, hold, report) and no more. Notes and a list's other columns (source URLs,
+# reviewers' remarks) are for curators unless the bank says otherwise.
+DEFAULT_MATCH_FIELDS = ("category", "severity")
+_FIELDS = ("category", "severity", "note", "extra")
+
+
+def parse_match_fields(values: list[str] | tuple[str, ...] | str) -> tuple[str, ...]:
+    """The entry fields a bank shows match keys: ``category``, ``severity``, ``note``,
+    ``extra`` (every other column of the list) or ``extra.NAME`` (one of them)."""
+    items = values.split(",") if isinstance(values, str) else values
+    out: list[str] = []
+    for raw in items:
+        name = raw.strip()
+        if not name:
+            continue
+        column = name.removeprefix("extra.")
+        if name not in _FIELDS and not (name.startswith("extra.") and 0 < len(column) <= 64):
+            raise InvalidValue(
+                f"unknown match field {name!r}: use {', '.join(_FIELDS)} or extra.COLUMN"
+            )
+        if name not in out:
+            out.append(name)
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class Bank:
     """A named set of entries from one source, with its own matching settings."""
@@ -37,9 +63,15 @@ class Bank:
     name: str
     pdq_threshold: int
     enabled: bool = True
+    match_fields: tuple[str, ...] = DEFAULT_MATCH_FIELDS  # what match keys see of an entry
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "pdq_threshold": self.pdq_threshold, "enabled": self.enabled}
+        return {
+            "name": self.name,
+            "pdq_threshold": self.pdq_threshold,
+            "enabled": self.enabled,
+            "match_fields": list(self.match_fields),
+        }
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import IO
 
 from hashguard import __version__
+from hashguard.access.keys import SCOPES
+from hashguard.banks.model import parse_match_fields
 from hashguard.cli import sync
 from hashguard.cli import text as text_commands
 from hashguard.cli.common import actor, emit, load_settings, open_engine, open_store, progress
@@ -36,12 +38,19 @@ EXIT_MATCHED = 10
 def cmd_bank(args: argparse.Namespace) -> int:
     store = open_store(args)
     if args.bank_command == "create":
-        emit(store.create_bank(args.name, args.pdq_threshold, actor=actor()).as_dict())
+        bank = store.create_bank(
+            args.name, args.pdq_threshold, match_fields=args.match_fields, actor=actor()
+        )
+        emit(bank.as_dict())
     elif args.bank_command == "update":
         enabled = {"enable": True, "disable": False}.get(args.state or "")
         emit(
             store.update_bank(
-                args.name, pdq_threshold=args.pdq_threshold, enabled=enabled, actor=actor()
+                args.name,
+                pdq_threshold=args.pdq_threshold,
+                enabled=enabled,
+                match_fields=args.match_fields,
+                actor=actor(),
             ).as_dict()
         )
     elif args.bank_command == "delete":
@@ -231,6 +240,13 @@ def _threshold(text: str) -> int:
     return value
 
 
+def _match_fields(text: str) -> list[str]:
+    try:
+        return list(parse_match_fields(text))
+    except InvalidValue as e:
+        raise argparse.ArgumentTypeError(e.message) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hashguard", description=__doc__.split("\n")[0])
     p.add_argument("--version", action="version", version=f"hashguard {__version__}")
@@ -249,6 +265,14 @@ def build_parser() -> argparse.ArgumentParser:
     upd = bank_sub.add_parser("update")
     upd.add_argument("name")
     upd.add_argument("--pdq-threshold", type=_threshold)
+    for parser in (create, upd):
+        parser.add_argument(
+            "--match-fields",
+            type=_match_fields,
+            metavar="FIELDS",
+            help="comma-separated entry fields match keys see: category, severity, note, "
+            "extra, extra.COLUMN ('' for none; default category,severity)",
+        )
     upd.add_argument("--state", choices=["enable", "disable"])
     bank_sub.add_parser("list")
     bank_sub.add_parser("delete", help="retract every entry and free the name").add_argument("name")
@@ -309,7 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     keys = sub.add_parser("keys", help="create, list and revoke API keys")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     kc = keys_sub.add_parser("create", help="print a new key on stdout (shown only this once)")
-    kc.add_argument("--scope", action="append", required=True, choices=["match", "curate", "admin"])
+    kc.add_argument("--scope", action="append", required=True, choices=list(SCOPES))
     kc.add_argument("--name", help="default: the scopes and the key's prefix")
     kc.add_argument("--rate-limit", type=int, help="requests/s (default: the server's)")
     keys_sub.add_parser("revoke").add_argument("name")

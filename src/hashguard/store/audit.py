@@ -22,6 +22,14 @@ def record(
     )
 
 
+def append(
+    engine: Engine, actor: str, action: str, target: str | None, detail: dict[str, Any]
+) -> None:
+    """A record of something that changes no table (an alarm), in a transaction of its own."""
+    with engine.begin() as conn:
+        record(conn, actor, action, target, detail)
+
+
 def read(engine: Engine, *, after: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
     a = t.audit
     q = select(a).where(a.c.id > after).order_by(a.c.id).limit(limit)

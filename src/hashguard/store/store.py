@@ -11,7 +11,15 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from hashguard.banks.model import Bank, Change, Entry, ImportReport, validate_bank_name
+from hashguard.banks.model import (
+    DEFAULT_MATCH_FIELDS,
+    Bank,
+    Change,
+    Entry,
+    ImportReport,
+    parse_match_fields,
+    validate_bank_name,
+)
 from hashguard.errors import ConfigError, Conflict, InvalidValue, NotFound, RowError
 from hashguard.lists.rows import ListRow
 from hashguard.signals.base import Signal
@@ -94,20 +102,32 @@ class Store:
     # banks
 
     def create_bank(
-        self, name: str, pdq_threshold: int = DEFAULT_THRESHOLD, *, actor: str = "local"
+        self,
+        name: str,
+        pdq_threshold: int = DEFAULT_THRESHOLD,
+        *,
+        match_fields: list[str] | tuple[str, ...] | None = None,
+        actor: str = "local",
     ) -> Bank:
         validate_bank_name(name)
         _check_threshold(pdq_threshold)
+        fields = DEFAULT_MATCH_FIELDS if match_fields is None else parse_match_fields(match_fields)
+        stored = None if match_fields is None else json.dumps(list(fields))
+        detail: dict[str, Any] = {"pdq_threshold": pdq_threshold}
+        if match_fields is not None:
+            detail["match_fields"] = list(fields)
         try:
             with self._writing() as conn:
                 bank_id = conn.execute(
-                    insert(t.banks).values(name=name, pdq_threshold=pdq_threshold, enabled=True)
+                    insert(t.banks).values(
+                        name=name, pdq_threshold=pdq_threshold, enabled=True, match_fields=stored
+                    )
                 ).inserted_primary_key[0]  # type: ignore[index]
                 conn.execute(insert(t.changes).values(kind="bank", bank_id=bank_id))
-                audit.record(conn, actor, "bank.create", name, {"pdq_threshold": pdq_threshold})
+                audit.record(conn, actor, "bank.create", name, detail)
         except IntegrityError:
             raise Conflict(f"bank {name!r} already exists") from None
-        return Bank(bank_id, name, pdq_threshold, True)
+        return Bank(bank_id, name, pdq_threshold, True, fields)
 
     def update_bank(
         self,
@@ -115,19 +135,28 @@ class Store:
         *,
         pdq_threshold: int | None = None,
         enabled: bool | None = None,
+        match_fields: list[str] | tuple[str, ...] | None = None,
         actor: str = "local",
     ) -> Bank:
+        """Change settings; ``match_fields``: what match keys see of its entries (an empty
+        list: only bank, id and signal type)."""
         bank = self.bank(name)
         values: dict[str, Any] = {}
+        detail: dict[str, Any] = {}
         if pdq_threshold is not None:
             values["pdq_threshold"] = _check_threshold(pdq_threshold)
         if enabled is not None:
             values["enabled"] = enabled
+        detail.update(values)
+        if match_fields is not None:
+            fields = parse_match_fields(match_fields)
+            values["match_fields"] = json.dumps(list(fields))
+            detail["match_fields"] = list(fields)
         if values:
             with self._writing() as conn:
                 conn.execute(update(t.banks).where(t.banks.c.id == bank.id).values(**values))
                 conn.execute(insert(t.changes).values(kind="bank", bank_id=bank.id))
-                audit.record(conn, actor, "bank.update", name, values)
+                audit.record(conn, actor, "bank.update", name, detail)
         return self.bank(name)
 
     def delete_bank(self, name: str, *, actor: str = "local") -> int:
@@ -170,7 +199,14 @@ class Store:
             rows = conn.execute(
                 select(t.banks).where(t.banks.c.deleted_at.is_(None)).order_by(t.banks.c.name)
             ).all()
-        return [Bank(r.id, r.name, r.pdq_threshold, bool(r.enabled)) for r in rows]
+        return [
+            Bank(
+                r.id, r.name, r.pdq_threshold, bool(r.enabled),
+                tuple(json.loads(r.match_fields)) if r.match_fields is not None
+                else DEFAULT_MATCH_FIELDS,
+            )
+            for r in rows
+        ]  # fmt: skip
 
     def bank(self, name: str) -> Bank:
         for bank in self.banks():

@@ -41,6 +41,8 @@ banks = Table(
     Column("name", String(64), nullable=False, unique=True),
     Column("pdq_threshold", Integer, nullable=False),
     Column("enabled", Boolean, nullable=False, default=True),
+    # JSON list of the entry fields match-scope keys see; NULL: the default (banks/model.py)
+    Column("match_fields", Text),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     # A deleted bank keeps its rows (what was listed, and when, stays answerable) under the
     # name "#<id>", so the name can be used again; its real name moves here.
