@@ -17,7 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
 from hashguard.api.auth import Matcher
-from hashguard.api.bodies import read_body, read_upload, validation_error
+from hashguard.api.bodies import is_json, media_type, read_body, read_upload, validation_error
 from hashguard.api.deps import JsonBody
 from hashguard.api.schemas import (
     ERRORS,
@@ -109,7 +109,7 @@ def _count(request: Request, matches: list[dict[str, Any]]) -> None:
 )
 async def match(request: Request, caller: Matcher) -> Response:
     engine = _engine(request)
-    if request.headers.get("content-type", "").startswith("application/json"):
+    if is_json(media_type(request)):
         raw = await read_body(request, engine.limits.max_bytes)
         try:
             query = MatchSignals.model_validate_json(raw)
