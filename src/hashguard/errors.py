@@ -38,6 +38,13 @@ class UnknownSignalType(InvalidValue):
     exit_code = 2
 
 
+class MalformedBody(InvalidValue):
+    """A request body that does not parse at all: JSON that is not JSON (or not UTF-8), a
+    broken multipart form. A body that parses but breaks the schema is InvalidValue (422)."""
+
+    http_status = 400
+
+
 class UnsupportedMediaType(InvalidValue):
     """A request body in a content type the route does not take."""
 
@@ -108,6 +115,18 @@ class Forbidden(HashguardError):
 
     http_status = 403
     exit_code = 2
+
+
+class UnknownHost(HashguardError):
+    """A request whose Host header names a host this server does not answer for (a DNS
+    rebinding page, say: the browser sends the attacker's name)."""
+
+    http_status = 421
+    exit_code = 2
+
+
+class CrossOrigin(Forbidden):
+    """A browser request from a page of another origin that would change something."""
 
 
 class RateLimited(HashguardError):

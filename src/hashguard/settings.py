@@ -84,19 +84,26 @@ class Settings:
         db_url = str(pick(db, "HASHGUARD_DB", "db", None) or default_db_url())
         index_dir = pick(None, "HASHGUARD_INDEX_DIR", "index_dir", None)
         defaults = DecodeLimits()
-        try:
-            limits = DecodeLimits(
-                max_pixels=int(
-                    pick(None, "HASHGUARD_MAX_PIXELS", "max_pixels", defaults.max_pixels)
-                ),
-                max_bytes=int(
-                    pick(None, "HASHGUARD_MAX_UPLOAD_BYTES", "max_upload_bytes", defaults.max_bytes)
-                ),
-            )
-            rate_limit = int(pick(None, "HASHGUARD_RATE_LIMIT", "rate_limit", 0))
-            max_list = int(pick(None, "HASHGUARD_MAX_LIST_BYTES", "max_list_bytes", 4 << 30))
-        except ValueError as e:
-            raise ConfigError(f"bad number in settings: {e}") from None
+
+        def number(env_name: str, key: str, default: int, low: int) -> int:
+            value = pick(None, env_name, key, default)
+            try:
+                n = int(value)
+            except (TypeError, ValueError):
+                message = f"{env_name} (or {key}) must be a whole number, not {value!r}"
+                raise ConfigError(message) from None
+            if n < low:
+                raise ConfigError(f"{env_name} (or {key}) must be {low} or more, not {n}")
+            return n
+
+        limits = DecodeLimits(
+            max_pixels=number("HASHGUARD_MAX_PIXELS", "max_pixels", defaults.max_pixels, 1),
+            max_bytes=number(
+                "HASHGUARD_MAX_UPLOAD_BYTES", "max_upload_bytes", defaults.max_bytes, 1
+            ),
+        )
+        rate_limit = number("HASHGUARD_RATE_LIMIT", "rate_limit", 0, 0)
+        max_list = number("HASHGUARD_MAX_LIST_BYTES", "max_list_bytes", 4 << 30, 1)
         exact = pick(None, "HASHGUARD_EXACT_ORIENTATIONS", "exact_orientations", False)
         return cls(
             db_url=db_url,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import Request
 from pydantic import ValidationError
 
+from hashguard.api.errors import from_validation
 from hashguard.api.schemas import Context
 from hashguard.errors import InvalidValue, MediaError, TooLarge
 
@@ -23,9 +24,7 @@ def is_json(media: str) -> bool:
 
 
 def validation_error(e: ValidationError) -> InvalidValue:
-    first = e.errors()[0]
-    where = ".".join(str(p) for p in first.get("loc", ())) or "body"
-    return InvalidValue(f"{where}: {first.get('msg', 'invalid')}")
+    return from_validation(e.errors())
 
 
 async def read_body(request: Request, limit: int) -> bytes:

@@ -17,8 +17,8 @@ from hashguard.api.schemas import ERRORS, EntryIn, EntryOut
 from hashguard.banks.model import Entry
 from hashguard.content import hash_content
 from hashguard.engine import Engine
-from hashguard.errors import InvalidValue, ListRejected, MediaError, RowError
-from hashguard.lists.formats import READERS, format_for
+from hashguard.errors import ListRejected, MediaError, RowError
+from hashguard.lists.formats import READERS, UnknownFormat, format_for
 from hashguard.lists.rows import entry_rows
 
 router = APIRouter(tags=["entries"], responses=ERRORS)
@@ -174,9 +174,14 @@ async def import_list(
     e.store.bank(bank)  # 404 before reading a large upload
     spool, name = await _spool(request)
     fmt = format or _CONTENT_TYPES.get(media_type(request))
-    fmt = format_for(name or "list", fmt)
-    if fmt not in READERS:
-        raise InvalidValue(f"unknown list format {fmt!r}")
+    try:
+        fmt = format_for(name or "list", fmt)
+    except UnknownFormat:
+        what = f"unknown list format {fmt!r}" if fmt else "cannot tell the list format"
+        raise UnknownFormat(
+            f"{what}: send ?format=csv or ?format=jsonl, a content type of text/csv or "
+            "application/x-ndjson, or a file whose name ends in .csv or .jsonl"
+        ) from None
 
     def run() -> dict[str, Any]:
         errors: list[RowError] = []
