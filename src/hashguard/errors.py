@@ -15,9 +15,21 @@ class HashguardError(Exception):
     http_status = 500
     exit_code = 1
 
-    def __init__(self, message: str) -> None:
+    def __init__(
+        self, message: str, *, cli_hint: str | None = None, http_hint: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
+        # Where to look next, in the words of the interface the user is on: a command for
+        # the command line, a route for an HTTP caller (never a flag they cannot pass).
+        self.cli_hint = cli_hint
+        self.http_hint = http_hint
+
+    def for_cli(self) -> str:
+        return f"{self.message} ({self.cli_hint})" if self.cli_hint else self.message
+
+    def for_http(self) -> str:
+        return f"{self.message} ({self.http_hint})" if self.http_hint else self.message
 
 
 class InvalidValue(HashguardError):

@@ -127,3 +127,14 @@ def test_docs_need_no_network(service: Service) -> None:
                 asset = service.client.get(url)
                 assert asset.status_code == 200 and len(asset.content) > 1000, url
         assert "openapi.json" in html.text
+
+
+def test_not_found_points_to_a_route_not_a_command(service: Service) -> None:
+    for method, url, scope, says in (
+        ("GET", "/v1/banks/nope", "curate", "no bank named 'nope' (see GET /v1/banks)"),
+        ("DELETE", "/v1/keys/nope", "admin", "no API key named 'nope' (see GET /v1/keys)"),
+        ("POST", "/v1/sources/nope/sync", "curate", "no source named 'nope' (see GET /v1/sources)"),
+    ):
+        missing = service.call(method, url, scope)
+        assert missing.status_code == 404, url
+        assert missing.json()["error"] == {"type": "NotFound", "message": says}

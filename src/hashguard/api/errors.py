@@ -70,7 +70,7 @@ def from_validation(details: Sequence[Any]) -> InvalidValue:
 
 
 def _answer(exc: HashguardError) -> JSONResponse:
-    return error_response(exc.http_status, type(exc).__name__, exc.message, _headers(exc))
+    return error_response(exc.http_status, type(exc).__name__, exc.for_http(), _headers(exc))
 
 
 def _unparsed(request: Request, exc: HTTPException) -> str:

@@ -394,7 +394,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except HashguardError as e:
-        print(f"hashguard: {e.message}", file=sys.stderr)
+        print(f"hashguard: {e.for_cli()}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         return 130
