@@ -149,7 +149,7 @@ def test_the_banner_says_where_what_and_how(tmp_path: Path, pg_url: str) -> None
     assert f"listening on http://127.0.0.1:{port} (1 worker)" in err
     assert f"API docs: http://127.0.0.1:{port}/docs" in err
     assert "s3cret" not in err and "postgres:***@127.0.0.1" in err
-    assert "API keys: required (0 made)" in err
+    assert "API keys: required (0 active)" in err
     assert "no API keys yet: make one with `hashguard keys create --scope match`" in err
 
 

@@ -210,7 +210,7 @@ def banner(
     if not auth:
         lines.append("  API keys: OFF (--no-auth): anyone who can reach the port may do anything")
     else:
-        lines.append(f"  API keys: required ({keys} made)")
+        lines.append(f"  API keys: required ({keys} active)")
         if not keys:
             lines.append("  no API keys yet: make one with `hashguard keys create --scope match`")
     return lines
@@ -241,7 +241,7 @@ def serve(
         # milliseconds instead of each rebuilding (and racing to save) the same indexes.
         store = Store(settings.db_url)
         Engine(store, index_dir=settings.index_dir, limits=settings.limits)
-        keys = len(store.keys.list())
+        keys = sum(1 for key in store.keys.list() if key.active)
         store_url = store.safe_url
         store.close()
         if not allowed_hosts and _loopback(host):

@@ -95,12 +95,16 @@ def bind(host: str, port: int, workers: int) -> list[socket.socket]:
         raise ConfigError(f"--port must be between 0 and 65535, not {port}")
     with _binding_lock():
         _check_free(host, port)
+        sockets: list[socket.socket] = []
         try:
-            first = listen(host, port)
+            sockets.append(listen(host, port))
+            port = sockets[0].getsockname()[1]  # the port chosen, if 0 was asked for
+            sockets.extend(listen(host, port) for _ in range(workers - 1))
         except OSError as e:
+            for sock in sockets:
+                sock.close()
             raise ConfigError(f"cannot listen on {host}:{port}: {e.strerror}") from None
-        port = first.getsockname()[1]  # the port chosen, if 0 was asked for
-        return [first, *(listen(host, port) for _ in range(workers - 1))]
+        return sockets
 
 
 def _worker(sock: socket.socket, log_level: str) -> None:
