@@ -114,3 +114,32 @@ def test_console_script_is_installed() -> None:
     assert exe is not None
     done = subprocess.run([exe, "--version"], capture_output=True, text=True, check=True)
     assert done.stdout.startswith("hashguard ")
+
+
+def test_global_options_work_after_the_subcommand_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first, second = f"sqlite:///{tmp_path / 'a.db'}", f"sqlite:///{tmp_path / 'b.db'}"
+    assert main(["bank", "create", "only-in-a", "--db", first]) == 0
+    assert main(["--db", second, "bank", "create", "only-in-b"]) == 0
+    capsys.readouterr()
+    for argv in (
+        ["bank", "list", "--db", first],
+        ["--db", first, "bank", "list"],
+        ["bank", "--db", first, "list"],
+        ["--db", second, "bank", "list", "--db", first],
+    ):
+        assert main(argv) == 0
+        names = [json.loads(line)["name"] for line in capsys.readouterr().out.splitlines()]
+        assert names == ["only-in-a"], argv  # given after the subcommand, it wins
+    assert main(["bank", "list", "--db", second, "-v"]) == 0
+
+
+def test_bad_arguments_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["keys", "create", "--scope", "match", "--rate-limit", "-1"])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "hashguard keys create: argument --rate-limit: must be 0 or more, not -1 "
+        "(see `hashguard keys create --help`)"
+    ]

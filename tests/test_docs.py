@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
+import os
 import re
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
 
 from hashguard.cli import build_parser
 from hashguard.settings import Settings
@@ -49,3 +57,48 @@ def test_readme_opens_with_the_two_setup_commands() -> None:
     assert len(block) == 2
     assert block[0].endswith("hashguard serve") and block[1].endswith("pytest")
     assert block[1] in (REPO / ".ci" / "run").read_text()
+
+
+def _quick_start() -> str:
+    readme = (REPO / "README.md").read_text()
+    return readme.split("## Quick start", 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
+
+
+def test_readme_quick_start_runs_as_written(tmp_path: Path) -> None:
+    """Every line of the README's quick start, run by bash on a fresh store, from a folder
+    holding the repository's examples/. The one change: port 8000 becomes a free port, as
+    other programs on a shared machine may hold 8000."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    script = _quick_start().replace(":8000", f":{port}").replace("--port 8000", f"--port {port}")
+    assert str(port) in script and "8000" not in script
+    (tmp_path / "examples").symlink_to(REPO / "examples")
+    env = {**os.environ, "HASHGUARD_DB": f"sqlite:///{tmp_path / 'hg.db'}",
+           "HASHGUARD_INDEX_DIR": str(tmp_path / "idx"),
+           "HASHGUARD_CONFIG": str(tmp_path / "none.toml"),
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}  # fmt: skip
+    (tmp_path / "none.toml").write_text("")
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    # Output to files, not pipes: the server left in the background holds them open.
+    with open(tmp_path / "out", "w") as out_file, open(tmp_path / "err", "w") as err_file:
+        shell = subprocess.Popen(
+            ["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, env=env,
+            stdout=out_file, stderr=err_file, text=True, start_new_session=True,
+        )  # fmt: skip
+        try:
+            shell.wait(timeout=180)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(shell.pid, signal.SIGTERM)  # the server it left in the background
+    out, err = (tmp_path / "out").read_text(), (tmp_path / "err").read_text()
+    assert shell.returncode == 0, err
+    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    matched = {Path(r["path"]).name: [m["entry"] for m in r["matches"]] for r in lines
+               if "path" in r and "matches" in r}  # fmt: skip
+    assert matched == {"photo-small.jpg": ["example-1"], "other.jpg": []}
+    by_signals = [r for r in lines if "line" in r]
+    assert [[m["entry"] for m in r["matches"]] for r in by_signals] == [["example-1"], []]
+    answer = lines[-1]  # the curl upload
+    assert [(m["entry"], m["signal_type"]) for m in answer["matches"]] == [("example-1", "pdq")]
+    assert "example-1" in (tmp_path / "copy.csv").read_text()

@@ -15,9 +15,21 @@ class HashguardError(Exception):
     http_status = 500
     exit_code = 1
 
-    def __init__(self, message: str) -> None:
+    def __init__(
+        self, message: str, *, cli_hint: str | None = None, http_hint: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
+        # Where to look next, in the words of the interface the user is on: a command for
+        # the command line, a route for an HTTP caller (never a flag they cannot pass).
+        self.cli_hint = cli_hint
+        self.http_hint = http_hint
+
+    def for_cli(self) -> str:
+        return f"{self.message} ({self.cli_hint})" if self.cli_hint else self.message
+
+    def for_http(self) -> str:
+        return f"{self.message} ({self.http_hint})" if self.http_hint else self.message
 
 
 class InvalidValue(HashguardError):
@@ -36,6 +48,13 @@ class UnknownSignalType(InvalidValue):
 
     http_status = 422
     exit_code = 2
+
+
+class MalformedBody(InvalidValue):
+    """A request body that does not parse at all: JSON that is not JSON (or not UTF-8), a
+    broken multipart form. A body that parses but breaks the schema is InvalidValue (422)."""
+
+    http_status = 400
 
 
 class UnsupportedMediaType(InvalidValue):
@@ -108,6 +127,18 @@ class Forbidden(HashguardError):
 
     http_status = 403
     exit_code = 2
+
+
+class UnknownHost(HashguardError):
+    """A request whose Host header names a host this server does not answer for (a DNS
+    rebinding page, say: the browser sends the attacker's name)."""
+
+    http_status = 421
+    exit_code = 2
+
+
+class CrossOrigin(Forbidden):
+    """A browser request from a page of another origin that would change something."""
 
 
 class RateLimited(HashguardError):

@@ -93,25 +93,40 @@ class Settings:
         db_url = str(pick(db, "HASHGUARD_DB", "db", None) or default_db_url())
         index_dir = pick(None, "HASHGUARD_INDEX_DIR", "index_dir", None)
         defaults = DecodeLimits()
-        try:
-            limits = DecodeLimits(
-                max_pixels=int(
-                    pick(None, "HASHGUARD_MAX_PIXELS", "max_pixels", defaults.max_pixels)
-                ),
-                max_bytes=int(
-                    pick(None, "HASHGUARD_MAX_UPLOAD_BYTES", "max_upload_bytes", defaults.max_bytes)
-                ),
-            )
-            rate_limit = int(pick(None, "HASHGUARD_RATE_LIMIT", "rate_limit", 0))
-            max_list = int(pick(None, "HASHGUARD_MAX_LIST_BYTES", "max_list_bytes", 4 << 30))
-            probing = ProbeLimits(
-                window=float(pick(None, "HASHGUARD_PROBE_WINDOW", "probe_window", 60)),
-                bits=int(pick(None, "HASHGUARD_PROBE_BITS", "probe_bits", 2)),
-                limit=int(pick(None, "HASHGUARD_PROBE_LIMIT", "probe_limit", 32)),
-                block=float(pick(None, "HASHGUARD_PROBE_BLOCK", "probe_block", 300)),
-            )  # checked here, at start-up, with a clear error
-        except ValueError as e:
-            raise ConfigError(f"bad number in settings: {e}") from None
+
+        def number(env_name: str, key: str, default: int, low: int) -> int:
+            value = pick(None, env_name, key, default)
+            try:
+                n = int(value)
+            except (TypeError, ValueError):
+                message = f"{env_name} (or {key}) must be a whole number, not {value!r}"
+                raise ConfigError(message) from None
+            if n < low:
+                raise ConfigError(f"{env_name} (or {key}) must be {low} or more, not {n}")
+            return n
+
+        def seconds(env_name: str, key: str, default: float) -> float:
+            value = pick(None, env_name, key, default)
+            try:
+                return float(value)
+            except (TypeError, ValueError):
+                message = f"{env_name} (or {key}) must be a number of seconds, not {value!r}"
+                raise ConfigError(message) from None
+
+        limits = DecodeLimits(
+            max_pixels=number("HASHGUARD_MAX_PIXELS", "max_pixels", defaults.max_pixels, 1),
+            max_bytes=number(
+                "HASHGUARD_MAX_UPLOAD_BYTES", "max_upload_bytes", defaults.max_bytes, 1
+            ),
+        )
+        rate_limit = number("HASHGUARD_RATE_LIMIT", "rate_limit", 0, 0)
+        max_list = number("HASHGUARD_MAX_LIST_BYTES", "max_list_bytes", 4 << 30, 1)
+        probing = ProbeLimits(  # checked here, at start-up, with a clear error
+            window=seconds("HASHGUARD_PROBE_WINDOW", "probe_window", 60),
+            bits=number("HASHGUARD_PROBE_BITS", "probe_bits", 2, 0),
+            limit=number("HASHGUARD_PROBE_LIMIT", "probe_limit", 32, 0),
+            block=seconds("HASHGUARD_PROBE_BLOCK", "probe_block", 300),
+        )
         exact = pick(None, "HASHGUARD_EXACT_ORIENTATIONS", "exact_orientations", False)
         return cls(
             db_url=db_url,

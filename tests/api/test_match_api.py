@@ -92,7 +92,7 @@ def test_bad_requests_get_clear_errors(service: Service) -> None:
         "POST", "/v1/match", "match",
         content=b'{"signals": [', headers={"content-type": "application/json"},
     )  # fmt: skip
-    assert malformed.status_code == 422 and malformed.json()["error"]["type"] == "InvalidValue"
+    assert malformed.status_code == 400 and malformed.json()["error"]["type"] == "MalformedBody"
     unknown = call("POST", "/v1/match", "match", json={"signals": [{"type": "nope", "value": "1"}]})
     assert unknown.status_code == 422 and unknown.json()["error"]["type"] == "UnknownSignalType"
     short = call("POST", "/v1/match", "match", json={"signals": [{"type": "pdq", "value": "ab"}]})
@@ -104,4 +104,6 @@ def test_bad_requests_get_clear_errors(service: Service) -> None:
     assert text.status_code == 200
     assert text.json()["signals"]["media_error"].startswith("not an image")
     missing = service.client.get("/nope")
-    assert missing.json() == {"error": {"type": "NotFound", "message": "Not Found"}}
+    assert missing.json() == {
+        "error": {"type": "NotFound", "message": "no route /nope; the API is described at /docs"}
+    }

@@ -25,6 +25,10 @@ from hashguard.store.keys import Keys
 
 NEGATIVE_TTL = 1.0  # seconds an unknown key is remembered as unknown
 NEGATIVE_MAX = 10_000
+GET_A_KEY = (
+    "an operator makes one with `hashguard keys create --scope match` on the server "
+    "(or POST /v1/keys with an admin key)"
+)
 
 
 @dataclass(frozen=True)
@@ -92,10 +96,10 @@ class Authenticator:
         if not self.required:
             return Caller("local-dev", None)
         if not secret:
-            raise Unauthorized("send an API key: 'Authorization: Bearer <key>'")
+            raise Unauthorized(f"send an API key: 'Authorization: Bearer <key>'; {GET_A_KEY}")
         key = self.lookup(secret)
         if key is None:
-            raise Unauthorized("unknown API key")
+            raise Unauthorized(f"unknown API key; {GET_A_KEY}")
         if not key.active:
             raise Unauthorized(f"API key {key.name!r} was revoked")
         if not key.allows(scope):

@@ -5,14 +5,26 @@ from __future__ import annotations
 from fastapi import Request
 from pydantic import ValidationError
 
+from hashguard.api.errors import from_validation
 from hashguard.api.schemas import Context
 from hashguard.errors import InvalidValue, MediaError, TooLarge
 
+MULTIPART = "multipart/form-data"
+
+
+def media_type(request: Request) -> str:
+    """The request's media type, without parameters and lower-cased: media types are
+    case-insensitive (RFC 9110, 8.3.1), so ``Application/JSON`` is JSON."""
+    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+def is_json(media: str) -> bool:
+    """``application/json`` and the structured ``+json`` types (``application/ld+json``)."""
+    return media.endswith(("/json", "+json"))
+
 
 def validation_error(e: ValidationError) -> InvalidValue:
-    first = e.errors()[0]
-    where = ".".join(str(p) for p in first.get("loc", ())) or "body"
-    return InvalidValue(f"{where}: {first.get('msg', 'invalid')}")
+    return from_validation(e.errors())
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -31,8 +43,7 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 async def read_upload(request: Request, limit: int) -> tuple[bytes, Context]:
     """A multipart ``file`` field (and context fields), or the raw body (context in the query)."""
-    content_type = request.headers.get("content-type", "")
-    if not content_type.startswith("multipart/form-data"):
+    if media_type(request) != MULTIPART:
         context = read_context(dict(request.query_params))
         return await read_body(request, limit), context
     declared = request.headers.get("content-length")

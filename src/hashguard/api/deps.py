@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from hashguard.api.bodies import is_json, media_type
 from hashguard.engine import Engine
 from hashguard.errors import UnsupportedMediaType
 from hashguard.store.store import Store
@@ -23,11 +24,9 @@ def store(request: Request) -> Store:
 async def json_body(request: Request) -> None:
     """Routes that take a JSON body say so when sent something else, rather than failing
     to validate it."""
-    content_type = request.headers.get("content-type", "")
-    if not content_type.split(";")[0].strip().lower().endswith(("/json", "+json")):
-        raise UnsupportedMediaType(
-            f"send the body as application/json, not {content_type or 'no content type'}"
-        )
+    if not is_json(media_type(request)):
+        sent = request.headers.get("content-type") or "no content type"
+        raise UnsupportedMediaType(f"send the body as application/json, not {sent}")
 
 
 JsonBody = Depends(json_body)

@@ -11,14 +11,14 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
 from hashguard.api.auth import Curator
-from hashguard.api.bodies import read_body, read_upload
+from hashguard.api.bodies import MULTIPART, is_json, media_type, read_body, read_upload
 from hashguard.api.deps import EngineDep, StoreDep
 from hashguard.api.schemas import ERRORS, EntryIn, EntryOut
 from hashguard.banks.model import Entry
 from hashguard.content import hash_content
 from hashguard.engine import Engine
-from hashguard.errors import InvalidValue, ListRejected, MediaError, RowError
-from hashguard.lists.formats import READERS, format_for
+from hashguard.errors import ListRejected, MediaError, RowError
+from hashguard.lists.formats import READERS, UnknownFormat, format_for
 from hashguard.lists.rows import entry_rows
 
 router = APIRouter(tags=["entries"], responses=ERRORS)
@@ -101,14 +101,14 @@ async def add_entry(
     """Same rules as a one-entry list: adding an existing id adds the signals it lacks and
     reactivates it if retracted. An uploaded file is hashed (digests, and PDQ if it is an
     image) and then forgotten: only the hashes are stored."""
-    if request.headers.get("content-type", "").startswith("application/json"):
+    media = media_type(request)
+    if is_json(media):
         body = EntryIn.model_validate_json(await read_body(request, e.limits.max_bytes))
         entry_id, metadata = body.id, body.metadata
         signals: list[tuple[str, str, int | None]] = [(s.type, s.value, None) for s in body.signals]
     else:
         data, _ = await read_upload(request, e.limits.max_bytes)
-        multipart = request.headers.get("content-type", "").startswith("multipart/form-data")
-        form = await request.form() if multipart else {}
+        form = await request.form() if media == MULTIPART else {}
         fields = {k: v for k, v in form.items() if isinstance(v, str) and k != "file"}
         entry_id = fields.pop("id", "") or f"sha256:{hashlib.sha256(data).hexdigest()}"
         metadata = {k: v for k, v in fields.items() if k in ("category", "severity", "note")}
@@ -140,7 +140,7 @@ async def _spool(request: Request) -> tuple[IO[bytes], str | None]:
     """The list file, spooled to a temporary file (lists can be gigabytes), and its name."""
     spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # noqa: SIM115
     name = None
-    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+    if media_type(request) == MULTIPART:
         form = await request.form(max_files=1, max_fields=4)
         upload = form.get("file")
         if upload is None or isinstance(upload, str):
@@ -173,11 +173,15 @@ async def import_list(
     with its line number) and nothing changes. Re-importing the same file changes nothing."""
     e.store.bank(bank)  # 404 before reading a large upload
     spool, name = await _spool(request)
-    content_type = request.headers.get("content-type", "").split(";")[0].strip()
-    fmt = format or _CONTENT_TYPES.get(content_type)
-    fmt = format_for(name or "list", fmt)
-    if fmt not in READERS:
-        raise InvalidValue(f"unknown list format {fmt!r}")
+    fmt = format or _CONTENT_TYPES.get(media_type(request))
+    try:
+        fmt = format_for(name or "list", fmt)
+    except UnknownFormat:
+        what = f"unknown list format {fmt!r}" if fmt else "cannot tell the list format"
+        raise UnknownFormat(
+            f"{what}: send ?format=csv or ?format=jsonl, a content type of text/csv or "
+            "application/x-ndjson, or a file whose name ends in .csv or .jsonl"
+        ) from None
 
     def run() -> dict[str, Any]:
         errors: list[RowError] = []

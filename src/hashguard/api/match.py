@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from hashguard.access.visibility import BankFields, View, matches_shown
 from hashguard.api import probing
 from hashguard.api.auth import Caller, Matcher
-from hashguard.api.bodies import read_body, read_upload, validation_error
+from hashguard.api.bodies import is_json, media_type, read_body, read_upload, validation_error
 from hashguard.api.deps import JsonBody
 from hashguard.api.schemas import (
     ERRORS,
@@ -119,7 +119,7 @@ def _count(request: Request, matches: list[dict[str, Any]]) -> None:
 )
 async def match(request: Request, caller: Matcher) -> Response:
     engine = _engine(request)
-    if request.headers.get("content-type", "").startswith("application/json"):
+    if is_json(media_type(request)):
         raw = await read_body(request, engine.limits.max_bytes)
         try:
             query = MatchSignals.model_validate_json(raw)

@@ -8,24 +8,40 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import gc
 import ipaddress
 import json
 import logging
 import os
 import socket
+import sys
 import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from hashguard import __version__
 from hashguard.access.probing import ProbeLimits
-from hashguard.api import banks, changes, entries, errors, health, keys, match, metrics, sources
+from hashguard.api import (
+    banks,
+    changes,
+    entries,
+    errors,
+    health,
+    home,
+    keys,
+    match,
+    metrics,
+    openapi,
+    sources,
+)
 from hashguard.api import workers as workers_module
 from hashguard.api.auth import Authenticator
 from hashguard.api.limits import BodyLimit
+from hashguard.api.origin import HostAndOrigin
 from hashguard.engine import Engine
 from hashguard.errors import ConfigError
 from hashguard.settings import Settings
@@ -55,6 +71,9 @@ class ServeOptions:
 
     def probing(self) -> ProbeLimits:
         return ProbeLimits(self.probe_window, self.probe_bits, self.probe_limit, self.probe_block)
+
+    # Host headers answered (names, or name:port); empty: any. See api/origin.py.
+    allowed_hosts: tuple[str, ...] = ()
 
 
 def _follow_once(
@@ -126,7 +145,9 @@ def create_app(engine: Engine, options: ServeOptions | None = None) -> FastAPI:
         for task in tasks:
             task.cancel()
 
-    app = FastAPI(
+    # FastAPIOffline: /docs and /redoc from assets in the package, never a CDN (deployments
+    # are often offline or air-gapped).
+    app = FastAPIOffline(
         title="hashguard",
         version=__version__,
         lifespan=lifespan,
@@ -136,15 +157,18 @@ def create_app(engine: Engine, options: ServeOptions | None = None) -> FastAPI:
     app.state.auth = auth
     app.state.metrics = m
     errors.install(app)
-    for module in (match, banks, entries, changes, sources, keys, health, metrics):
+    openapi.install(app)
+    for module in (home, match, banks, entries, changes, sources, keys, health, metrics):
         app.include_router(module.router)
-    # Added last, BodyLimit runs first: an oversized body is refused before anything reads
-    # it (declared oversized requests therefore do not show in Timing's figures).
+    # The last added runs first: HostAndOrigin refuses foreign hosts and cross-site writes,
+    # then BodyLimit an oversized body before anything reads it (neither shows in Timing's
+    # figures).
     upload = engine.limits.max_bytes
     app.add_middleware(metrics.Timing, metrics=m)
     app.add_middleware(
         BodyLimit, default=upload * 4 // 3 + (1 << 20), imports=options.max_list_bytes
     )
+    app.add_middleware(HostAndOrigin, allowed_hosts=tuple(options.allowed_hosts))
     return app
 
 
@@ -152,6 +176,7 @@ def app_from_environment() -> FastAPI:
     """The factory each uvicorn worker calls: settings and options from the environment."""
     settings = Settings.load()
     raw = json.loads(os.environ.get(_OPTIONS_ENV, "{}"))
+    raw["allowed_hosts"] = tuple(raw.get("allowed_hosts", ()))
     options = ServeOptions(**raw)
     engine = Engine(
         Store(settings.db_url, create=False),
@@ -172,7 +197,45 @@ def _loopback(host: str) -> bool:
         return False
 
 
-def serve(settings: Settings, *, host: str, port: int, workers: int = 1, auth: bool = True) -> None:
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def loopback_hosts(port: int) -> tuple[str, ...]:
+    """The Host headers a browser sends to a loopback server on ``port``."""
+    names = ("localhost", "127.0.0.1", "[::1]")
+    return (*names, *(f"{name}:{port}" for name in names))
+
+
+def banner(
+    *, host: str, port: int, workers: int, store_url: str, auth: bool, keys: int
+) -> list[str]:
+    """What ``serve`` prints before its workers start (to stderr, like every message)."""
+    url = f"http://{_url_host(host)}:{port}"
+    lines = [
+        f"hashguard {__version__} listening on {url} "
+        f"({workers} worker{'s' if workers != 1 else ''})",
+        f"  API docs: {url}/docs",
+        f"  store:    {store_url}",
+    ]
+    if not auth:
+        lines.append("  API keys: OFF (--no-auth): anyone who can reach the port may do anything")
+    else:
+        lines.append(f"  API keys: required ({keys} active)")
+        if not keys:
+            lines.append("  no API keys yet: make one with `hashguard keys create --scope match`")
+    return lines
+
+
+def serve(
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    workers: int = 1,
+    auth: bool = True,
+    allowed_hosts: tuple[str, ...] = (),
+) -> None:
     if not auth and not _loopback(host):
         raise ConfigError(
             f"--no-auth is for local development and needs a loopback address, not {host!r}; "
@@ -180,24 +243,43 @@ def serve(settings: Settings, *, host: str, port: int, workers: int = 1, auth: b
         )
     if workers < 1:
         raise ConfigError(f"--workers must be 1 or more, not {workers}")
-    # Migrate and bring the snapshot up to date once, here, so workers start from it in
-    # milliseconds instead of each rebuilding (and racing to save) the same indexes.
-    store = Store(settings.db_url)
-    Engine(store, index_dir=settings.index_dir, limits=settings.limits)
-    store.close()
-    options = ServeOptions(
-        auth=auth,
-        workers=workers,
-        rate_limit=settings.rate_limit,
-        max_list_bytes=settings.max_list_bytes,
-        freeze_loaded=True,
-        probe_window=settings.probe_window,
-        probe_bits=settings.probe_bits,
-        probe_limit=settings.probe_limit,
-        probe_block=settings.probe_block,
-    )
-    os.environ.update(settings.to_env())
-    os.environ[_OPTIONS_ENV] = json.dumps(options.__dict__)
-    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="hashguard-metrics-")
-    workers_module.run(host, port, workers)
+    # Bound first, so a port in use fails at once rather than after loading the indexes;
+    # connections queue on the sockets until the workers are up.
+    sockets = workers_module.bind(host, port, workers)
+    try:
+        port = sockets[0].getsockname()[1]
+        # Migrate and bring the snapshot up to date once, here, so workers start from it in
+        # milliseconds instead of each rebuilding (and racing to save) the same indexes.
+        store = Store(settings.db_url)
+        Engine(store, index_dir=settings.index_dir, limits=settings.limits)
+        keys = sum(1 for key in store.keys.list() if key.active)
+        store_url = store.safe_url
+        store.close()
+        if not allowed_hosts and _loopback(host):
+            # A server on loopback answers only to loopback names: a web page the operator
+            # visits cannot reach it through a DNS name of its own (DNS rebinding).
+            allowed_hosts = loopback_hosts(port)
+        options = ServeOptions(
+            auth=auth,
+            workers=workers,
+            rate_limit=settings.rate_limit,
+            max_list_bytes=settings.max_list_bytes,
+            freeze_loaded=True,
+            probe_window=settings.probe_window,
+            probe_bits=settings.probe_bits,
+            probe_limit=settings.probe_limit,
+            probe_block=settings.probe_block,
+            allowed_hosts=allowed_hosts,
+        )
+        os.environ.update(settings.to_env())
+        os.environ[_OPTIONS_ENV] = json.dumps(dataclasses.asdict(options))
+        if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="hashguard-metrics-")
+        lines = banner(
+            host=host, port=port, workers=workers, store_url=store_url, auth=auth, keys=keys
+        )
+        print("\n".join(lines), file=sys.stderr, flush=True)
+        workers_module.run(sockets)
+    finally:
+        for sock in sockets:
+            sock.close()

@@ -12,10 +12,10 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from pathlib import Path
-from typing import IO
+from typing import IO, NoReturn
 
 from hashguard import __version__
 from hashguard.access.keys import SCOPES
@@ -211,6 +211,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         auth=not args.no_auth,
+        allowed_hosts=tuple(args.allow_host or ()),
     )
     return 0
 
@@ -247,14 +248,61 @@ def _match_fields(text: str) -> list[str]:
         raise argparse.ArgumentTypeError(e.message) from None
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="hashguard", description=__doc__.split("\n")[0])
-    p.add_argument("--version", action="version", version=f"hashguard {__version__}")
+def _port(text: str) -> int:
+    value = _whole(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 65535, not {value}")
+    return value
+
+
+def _whole(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+
+
+def _at_least(low: int) -> Callable[[str], int]:
+    def check(text: str) -> int:
+        value = _whole(text)
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be {low} or more, not {value}")
+        return value
+
+    return check
+
+
+class Parser(argparse.ArgumentParser):
+    """Bad arguments in one line, like every other error, not the whole usage."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
+def _global_options(p: argparse.ArgumentParser, default: object = None) -> None:
     p.add_argument(
-        "--db", help="SQLAlchemy database URL (default: $HASHGUARD_DB or a per-user SQLite file)"
+        "--db",
+        default=default,
+        help="SQLAlchemy database URL (default: $HASHGUARD_DB or a per-user SQLite file)",
     )
-    p.add_argument("--config", type=Path, help="TOML settings file")
-    p.add_argument("-v", "--verbose", action="store_true")
+    p.add_argument("--config", type=Path, default=default, help="TOML settings file")
+    p.add_argument("-v", "--verbose", action="store_true", default=default or False)
+
+
+def _global_options_everywhere(p: argparse.ArgumentParser) -> None:
+    """``--db`` and the others after any subcommand too (``hashguard bank list --db X``);
+    given there, they win over the ones before it."""
+    for action in p._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in set(action.choices.values()):
+                _global_options(sub, argparse.SUPPRESS)
+                _global_options_everywhere(sub)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = Parser(prog="hashguard", description=__doc__.split("\n")[0])
+    p.add_argument("--version", action="version", version=f"hashguard {__version__}")
+    _global_options(p)
     sub = p.add_subparsers(dest="command", required=True)
 
     bank = sub.add_parser("bank", help="create, update and list banks")
@@ -297,7 +345,9 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         c = sub.add_parser(name, help=text)
         c.add_argument("paths", nargs="*")
-        c.add_argument("-j", "--jobs", type=int, default=1, help="hashing processes (default 1)")
+        c.add_argument(
+            "-j", "--jobs", type=_at_least(1), default=1, help="hashing processes (default 1)"
+        )
         c.add_argument(
             "--exact-orientations",
             action="store_true",
@@ -321,8 +371,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     srv = sub.add_parser("serve", help="run the HTTP service")
     srv.add_argument("--host", default="127.0.0.1")
-    srv.add_argument("--port", type=int, default=8000)
-    srv.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    srv.add_argument("--port", type=_port, default=8000, help="0: any free port")
+    srv.add_argument("--workers", type=_at_least(1), default=1, help="worker processes (default 1)")
+    srv.add_argument(
+        "--allow-host",
+        action="append",
+        metavar="NAME",
+        help="a Host header to answer (name or name:port; repeatable); default: any, or "
+        "only localhost, 127.0.0.1 and [::1] when --host is loopback",
+    )
     srv.add_argument(
         "--no-auth",
         action="store_true",
@@ -335,12 +392,15 @@ def build_parser() -> argparse.ArgumentParser:
     kc = keys_sub.add_parser("create", help="print a new key on stdout (shown only this once)")
     kc.add_argument("--scope", action="append", required=True, choices=list(SCOPES))
     kc.add_argument("--name", help="default: the scopes and the key's prefix")
-    kc.add_argument("--rate-limit", type=int, help="requests/s (default: the server's)")
+    kc.add_argument(
+        "--rate-limit", type=_at_least(0), help="requests/s; 0: none (default: the server's)"
+    )
     keys_sub.add_parser("revoke").add_argument("name")
     keys_sub.add_parser("list")
     keys.set_defaults(func=cmd_keys)
     sync.add_parsers(sub)
     text_commands.add_parser(sub)
+    _global_options_everywhere(p)
     return p
 
 
@@ -359,7 +419,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except HashguardError as e:
-        print(f"hashguard: {e.message}", file=sys.stderr)
+        print(f"hashguard: {e.for_cli()}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         return 130

@@ -66,7 +66,11 @@ class Keys:
         with self.engine.connect() as conn:
             r = conn.execute(select(t.api_keys).where(t.api_keys.c.name == name)).first()
         if r is None:
-            raise NotFound(f"no API key named {name!r} (see `hashguard keys list`)")
+            raise NotFound(
+                f"no API key named {name!r}",
+                cli_hint="see `hashguard keys list`",
+                http_hint="see GET /v1/keys",
+            )
         return _key(r)
 
     def list(self) -> list[ApiKey]:

@@ -93,14 +93,22 @@ class Sources:
     def remove(self, name: str, *, actor: str) -> None:
         with self.engine.begin() as conn:
             if not conn.execute(delete(t.sources).where(t.sources.c.name == name)).rowcount:
-                raise NotFound(f"no source named {name!r} (see `hashguard sources list`)")
+                raise NotFound(
+                    f"no source named {name!r}",
+                    cli_hint="see `hashguard sources list`",
+                    http_hint="see GET /v1/sources",
+                )
             audit.record(conn, actor, "source.remove", name, {})
 
     def get(self, name: str) -> Source:
         with self.engine.connect() as conn:
             r = conn.execute(select(t.sources).where(t.sources.c.name == name)).first()
         if r is None:
-            raise NotFound(f"no source named {name!r} (see `hashguard sources list`)")
+            raise NotFound(
+                f"no source named {name!r}",
+                cli_hint="see `hashguard sources list`",
+                http_hint="see GET /v1/sources",
+            )
         return _source(r)
 
     def list(self) -> list[Source]:

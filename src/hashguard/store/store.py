@@ -212,7 +212,11 @@ class Store:
         for bank in self.banks():
             if bank.name == name:
                 return bank
-        raise NotFound(f"no bank named {name!r} (see `hashguard bank list`)")
+        raise NotFound(
+            f"no bank named {name!r}",
+            cli_hint="see `hashguard bank list`",
+            http_hint="see GET /v1/banks",
+        )
 
     def bank_counts(self) -> dict[str, dict[str, int]]:
         """Entries per bank and status."""
