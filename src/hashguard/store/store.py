@@ -18,10 +18,11 @@ from hashguard.signals.base import Signal
 from hashguard.signals.pdq import DEFAULT_THRESHOLD
 from hashguard.store import audit
 from hashguard.store import tables as t
-from hashguard.store.database import default_db_url, migrate, open_engine
+from hashguard.store.database import LOCK_WAIT, begin_write, default_db_url, migrate, open_engine
 from hashguard.store.importer import apply_list
 from hashguard.store.keys import Keys
 from hashguard.store.sources import Sources
+from hashguard.store.workdir import clean_stale, work_dir
 
 __all__ = ["Store", "default_db_url"]
 
@@ -43,15 +44,19 @@ _ENTRY_SIGNALS = select(t.entry_signals).where(
 
 
 class Store:
-    def __init__(self, url: str, *, create: bool = True) -> None:
+    def __init__(self, url: str, *, create: bool = True, lock_wait: float = LOCK_WAIT) -> None:
         self.url = url
-        self.engine = open_engine(url)
+        self.engine = open_engine(url, lock_wait=lock_wait)
         try:
             if create:
                 migrate(self.engine)
             self.store_id = self._store_id()
         except OperationalError as e:
             raise ConfigError(f"cannot open database {self.safe_url}: {e.orig}") from None
+        # Owner-only room for files as secret as the lists (downloads); a crash's leftovers
+        # are removed here and whenever work starts there.
+        self.work_dir = work_dir(url)
+        clean_stale(self.work_dir)
         self.keys = Keys(self.engine)
         self.sources = Sources(self.engine)
         self._after_write: list[Callable[[], None]] = []
@@ -69,8 +74,13 @@ class Store:
 
     def _store_id(self) -> str:
         """A random id fixed at creation: snapshots name the database they belong to."""
-        with self.engine.begin() as conn:
-            found = conn.scalar(select(t.meta.c.value).where(t.meta.c.key == "store_id"))
+        query = select(t.meta.c.value).where(t.meta.c.key == "store_id")
+        with self.engine.connect() as conn:  # opening a store never waits for a writer
+            found = conn.scalar(query)
+        if found is not None:
+            return str(found)
+        with begin_write(self.engine) as conn:
+            found = conn.scalar(query)
             if found is not None:
                 return str(found)
             new = uuid.uuid4().hex
@@ -84,7 +94,7 @@ class Store:
     @contextmanager
     def _writing(self) -> Iterator[Connection]:
         """A transaction that may append to the change log."""
-        with self.engine.begin() as conn:
+        with begin_write(self.engine) as conn:
             if self.dialect == "postgresql":
                 conn.execute(text(_PG_LOCK))
             yield conn
