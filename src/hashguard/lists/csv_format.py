@@ -21,7 +21,8 @@ Parsed = ListRow | RowError
 
 def read_csv(raw: Iterable[bytes], registry: Registry, errors: list[RowError]) -> Iterator[ListRow]:
     """Good rows are yielded; bad ones are appended to ``errors`` with their line numbers."""
-    reader = csv.reader(utf8_lines(raw, errors))
+    # strict: a quote left open at the end of the file is an error, not a field to the end
+    reader = csv.reader(utf8_lines(raw, errors), strict=True)
     try:
         header = [h.strip().lower() for h in next(reader)]
     except StopIteration:
@@ -29,13 +30,18 @@ def read_csv(raw: Iterable[bytes], registry: Registry, errors: list[RowError]) -
             errors.append(RowError(1, "empty file: expected a header row"))
         return
     except csv.Error as e:
-        errors.append(RowError(1, f"bad CSV header: {e}"))
+        errors.append(RowError(1, f"bad CSV header: {_csv_problem(e)}"))
         return
     missing = [c for c in REQUIRED if c not in header]
     if missing:
+        got = ", ".join(header)[:200]
         errors.append(
-            RowError(1, f"header lacks required column(s) {', '.join(missing)}; got {header}")
+            RowError(1, f"header lacks required column(s) {', '.join(missing)}; got: {got}")
         )
+        return
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if repeated:
+        errors.append(RowError(1, f"header names column(s) {', '.join(repeated)} twice"))
         return
     width = len(header)
     parse = _row_parser(header, registry)
@@ -55,7 +61,17 @@ def read_csv(raw: Iterable[bytes], registry: Registry, errors: list[RowError]) -
                     yield result
             return
         except csv.Error as e:
-            errors.append(RowError(reader.line_num, f"bad CSV: {e}"))
+            errors.append(RowError(reader.line_num, f"bad CSV: {_csv_problem(e)}"))
+
+
+def _csv_problem(e: csv.Error) -> str:
+    """The csv module's complaint in the words of the file's author."""
+    text = str(e)
+    if "unexpected end of data" in text:
+        return 'a quoted field is never closed (a " missing before the end of the file)'
+    if "expected after" in text:
+        return 'a closing " must be followed by a comma or the end of the line'
+    return text
 
 
 def _row_parser(header: list[str], registry: Registry) -> Callable[[list[str], int], Parsed]:
@@ -66,7 +82,7 @@ def _row_parser(header: list[str], registry: Registry) -> Callable[[list[str], i
     anything else (and every error message) is left to ``parse_row``, so both agree.
     """
     width = len(header)
-    col = {name: i for i, name in enumerate(header)}  # the last of repeated names, as a dict
+    col = {name: i for i, name in enumerate(header)}  # names are not repeated (checked)
     i_type, i_signal = col["signal_type"], col["signal"]
     # A missing optional column reads the empty cell appended to every row.
     i_action, i_id, i_category, i_severity, i_note, i_quality = (
@@ -99,6 +115,8 @@ def _row_parser(header: list[str], registry: Registry) -> Callable[[list[str], i
             if len(bytes.fromhex(raw)) != nbytes:  # fewer if there were spaces
                 return slow(cells, line)
             quality_text = cells[i_quality].strip()
+            if quality_text and not quality_text.isdigit():
+                return slow(cells, line)
             quality = int(quality_text) if quality_text else None
         except ValueError:
             return slow(cells, line)

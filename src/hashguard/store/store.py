@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from hashguard.banks.model import Bank, Change, Entry, ImportReport, validate_bank_name
 from hashguard.errors import ConfigError, Conflict, InvalidValue, NotFound, RowError
-from hashguard.lists.rows import ListRow
+from hashguard.lists.rows import ListRow, text_problem
 from hashguard.signals.base import Signal
 from hashguard.signals.pdq import DEFAULT_THRESHOLD
 from hashguard.store import audit
@@ -238,6 +238,9 @@ class Store:
 
     def entry(self, bank_name: str, entry_id: str) -> Entry:
         bank = self.bank(bank_name)
+        problem = text_problem(entry_id)
+        if problem is not None:  # PostgreSQL would refuse the query itself
+            raise InvalidValue(f"an entry id {problem}")
         with self.engine.connect() as conn:
             pk = conn.scalar(
                 select(t.entries.c.id).where(
