@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from hashguard.engine import MAX_TEXT_CHARS
+from hashguard.signals.pdq import MAX_THRESHOLD
 
 MAX_SIGNALS = 64  # per item: one piece of content has a handful of hashes, not thousands
 MAX_BATCH = 100  # items per /v1/match/batch call
@@ -91,12 +92,12 @@ class BatchResponse(BaseModel):
 
 class BankIn(Strict):
     name: str = Field(max_length=64, examples=["iwf-hashes"])
-    pdq_threshold: int = Field(31, ge=0, le=128)
+    pdq_threshold: int = Field(31, ge=0, le=MAX_THRESHOLD)
     enabled: bool = True
 
 
 class BankPatch(Strict):
-    pdq_threshold: int | None = Field(None, ge=0, le=128)
+    pdq_threshold: int | None = Field(None, ge=0, le=MAX_THRESHOLD)
     enabled: bool | None = None
 
 

@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import IO
 
 from hashguard import __version__
+from hashguard.banks.model import check_pdq_threshold
 from hashguard.cli import sync
 from hashguard.cli import text as text_commands
 from hashguard.cli.common import actor, emit, load_settings, open_engine, open_store, progress
 from hashguard.errors import HashguardError, InvalidValue, RowError
 from hashguard.signals.base import Signal
-from hashguard.signals.pdq import DEFAULT_THRESHOLD
+from hashguard.signals.pdq import DEFAULT_THRESHOLD, MAX_THRESHOLD
 from hashguard.signals.registry import default_registry
 
 EXIT_UNREADABLE = 3
@@ -224,10 +225,10 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
 
 def _threshold(text: str) -> int:
-    value = int(text)
-    if not 0 <= value <= 128:
-        raise argparse.ArgumentTypeError("must be between 0 and 128")
-    return value
+    try:
+        return check_pdq_threshold(int(text))
+    except (ValueError, InvalidValue) as e:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to {MAX_THRESHOLD}") from e
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -11,7 +11,14 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from hashguard.banks.model import Bank, Change, Entry, ImportReport, validate_bank_name
+from hashguard.banks.model import (
+    Bank,
+    Change,
+    Entry,
+    ImportReport,
+    check_pdq_threshold,
+    validate_bank_name,
+)
 from hashguard.errors import ConfigError, Conflict, InvalidValue, NotFound, RowError
 from hashguard.lists.rows import ListRow, text_problem
 from hashguard.signals.base import Signal
@@ -30,6 +37,8 @@ __all__ = ["Store", "default_db_url"]
 # and a process tailing the log can never skip one that commits late. It is keyed by schema:
 # stores in other schemas of the same database have logs (and locks) of their own.
 _PG_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('hashguard:' || current_schema(), 0))"
+
+IN_LIST = 10_000  # keys bound in one IN (...) list
 
 # Built once: building a statement costs more than running it (~0.4 ms against ~0.1 ms on
 # SQLite), and these run on the request path whenever a hit's entry is not cached.
@@ -107,7 +116,7 @@ class Store:
         self, name: str, pdq_threshold: int = DEFAULT_THRESHOLD, *, actor: str = "local"
     ) -> Bank:
         validate_bank_name(name)
-        _check_threshold(pdq_threshold)
+        check_pdq_threshold(pdq_threshold)
         try:
             with self._writing() as conn:
                 bank_id = conn.execute(
@@ -130,7 +139,7 @@ class Store:
         bank = self.bank(name)
         values: dict[str, Any] = {}
         if pdq_threshold is not None:
-            values["pdq_threshold"] = _check_threshold(pdq_threshold)
+            values["pdq_threshold"] = check_pdq_threshold(pdq_threshold)
         if enabled is not None:
             values["enabled"] = enabled
         if values:
@@ -288,15 +297,19 @@ class Store:
         one query instead of two, for matches that need no signal of the entry) signals."""
         if not pks:
             return {}
-        wanted = {"pks": list(set(pks))}
+        unique = list(set(pks))
         sigs: dict[int, list[Signal]] = {}
+        rows: list[Any] = []
         with self.engine.connect() as conn:
-            rows = conn.execute(_ENTRIES, wanted).all()
-            if signals:
-                for r in conn.execute(_ENTRY_SIGNALS, wanted):
-                    sigs.setdefault(r.entry_id, []).append(
-                        Signal(r.signal_type, r.value, r.quality)
-                    )
+            # One bound variable per key, so in slices: SQLite takes 32,766 at most.
+            for start in range(0, len(unique), IN_LIST):
+                wanted = {"pks": unique[start : start + IN_LIST]}
+                rows.extend(conn.execute(_ENTRIES, wanted).all())
+                if signals:
+                    for r in conn.execute(_ENTRY_SIGNALS, wanted):
+                        sigs.setdefault(r.entry_id, []).append(
+                            Signal(r.signal_type, r.value, r.quality)
+                        )
         return {
             r.id: Entry(
                 pk=r.id, bank=r.bank, id=r.source_id, signals=tuple(sigs.get(r.id, ())),
@@ -354,9 +367,3 @@ class Store:
                 conn.close()
 
         return int(first.at_seq), rows()
-
-
-def _check_threshold(value: int) -> int:
-    if not 0 <= value <= 128:
-        raise InvalidValue(f"pdq threshold must be between 0 and 128, not {value}")
-    return value
