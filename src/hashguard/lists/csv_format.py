@@ -6,7 +6,7 @@ import csv
 import io
 import json
 from collections.abc import Callable, Iterable, Iterator
-from typing import IO
+from typing import IO, Any
 
 from hashguard.errors import RowError
 from hashguard.lists.encoding import utf8_lines
@@ -137,12 +137,33 @@ def _row_parser(header: list[str], registry: Registry) -> Callable[[list[str], i
     return parse
 
 
-def write_csv(rows: Iterable[dict[str, str]], out: IO[str], extra_columns: list[str]) -> None:
+# Cells a spreadsheet would take for a formula (OWASP's CSV injection list).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def write_csv(
+    rows: Iterable[dict[str, Any]], out: IO[str], extra_columns: list[str], *,
+    spreadsheet_safe: bool = False,
+) -> None:  # fmt: skip
+    """The list as CSV, every value as stored: importing it gives the same bank back.
+
+    ``spreadsheet_safe`` puts ``'`` before each text cell a spreadsheet would run as a
+    formula, for opening in one; such a file no longer round-trips (the ``'`` stays)."""
     columns = [c for c in KNOWN if c != "quality"] + ["quality", *extra_columns]
     writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in rows:
+        if spreadsheet_safe or not all(isinstance(v, str | int) for v in row.values()):
+            row = {k: _cell(v, spreadsheet_safe) for k, v in row.items()}
         writer.writerow(row)
+
+
+def _cell(value: Any, spreadsheet_safe: bool) -> Any:
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        value = json.dumps(value, ensure_ascii=False)  # a JSON list's metadata, say: not repr
+    if spreadsheet_safe and isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 
 def csv_text(rows: Iterable[dict[str, str]], extra_columns: list[str]) -> str:
