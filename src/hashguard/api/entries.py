@@ -107,6 +107,8 @@ async def add_entry(
         signals: list[tuple[str, str, int | None]] = [(s.type, s.value, None) for s in body.signals]
     else:
         data, _ = await read_upload(request, e.limits.max_bytes)
+        if not data:  # its digests would make every empty upload "known material"
+            raise InvalidValue("the uploaded content is empty (0 bytes): nothing to list")
         multipart = request.headers.get("content-type", "").startswith("multipart/form-data")
         form = await request.form() if multipart else {}
         fields = {k: v for k, v in form.items() if isinstance(v, str) and k != "file"}

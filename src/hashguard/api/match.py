@@ -96,6 +96,16 @@ def _answer(result: Result | TextResult, context: Context) -> dict[str, Any]:
     return out
 
 
+EMPTY_NOTE = "the content is empty (0 bytes): there is nothing to match, and it matches nothing"
+
+
+def _empty(answer: dict[str, Any]) -> dict[str, Any]:
+    """Empty content is no known item, whatever a list says about the digest of no bytes."""
+    answer["matches"] = []
+    answer["note"] = EMPTY_NOTE
+    return answer
+
+
 def _count(request: Request, matches: list[dict[str, Any]]) -> None:
     request.app.state.metrics.matched(matches)
 
@@ -121,6 +131,8 @@ async def match(request: Request, caller: Matcher) -> Response:
     else:
         data, context = await read_upload(request, engine.limits.max_bytes)
         answer = _answer(await run_in_threadpool(engine.match_content, data), context)
+        if not data:
+            _empty(answer)
     _count(request, answer["matches"])
     return _json(answer)
 
@@ -144,6 +156,8 @@ def _match_item(engine: Engine, item: BatchItem) -> dict[str, Any]:
             except (binascii.Error, ValueError):
                 raise InvalidValue("content is not valid base64") from None
             result = engine.match_content(data)
+            if not data:
+                return _empty(_answer(result, item))
         return _answer(result, item)
     except HashguardError as e:
         return {"error": {"type": type(e).__name__, "message": e.message}}

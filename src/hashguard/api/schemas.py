@@ -76,6 +76,7 @@ class MatchResponse(BaseModel):
     matches: list[MatchOut]
     signals: dict[str, Any]
     context: dict[str, str] | None = None
+    note: str | None = None  # e.g. why empty content matched nothing
 
 
 class BatchResult(BaseModel):
@@ -83,6 +84,7 @@ class BatchResult(BaseModel):
     urls: list[dict[str, Any]] | None = None
     signals: dict[str, Any] | None = None
     context: dict[str, str] | None = None
+    note: str | None = None
     error: dict[str, str] | None = None
 
 
