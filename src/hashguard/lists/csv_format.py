@@ -99,7 +99,9 @@ def _row_parser(header: list[str], registry: Registry) -> Callable[[list[str], i
             hex_bytes[name] = signal_type.nbytes
 
     def slow(cells: list[str], line: int) -> Parsed:
-        return parse_row(dict(zip(header, cells[:width], strict=True)), line, registry)
+        # utf8_lines removed NUL bytes (recording the error) and decoding makes no surrogates
+        record = dict(zip(header, cells[:width], strict=True))
+        return parse_row(record, line, registry, text_checked=True)
 
     def parse(cells: list[str], line: int) -> Parsed:
         cells.append("")

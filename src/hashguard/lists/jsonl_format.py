@@ -18,8 +18,14 @@ def read_jsonl(
     for line, text in enumerate(utf8_lines(raw, errors), start=1):
         if not text.strip():
             continue
+        # Strings from UTF-8 hold NUL or lone surrogates only through \u escapes.
+        escaped = "\\u" in text
         try:
-            record = json.loads(text, object_pairs_hook=_unique_keys)
+            record = json.loads(text)
+            # Each key of the text has a colon after it: as many colons as keys means no
+            # key repeated (nor nested objects); otherwise parse again, counting keys.
+            if isinstance(record, dict) and text.count(":") != len(record):
+                record = json.loads(text, object_pairs_hook=_unique_keys)
         except json.JSONDecodeError as e:
             errors.append(RowError(line, f"bad JSON: {e.msg} at column {e.colno}"))
             continue
@@ -29,7 +35,7 @@ def read_jsonl(
         if not isinstance(record, dict):
             errors.append(RowError(line, "expected a JSON object"))
             continue
-        result = parse_row(record, line, registry)
+        result = parse_row(record, line, registry, text_checked=not escaped)
         if isinstance(result, RowError):
             errors.append(result)
         else:
