@@ -201,3 +201,11 @@ class SnapshotDamaged(HashguardError):
 
     http_status = 500
     exit_code = 7
+
+
+class StoreBusy(HashguardError):
+    """SQLite's write lock held by another writer for longer than a writer waits (60 s):
+    nothing was changed; try again when the other import or sync is done."""
+
+    http_status = 503
+    exit_code = 11

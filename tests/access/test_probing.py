@@ -98,5 +98,5 @@ def test_settings_are_checked_at_start_up() -> None:
     assert Settings.load(db="sqlite://", env=loaded.to_env()).probe_limit == 8
     with pytest.raises(ConfigError, match="probe limit"):
         Settings.load(db="sqlite://", env={"HASHGUARD_PROBE_LIMIT": "1000"})
-    with pytest.raises(ConfigError, match="HASHGUARD_PROBE_WINDOW .* must be a number of seconds"):
+    with pytest.raises(ConfigError, match=r"HASHGUARD_PROBE_WINDOW .* must be a number of seconds"):
         Settings.load(db="sqlite://", env={"HASHGUARD_PROBE_WINDOW": "soon"})

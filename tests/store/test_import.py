@@ -36,7 +36,7 @@ def test_banks(store: Store) -> None:
         store.create_bank("iwf")
     with pytest.raises(InvalidValue, match="bad bank name"):
         store.create_bank("no spaces please")
-    with pytest.raises(InvalidValue, match="between 0 and 128"):
+    with pytest.raises(InvalidValue, match="from 0 to 63"):
         store.create_bank("other", pdq_threshold=300)
     with pytest.raises(NotFound, match="no bank named 'nope'"):
         store.bank("nope")

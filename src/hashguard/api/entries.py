@@ -17,7 +17,7 @@ from hashguard.api.schemas import ERRORS, EntryIn, EntryOut
 from hashguard.banks.model import Entry
 from hashguard.content import hash_content
 from hashguard.engine import Engine
-from hashguard.errors import ListRejected, MediaError, RowError
+from hashguard.errors import InvalidValue, ListRejected, MediaError, RowError
 from hashguard.lists.formats import READERS, UnknownFormat, format_for
 from hashguard.lists.rows import entry_rows
 
@@ -108,6 +108,8 @@ async def add_entry(
         signals: list[tuple[str, str, int | None]] = [(s.type, s.value, None) for s in body.signals]
     else:
         data, _ = await read_upload(request, e.limits.max_bytes)
+        if not data:  # its digests would make every empty upload "known material"
+            raise InvalidValue("the uploaded content is empty (0 bytes): nothing to list")
         form = await request.form() if media == MULTIPART else {}
         fields = {k: v for k, v in form.items() if isinstance(v, str) and k != "file"}
         entry_id = fields.pop("id", "") or f"sha256:{hashlib.sha256(data).hexdigest()}"

@@ -106,6 +106,16 @@ def _answer(
     return out
 
 
+EMPTY_NOTE = "the content is empty (0 bytes): there is nothing to match, and it matches nothing"
+
+
+def _empty(answer: dict[str, Any]) -> dict[str, Any]:
+    """Empty content is no known item, whatever a list says about the digest of no bytes."""
+    answer["matches"] = []
+    answer["note"] = EMPTY_NOTE
+    return answer
+
+
 def _count(request: Request, matches: list[dict[str, Any]]) -> None:
     request.app.state.metrics.matched(matches)
 
@@ -128,13 +138,17 @@ async def match(request: Request, caller: Matcher) -> Response:
         signals = _parse_signals(engine, query.signals)
         result = Result(engine.match_signals(signals), _signals_out(signals))
         context: Context = query
+        empty = False
     else:
         data, context = await read_upload(request, engine.limits.max_bytes)
         result = await run_in_threadpool(engine.match_content, data)
+        empty = not data
     if alarm := probing.watch(request, caller, result):
         await run_in_threadpool(probing.report, request, caller, alarm, result)
         _refuse_if_probing(request, caller)
     answer = _answer(result, context, engine, caller.view)
+    if empty:
+        _empty(answer)
     _count(request, answer["matches"])
     return _json(answer)
 
@@ -169,7 +183,10 @@ def _match_item(
         if alarm := probing.watch(request, caller, result):
             probing.report(request, caller, alarm, result)  # on a worker thread already
             _refuse_if_probing(request, caller)
-        return _answer(result, item, engine, caller.view)
+        answer = _answer(result, item, engine, caller.view)
+        if item.content is not None and not data:
+            return _empty(answer)
+        return answer
     except HashguardError as e:
         return {"error": {"type": type(e).__name__, "message": e.message}}
 

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from hashguard.engine import MAX_TEXT_CHARS
+from hashguard.signals.pdq import MAX_THRESHOLD
 
 MAX_SIGNALS = 64  # per item: one piece of content has a handful of hashes, not thousands
 MAX_BATCH = 100  # items per /v1/match/batch call
@@ -75,6 +76,7 @@ class MatchResponse(BaseModel):
     matches: list[MatchOut]
     signals: dict[str, Any]
     context: dict[str, str] | None = None
+    note: str | None = None  # e.g. why empty content matched nothing
 
 
 class BatchResult(BaseModel):
@@ -82,6 +84,7 @@ class BatchResult(BaseModel):
     urls: list[dict[str, Any]] | None = None
     signals: dict[str, Any] | None = None
     context: dict[str, str] | None = None
+    note: str | None = None
     error: dict[str, str] | None = None
 
 
@@ -97,13 +100,13 @@ _MATCH_FIELDS = (
 
 class BankIn(Strict):
     name: str = Field(max_length=64, examples=["iwf-hashes"])
-    pdq_threshold: int = Field(31, ge=0, le=128)
+    pdq_threshold: int = Field(31, ge=0, le=MAX_THRESHOLD)
     enabled: bool = True
     match_fields: list[str] | None = Field(None, max_length=64, description=_MATCH_FIELDS)
 
 
 class BankPatch(Strict):
-    pdq_threshold: int | None = Field(None, ge=0, le=128)
+    pdq_threshold: int | None = Field(None, ge=0, le=MAX_THRESHOLD)
     enabled: bool | None = None
     match_fields: list[str] | None = Field(None, max_length=64, description=_MATCH_FIELDS)
 

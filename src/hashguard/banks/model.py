@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from hashguard.errors import InvalidValue
 from hashguard.signals.base import Signal
+from hashguard.signals.pdq import MAX_THRESHOLD
 
 Status = Literal["active", "retracted"]
 ChangeKind = Literal["add", "retract", "update", "bank"]
@@ -131,3 +132,13 @@ class ImportReport:
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+def check_pdq_threshold(value: int) -> int:
+    """A bank's PDQ threshold, refused outside 0..MAX_THRESHOLD (why: signals/pdq.py)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_THRESHOLD:
+        raise InvalidValue(
+            f"pdq threshold must be a whole number from 0 to {MAX_THRESHOLD} bits, not {value} "
+            f"(31 is the recommended one; beyond {MAX_THRESHOLD} unrelated pictures match)"
+        )
+    return value

@@ -19,13 +19,14 @@ from typing import IO, NoReturn
 
 from hashguard import __version__
 from hashguard.access.keys import SCOPES
-from hashguard.banks.model import parse_match_fields
+from hashguard.banks.model import check_pdq_threshold, parse_match_fields
 from hashguard.cli import sync
 from hashguard.cli import text as text_commands
 from hashguard.cli.common import actor, emit, load_settings, open_engine, open_store, progress
+from hashguard.cli.files import replacing
 from hashguard.errors import HashguardError, InvalidValue, RowError
 from hashguard.signals.base import Signal
-from hashguard.signals.pdq import DEFAULT_THRESHOLD
+from hashguard.signals.pdq import DEFAULT_THRESHOLD, MAX_THRESHOLD
 from hashguard.signals.registry import default_registry
 
 EXIT_UNREADABLE = 3
@@ -94,11 +95,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     from hashguard.lists.rows import KNOWN
 
     store = open_store(args)
+    store.bank(args.bank)  # a misspelt bank fails before any file is touched
+    if args.spreadsheet_safe and args.format != "csv":
+        raise InvalidValue("--spreadsheet-safe is for CSV exports (--format csv)")
     with ExitStack() as stack:
         out: IO[str] = (
-            stack.enter_context(open(args.output, "w", encoding="utf-8", newline=""))
-            if args.output
-            else sys.stdout
+            stack.enter_context(replacing(Path(args.output))) if args.output else sys.stdout
         )
         rows = store.export_rows(args.bank, include_retracted=args.include_retracted)
         if args.format == "jsonl":
@@ -113,7 +115,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                 }
                 - set(KNOWN)
             )
-            write_csv(rows, out, extra)
+            write_csv(rows, out, extra, spreadsheet_safe=args.spreadsheet_safe)
     return 0
 
 
@@ -141,9 +143,13 @@ def cmd_hash(args: argparse.Namespace) -> int:
 def _read_signals(path: str) -> Iterator[tuple[int, Signal | str]]:
     registry = default_registry()
     with ExitStack() as stack:
-        lines = sys.stdin if path == "-" else stack.enter_context(open(path, encoding="utf-8"))
-        for number, line in enumerate(lines, start=1):
-            text = line.strip()
+        lines = sys.stdin.buffer if path == "-" else stack.enter_context(open(path, "rb"))
+        for number, raw in enumerate(lines, start=1):
+            try:  # line by line: one bad line is reported, the others still matched
+                text = raw.decode("utf-8").strip()
+            except UnicodeDecodeError as e:
+                yield number, f"not valid UTF-8 at byte {e.start}"
+                continue
             if not text or text.startswith("#"):
                 continue
             parts = text.split(None, 1)
@@ -235,10 +241,10 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
 
 def _threshold(text: str) -> int:
-    value = int(text)
-    if not 0 <= value <= 128:
-        raise argparse.ArgumentTypeError("must be between 0 and 128")
-    return value
+    try:
+        return check_pdq_threshold(int(text))
+    except (ValueError, InvalidValue) as e:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to {MAX_THRESHOLD}") from e
 
 
 def _match_fields(text: str) -> list[str]:
@@ -337,6 +343,11 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--format", choices=["csv", "jsonl"], default="csv")
     exp.add_argument("--include-retracted", action="store_true")
     exp.add_argument("-o", "--output", help="file to write (default: stdout)")
+    exp.add_argument(
+        "--spreadsheet-safe",
+        action="store_true",
+        help="CSV for spreadsheets: cells starting = + - @ get a leading ' (not for re-import)",
+    )
     exp.set_defaults(func=cmd_export)
 
     for name, func, text in (

@@ -27,6 +27,7 @@ from hashguard.index.exact import ExactIndex
 from hashguard.index.hamming import HammingIndex
 from hashguard.index.keyword import KeywordIndex
 from hashguard.signals.base import HexDigestType, SignalType
+from hashguard.signals.pdq import MAX_THRESHOLD
 from hashguard.signals.registry import Registry
 from hashguard.store.store import Store
 from hashguard.text.keywords import KeywordHit
@@ -270,7 +271,7 @@ class IndexSet:
             if isinstance(index, HammingIndex) and d > bank.pdq_threshold:
                 continue
             hits.append(Hit(q, pk, bank_id, d))
-        return hits
+        return _nearest(hits, HITS_PER_QUERY) if len(hits) > HITS_PER_QUERY else hits
 
     def search_text(self, signal_type: str, text: str) -> list[tuple[KeywordHit[int], Hit]]:
         """Keyword entries of one type found in ``text``, in enabled banks."""
@@ -293,10 +294,28 @@ class IndexSet:
 
     def max_threshold(self) -> int:
         enabled = [b.pdq_threshold for b in self.banks.values() if b.enabled]
-        return max(enabled, default=0)
+        # A bank set higher by an older version is searched at the bound (see pdq.py).
+        return min(max(enabled, default=0), MAX_THRESHOLD)
 
     def stats(self) -> dict[str, dict[str, int]]:
         return {
             name: {"size": len(index), "tail": index.tail_size, "bytes": index.nbytes}
             for name, index in self.indexes.items()
         }
+
+
+# At most this many hits per query value (the nearest), so the work of answering a query
+# (entries read, matches reported) is bounded however many entries lie within reach: a
+# bank full of near-identical hashes (blank pictures, say) cannot make one query read it all.
+HITS_PER_QUERY = 1_000
+
+
+def _nearest(hits: list[Hit], keep: int) -> list[Hit]:
+    by_query: dict[int, list[Hit]] = defaultdict(list)
+    for hit in hits:
+        by_query[hit.query].append(hit)
+    out: list[Hit] = []
+    for found in by_query.values():
+        found.sort(key=lambda h: (h.distance, h.entry_pk))
+        out.extend(found[:keep])
+    return out

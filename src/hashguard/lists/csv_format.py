@@ -6,7 +6,7 @@ import csv
 import io
 import json
 from collections.abc import Callable, Iterable, Iterator
-from typing import IO
+from typing import IO, Any
 
 from hashguard.errors import RowError
 from hashguard.lists.encoding import utf8_lines
@@ -21,7 +21,8 @@ Parsed = ListRow | RowError
 
 def read_csv(raw: Iterable[bytes], registry: Registry, errors: list[RowError]) -> Iterator[ListRow]:
     """Good rows are yielded; bad ones are appended to ``errors`` with their line numbers."""
-    reader = csv.reader(utf8_lines(raw, errors))
+    # strict: a quote left open at the end of the file is an error, not a field to the end
+    reader = csv.reader(utf8_lines(raw, errors), strict=True)
     try:
         header = [h.strip().lower() for h in next(reader)]
     except StopIteration:
@@ -29,13 +30,18 @@ def read_csv(raw: Iterable[bytes], registry: Registry, errors: list[RowError]) -
             errors.append(RowError(1, "empty file: expected a header row"))
         return
     except csv.Error as e:
-        errors.append(RowError(1, f"bad CSV header: {e}"))
+        errors.append(RowError(1, f"bad CSV header: {_csv_problem(e)}"))
         return
     missing = [c for c in REQUIRED if c not in header]
     if missing:
+        got = ", ".join(header)[:200]
         errors.append(
-            RowError(1, f"header lacks required column(s) {', '.join(missing)}; got {header}")
+            RowError(1, f"header lacks required column(s) {', '.join(missing)}; got: {got}")
         )
+        return
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if repeated:
+        errors.append(RowError(1, f"header names column(s) {', '.join(repeated)} twice"))
         return
     width = len(header)
     parse = _row_parser(header, registry)
@@ -55,7 +61,17 @@ def read_csv(raw: Iterable[bytes], registry: Registry, errors: list[RowError]) -
                     yield result
             return
         except csv.Error as e:
-            errors.append(RowError(reader.line_num, f"bad CSV: {e}"))
+            errors.append(RowError(reader.line_num, f"bad CSV: {_csv_problem(e)}"))
+
+
+def _csv_problem(e: csv.Error) -> str:
+    """The csv module's complaint in the words of the file's author."""
+    text = str(e)
+    if "unexpected end of data" in text:
+        return 'a quoted field is never closed (a " missing before the end of the file)'
+    if "expected after" in text:
+        return 'a closing " must be followed by a comma or the end of the line'
+    return text
 
 
 def _row_parser(header: list[str], registry: Registry) -> Callable[[list[str], int], Parsed]:
@@ -66,7 +82,7 @@ def _row_parser(header: list[str], registry: Registry) -> Callable[[list[str], i
     anything else (and every error message) is left to ``parse_row``, so both agree.
     """
     width = len(header)
-    col = {name: i for i, name in enumerate(header)}  # the last of repeated names, as a dict
+    col = {name: i for i, name in enumerate(header)}  # names are not repeated (checked)
     i_type, i_signal = col["signal_type"], col["signal"]
     # A missing optional column reads the empty cell appended to every row.
     i_action, i_id, i_category, i_severity, i_note, i_quality = (
@@ -83,7 +99,9 @@ def _row_parser(header: list[str], registry: Registry) -> Callable[[list[str], i
             hex_bytes[name] = signal_type.nbytes
 
     def slow(cells: list[str], line: int) -> Parsed:
-        return parse_row(dict(zip(header, cells[:width], strict=True)), line, registry)
+        # utf8_lines removed NUL bytes (recording the error) and decoding makes no surrogates
+        record = dict(zip(header, cells[:width], strict=True))
+        return parse_row(record, line, registry, text_checked=True)
 
     def parse(cells: list[str], line: int) -> Parsed:
         cells.append("")
@@ -99,6 +117,8 @@ def _row_parser(header: list[str], registry: Registry) -> Callable[[list[str], i
             if len(bytes.fromhex(raw)) != nbytes:  # fewer if there were spaces
                 return slow(cells, line)
             quality_text = cells[i_quality].strip()
+            if quality_text and not quality_text.isdigit():
+                return slow(cells, line)
             quality = int(quality_text) if quality_text else None
         except ValueError:
             return slow(cells, line)
@@ -119,12 +139,33 @@ def _row_parser(header: list[str], registry: Registry) -> Callable[[list[str], i
     return parse
 
 
-def write_csv(rows: Iterable[dict[str, str]], out: IO[str], extra_columns: list[str]) -> None:
+# Cells a spreadsheet would take for a formula (OWASP's CSV injection list).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def write_csv(
+    rows: Iterable[dict[str, Any]], out: IO[str], extra_columns: list[str], *,
+    spreadsheet_safe: bool = False,
+) -> None:  # fmt: skip
+    """The list as CSV, every value as stored: importing it gives the same bank back.
+
+    ``spreadsheet_safe`` puts ``'`` before each text cell a spreadsheet would run as a
+    formula, for opening in one; such a file no longer round-trips (the ``'`` stays)."""
     columns = [c for c in KNOWN if c != "quality"] + ["quality", *extra_columns]
     writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in rows:
+        if spreadsheet_safe or not all(isinstance(v, str | int) for v in row.values()):
+            row = {k: _cell(v, spreadsheet_safe) for k, v in row.items()}
         writer.writerow(row)
+
+
+def _cell(value: Any, spreadsheet_safe: bool) -> Any:
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        value = json.dumps(value, ensure_ascii=False)  # a JSON list's metadata, say: not repr
+    if spreadsheet_safe and isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 
 def csv_text(rows: Iterable[dict[str, str]], extra_columns: list[str]) -> str:

@@ -18,6 +18,9 @@ def utf8_lines(raw: Iterable[bytes], errors: list[RowError]) -> Iterator[str]:
                 errors.append(RowError(1, "file is UTF-16; save it as UTF-8 and import again"))
                 return
             line = line.removeprefix(codecs.BOM_UTF8)
+        if b"\x00" in line:  # PostgreSQL cannot store it; no list means one
+            errors.append(RowError(number, "contains a NUL byte; remove it"))
+            line = line.replace(b"\x00", b"")
         try:
             yield line.decode("utf-8")
         except UnicodeDecodeError as e:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from typing import IO
+from typing import IO, Any
 
 from hashguard.errors import RowError
 from hashguard.lists.encoding import utf8_lines
@@ -18,19 +18,47 @@ def read_jsonl(
     for line, text in enumerate(utf8_lines(raw, errors), start=1):
         if not text.strip():
             continue
+        # Strings from UTF-8 hold NUL or lone surrogates only through \u escapes.
+        escaped = "\\u" in text
         try:
             record = json.loads(text)
+            # Each key of the text has a colon after it: as many colons as keys means no
+            # key repeated (nor nested objects); otherwise parse again, counting keys.
+            if isinstance(record, dict) and text.count(":") != len(record):
+                record = json.loads(text, object_pairs_hook=_unique_keys)
         except json.JSONDecodeError as e:
             errors.append(RowError(line, f"bad JSON: {e.msg} at column {e.colno}"))
+            continue
+        except _RepeatedKey as e:
+            errors.append(RowError(line, f"key {e.key!r} appears twice in the object"))
             continue
         if not isinstance(record, dict):
             errors.append(RowError(line, "expected a JSON object"))
             continue
-        result = parse_row(record, line, registry)
+        result = parse_row(record, line, registry, text_checked=not escaped)
         if isinstance(result, RowError):
             errors.append(result)
         else:
             yield result
+
+
+class _RepeatedKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key[:40]
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose keys are all different: JSON leaves repeats undefined, and Python
+    would silently keep the last."""
+    record = dict(pairs)
+    if len(record) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _RepeatedKey(key)
+            seen.add(key)
+    return record
 
 
 def write_jsonl(rows: Iterable[dict[str, str]], out: IO[str]) -> None:

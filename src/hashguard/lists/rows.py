@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Literal, NamedTuple
 
-from hashguard.errors import HashguardError, RowError
+from hashguard.errors import HashguardError, InvalidValue, RowError
 from hashguard.signals.registry import Registry
 
 Action = Literal["add", "retract"]
@@ -37,30 +37,92 @@ class ListRow(NamedTuple):
         return self.id if self.id is not None else f"{self.signal_type}:{self.value}"
 
 
-def _clean(value: object) -> str | None:
-    if value is None or value == "":
+_JSON_TYPES = {dict: "an object", list: "an array", bool: "true or false", float: "a number"}
+
+
+def text_problem(text: str) -> str | None:
+    """Why ``text`` cannot be stored, or None. PostgreSQL refuses NUL in text (SQLite takes
+    it, so a SQLite store could not move to PostgreSQL); a lone surrogate (``"\\ud800"``
+    in JSON) is no character and has no UTF-8."""
+    if "\x00" in text:
+        return "contains a NUL character"
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return "contains a lone surrogate (half of a UTF-16 pair), which is no character"
+    return None
+
+
+def _clean(value: object, name: str) -> str | None:
+    """A text field: a string (a JSON integer is taken as its digits), stripped; None if
+    empty. Anything else is refused, never turned into Python's spelling of it."""
+    if type(value) is str:  # nearly always: first, and by the quickest test
+        return value.strip() or None
+    if value is None:
         return None
-    text = value.strip() if isinstance(value, str) else str(value).strip()
-    return text or None
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    kind = next((v for t, v in _JSON_TYPES.items() if isinstance(value, t)), "not text")
+    raise InvalidValue(f"{name} must be a string, not {kind}")
 
 
-def parse_row(record: Mapping[str, object], line: int, registry: Registry) -> ListRow | RowError:
+def _check_json(value: object, name: str) -> None:
+    """Every string in an extra column's JSON value (keys too) must be storable text."""
+    if isinstance(value, str):
+        problem = text_problem(value)
+        if problem is not None:
+            raise InvalidValue(f"{name} {problem}")
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _check_json(k, name)
+            _check_json(v, name)
+    elif isinstance(value, list):
+        for v in value:
+            _check_json(v, name)
+
+
+def _quality(value: object) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        quality = value
+    else:
+        text = _clean(value, "quality")
+        if text is None:
+            return None
+        if not text.isdigit() and not (text[:1] == "-" and text[1:].isdigit()):
+            raise InvalidValue(f"quality must be a whole number 0-100, not {text[:40]!r}")
+        quality = int(text)
+    if not 0 <= quality <= 100:
+        raise InvalidValue(f"quality must be 0-100, not {quality}")
+    return quality
+
+
+def parse_row(
+    record: Mapping[str, object], line: int, registry: Registry, *, text_checked: bool = False
+) -> ListRow | RowError:
     """Check one record (a CSV row or JSON object) and return its canonical form.
+    ``text_checked``: the caller knows no string in it holds NUL or a lone surrogate.
 
     This runs once per row of lists with millions of rows: keep it lean.
     """
     get = record.get
     try:
-        action = _clean(get("action"))
+        if not text_checked:
+            for k, v in record.items():
+                _check_json(k, "a column name")
+                _check_json(v, k[:40] if text_problem(k) is None else "a column")
+        action = _clean(get("action"), "action")
         if action is None:
             action = "add"
         else:
             action = action.lower()
             if action not in ("add", "retract"):
                 return RowError(line, f"action must be 'add' or 'retract', not {action!r}")
-        row_id = _clean(get("id"))
-        type_name = _clean(get("signal_type"))
-        raw = _clean(get("signal"))
+        row_id = _clean(get("id"), "id")
+        type_name = _clean(get("signal_type"), "signal_type")
+        raw = _clean(get("signal"), "signal")
         if action == "retract" and row_id is not None and type_name is None and raw is None:
             value = None  # retract a whole entry by its id
         else:
@@ -70,23 +132,19 @@ def parse_row(record: Mapping[str, object], line: int, registry: Registry) -> Li
             signal_type = registry.get(type_name)
             value = signal_type.parse(raw)
             type_name = signal_type.name
-        category = _clean(get("category"))
-        severity = _clean(get("severity"))
-        note = _clean(get("note"))
+        category = _clean(get("category"), "category")
+        severity = _clean(get("severity"), "severity")
+        note = _clean(get("note"), "note")
         checked = (("id", row_id), ("category", category), ("severity", severity), ("note", note))
         for name, text in checked:
             if text is not None and len(text) > MAX_FIELD:
                 return RowError(line, f"{name} is longer than {MAX_FIELD} characters")
-        quality = None
-        quality_text = _clean(get("quality"))
-        if quality_text is not None:
-            quality = int(quality_text)
-            if not 0 <= quality <= 100:
-                return RowError(line, f"quality must be 0-100, not {quality}")
+        given = get("quality")
+        quality = _quality(given) if given is not None and given != "" else None
         extra = None
         if not _KNOWN.issuperset(record):
             others = {k: v for k, v in record.items() if k not in _KNOWN and v not in (None, "")}
-            extra = json.dumps(others, sort_keys=True, default=str) if others else None
+            extra = json.dumps(others, sort_keys=True) if others else None
             if extra is not None and len(extra) > MAX_FIELD:
                 return RowError(line, f"extra columns are longer than {MAX_FIELD} characters")
         return ListRow(

@@ -14,6 +14,12 @@ from hashguard.signals.base import HexDigestType
 
 LOW_QUALITY = 50
 DEFAULT_THRESHOLD = 31
+# The largest threshold a bank may have (docs/concepts.md#pdq-thresholds). Two random 256-bit
+# hashes are within 63 bits with probability 8e-17 (within 31: 8e-38), so even against 10M
+# entries a random query meets a false match less than once in a billion; beyond 64 the rate
+# climbs fast (80 bits: 1e-2 a query at 10M; 128 is a coin toss). And the index, built for
+# 31, probes floor(t/m) bits of each chunk: at 63 a query does ~170x the work of one at 31.
+MAX_THRESHOLD = 63
 
 
 class Pdq(HexDigestType):

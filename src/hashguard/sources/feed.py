@@ -23,6 +23,7 @@ from hashguard.feeds.sync import Limits, open_feed
 from hashguard.signals.registry import Registry
 from hashguard.store.sources import Source
 from hashguard.store.store import Store
+from hashguard.store.workdir import private_workspace
 
 
 def public_keys(pems: list[str]) -> dict[str, Ed25519PublicKey]:
@@ -55,14 +56,19 @@ def sync_feed(store: Store, source: Source, registry: Registry) -> list[ImportRe
     checkpoint = Checkpoint.from_json(source.checkpoint) if source.checkpoint else Checkpoint()
     limits = Limits(file_bytes=int(source.settings.get("max_file_bytes", Limits.file_bytes)))
     reports = []
-    with open_feed(
-        source.url,
-        public_keys(source.settings.get("public_keys", [])),
-        checkpoint,
-        feed=source.settings.get("feed"),
-        headers=_headers(source.settings),
-        limits=limits,
-    ) as sync:
+    # Downloads are kept beside the store, owner-only, not in the shared /tmp.
+    with (
+        private_workspace(store.work_dir, "feed-") as workdir,
+        open_feed(
+            source.url,
+            public_keys(source.settings.get("public_keys", [])),
+            checkpoint,
+            feed=source.settings.get("feed"),
+            headers=_headers(source.settings),
+            limits=limits,
+            workdir=workdir,
+        ) as sync,
+    ):
         for step in sync.steps:
             errors: list[RowError] = []
             current = store.export_rows(source.bank) if step.file.kind == "snapshot" else None

@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, OperationalError
 
-from hashguard.errors import ConfigError
+from hashguard.errors import ConfigError, StoreBusy
+from hashguard.store.workdir import make_private_dir
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 SORT_THREADS = min(4, os.cpu_count() or 1) - 1  # SQLite's helpers besides the caller
+LOCK_WAIT = 60.0  # seconds a SQLite writer waits for another's write lock before giving up
+FILE_MODE = 0o600  # the lists and key hashes are secret; SQLite gives -wal/-shm this mode too
 
 
 def default_db_url() -> str:
@@ -25,6 +32,9 @@ def default_db_url() -> str:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Transactions are begun by _sqlite_begin, not by the driver (which would begin them
+    # deferred, only at the first write, and turn a wait for the lock into an error).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")  # readers never wait for the importer
     cursor.execute("PRAGMA synchronous=NORMAL")
@@ -34,7 +44,47 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def open_engine(url: str) -> Engine:
+def _sqlite_begin(conn: Connection) -> None:
+    """Writers take the write lock up front (``BEGIN IMMEDIATE``), so a second writer waits
+    for it (up to :data:`LOCK_WAIT`) instead of failing when its read turns into a write;
+    readers begin deferred and never wait (WAL)."""
+    write = conn.get_execution_options().get(_WRITE, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+_WRITE = "hashguard_write"
+
+
+def _create_private(path: Path) -> None:
+    """Create a new SQLite file owner-only (and the folders it needs, owner-only too)
+    before SQLite does, which would make it world-readable."""
+    make_private_dir(path.parent)
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
+
+
+@contextmanager
+def begin_write(engine: Engine) -> Iterator[Connection]:
+    """A transaction that will write: on SQLite it holds the write lock from its start.
+    A writer that waited :data:`LOCK_WAIT` in vain raises :class:`StoreBusy`."""
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as conn:
+            yield conn
+        return
+    try:
+        with engine.connect() as conn, conn.execution_options(**{_WRITE: True}).begin():
+            yield conn
+    except OperationalError as e:
+        if "locked" not in str(e.orig) and "busy" not in str(e.orig):
+            raise
+        raise StoreBusy(
+            f"the database {engine.url.database} is being written by another process (an "
+            "import or sync?) and stayed locked for longer than this one waits; try again "
+            "when that is done"
+        ) from None
+
+
+def open_engine(url: str, *, lock_wait: float = LOCK_WAIT) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -45,9 +95,10 @@ def open_engine(url: str) -> Engine:
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.drivername.startswith("sqlite"):
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(parsed, connect_args={"timeout": 60})
+            _create_private(Path(parsed.database).expanduser())
+        engine = create_engine(parsed, connect_args={"timeout": lock_wait})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     if not parsed.drivername.startswith("postgresql"):
         raise ConfigError(f"unsupported database {parsed.drivername!r}: use SQLite or PostgreSQL")
@@ -58,6 +109,10 @@ def migrate(engine: Engine) -> None:
     """Apply every Alembic migration not yet applied."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
+    with engine.connect() as connection:  # up to date (the usual case): no lock to wait for
+        current = MigrationContext.configure(connection).get_current_heads()
+    if set(current) == set(ScriptDirectory.from_config(config).get_heads()):
+        return
+    with begin_write(engine) as connection:  # two processes starting: one migrates
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

@@ -12,6 +12,7 @@ from hashguard.banks.model import validate_name
 from hashguard.errors import Conflict, InvalidValue, NotFound
 from hashguard.store import audit
 from hashguard.store import tables as t
+from hashguard.store.database import begin_write
 
 
 def _key(r: Any) -> ApiKey:
@@ -36,7 +37,7 @@ class Keys:
         name = name or f"{'-'.join(checked)}-{prefix}"
         validate_name(name, "key")
         try:
-            with self.engine.begin() as conn:
+            with begin_write(self.engine) as conn:
                 conn.execute(
                     insert(t.api_keys).values(
                         name=name,
@@ -52,7 +53,7 @@ class Keys:
         return self.get(name), secret
 
     def revoke(self, name: str, *, actor: str) -> ApiKey:
-        with self.engine.begin() as conn:
+        with begin_write(self.engine) as conn:
             done = conn.execute(
                 update(t.api_keys)
                 .where(t.api_keys.c.name == name, t.api_keys.c.revoked_at.is_(None))

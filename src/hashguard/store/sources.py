@@ -17,6 +17,7 @@ from hashguard.banks.model import validate_name
 from hashguard.errors import Conflict, InvalidValue, NotFound
 from hashguard.store import audit
 from hashguard.store import tables as t
+from hashguard.store.database import begin_write
 
 KINDS = ("feed", "threatexchange")
 DEFAULT_INTERVAL = 900  # seconds between scheduled syncs of one source
@@ -72,7 +73,7 @@ class Sources:
         if kind not in KINDS:
             raise InvalidValue(f"unknown source kind {kind!r}: use {', '.join(KINDS)}")
         try:
-            with self.engine.begin() as conn:
+            with begin_write(self.engine) as conn:
                 conn.execute(
                     insert(t.sources).values(
                         name=name,
@@ -91,7 +92,7 @@ class Sources:
         return self.get(name)
 
     def remove(self, name: str, *, actor: str) -> None:
-        with self.engine.begin() as conn:
+        with begin_write(self.engine) as conn:
             if not conn.execute(delete(t.sources).where(t.sources.c.name == name)).rowcount:
                 raise NotFound(
                     f"no source named {name!r}",
@@ -126,7 +127,7 @@ class Sources:
         values: dict[str, Any] = {"last_attempt_at": func.now(), "last_error": error}
         if error is None:
             values["last_success_at"] = func.now()
-        with self.engine.begin() as conn:
+        with begin_write(self.engine) as conn:
             conn.execute(update(t.sources).where(t.sources.c.name == name).values(**values))
 
     def claim(self, owner: str, seconds: float) -> bool:
@@ -138,7 +139,7 @@ class Sources:
         now = time.time()
         mine = json.dumps({"owner": owner, "until": now + seconds})
         m = t.meta
-        with self.engine.begin() as conn:
+        with begin_write(self.engine) as conn:
             current = conn.scalar(select(m.c.value).where(m.c.key == _LEASE))
             if current is None:
                 try:

@@ -17,19 +17,21 @@ from hashguard.banks.model import (
     Change,
     Entry,
     ImportReport,
+    check_pdq_threshold,
     parse_match_fields,
     validate_bank_name,
 )
 from hashguard.errors import ConfigError, Conflict, InvalidValue, NotFound, RowError
-from hashguard.lists.rows import ListRow
+from hashguard.lists.rows import ListRow, text_problem
 from hashguard.signals.base import Signal
 from hashguard.signals.pdq import DEFAULT_THRESHOLD
 from hashguard.store import audit
 from hashguard.store import tables as t
-from hashguard.store.database import default_db_url, migrate, open_engine
+from hashguard.store.database import LOCK_WAIT, begin_write, default_db_url, migrate, open_engine
 from hashguard.store.importer import apply_list
 from hashguard.store.keys import Keys
 from hashguard.store.sources import Sources
+from hashguard.store.workdir import clean_stale, work_dir
 
 __all__ = ["Store", "default_db_url"]
 
@@ -37,6 +39,8 @@ __all__ = ["Store", "default_db_url"]
 # and a process tailing the log can never skip one that commits late. It is keyed by schema:
 # stores in other schemas of the same database have logs (and locks) of their own.
 _PG_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('hashguard:' || current_schema(), 0))"
+
+IN_LIST = 10_000  # keys bound in one IN (...) list
 
 # Built once: building a statement costs more than running it (~0.4 ms against ~0.1 ms on
 # SQLite), and these run on the request path whenever a hit's entry is not cached.
@@ -51,15 +55,19 @@ _ENTRY_SIGNALS = select(t.entry_signals).where(
 
 
 class Store:
-    def __init__(self, url: str, *, create: bool = True) -> None:
+    def __init__(self, url: str, *, create: bool = True, lock_wait: float = LOCK_WAIT) -> None:
         self.url = url
-        self.engine = open_engine(url)
+        self.engine = open_engine(url, lock_wait=lock_wait)
         try:
             if create:
                 migrate(self.engine)
             self.store_id = self._store_id()
         except OperationalError as e:
             raise ConfigError(f"cannot open database {self.safe_url}: {e.orig}") from None
+        # Owner-only room for files as secret as the lists (downloads); a crash's leftovers
+        # are removed here and whenever work starts there.
+        self.work_dir = work_dir(url)
+        clean_stale(self.work_dir)
         self.keys = Keys(self.engine)
         self.sources = Sources(self.engine)
         self._after_write: list[Callable[[], None]] = []
@@ -77,8 +85,13 @@ class Store:
 
     def _store_id(self) -> str:
         """A random id fixed at creation: snapshots name the database they belong to."""
-        with self.engine.begin() as conn:
-            found = conn.scalar(select(t.meta.c.value).where(t.meta.c.key == "store_id"))
+        query = select(t.meta.c.value).where(t.meta.c.key == "store_id")
+        with self.engine.connect() as conn:  # opening a store never waits for a writer
+            found = conn.scalar(query)
+        if found is not None:
+            return str(found)
+        with begin_write(self.engine) as conn:
+            found = conn.scalar(query)
             if found is not None:
                 return str(found)
             new = uuid.uuid4().hex
@@ -92,7 +105,7 @@ class Store:
     @contextmanager
     def _writing(self) -> Iterator[Connection]:
         """A transaction that may append to the change log."""
-        with self.engine.begin() as conn:
+        with begin_write(self.engine) as conn:
             if self.dialect == "postgresql":
                 conn.execute(text(_PG_LOCK))
             yield conn
@@ -110,7 +123,7 @@ class Store:
         actor: str = "local",
     ) -> Bank:
         validate_bank_name(name)
-        _check_threshold(pdq_threshold)
+        check_pdq_threshold(pdq_threshold)
         fields = DEFAULT_MATCH_FIELDS if match_fields is None else parse_match_fields(match_fields)
         stored = None if match_fields is None else json.dumps(list(fields))
         detail: dict[str, Any] = {"pdq_threshold": pdq_threshold}
@@ -144,7 +157,7 @@ class Store:
         values: dict[str, Any] = {}
         detail: dict[str, Any] = {}
         if pdq_threshold is not None:
-            values["pdq_threshold"] = _check_threshold(pdq_threshold)
+            values["pdq_threshold"] = check_pdq_threshold(pdq_threshold)
         if enabled is not None:
             values["enabled"] = enabled
         detail.update(values)
@@ -268,6 +281,9 @@ class Store:
 
     def entry(self, bank_name: str, entry_id: str) -> Entry:
         bank = self.bank(bank_name)
+        problem = text_problem(entry_id)
+        if problem is not None:  # PostgreSQL would refuse the query itself
+            raise InvalidValue(f"an entry id {problem}")
         with self.engine.connect() as conn:
             pk = conn.scalar(
                 select(t.entries.c.id).where(
@@ -315,15 +331,19 @@ class Store:
         one query instead of two, for matches that need no signal of the entry) signals."""
         if not pks:
             return {}
-        wanted = {"pks": list(set(pks))}
+        unique = list(set(pks))
         sigs: dict[int, list[Signal]] = {}
+        rows: list[Any] = []
         with self.engine.connect() as conn:
-            rows = conn.execute(_ENTRIES, wanted).all()
-            if signals:
-                for r in conn.execute(_ENTRY_SIGNALS, wanted):
-                    sigs.setdefault(r.entry_id, []).append(
-                        Signal(r.signal_type, r.value, r.quality)
-                    )
+            # One bound variable per key, so in slices: SQLite takes 32,766 at most.
+            for start in range(0, len(unique), IN_LIST):
+                wanted = {"pks": unique[start : start + IN_LIST]}
+                rows.extend(conn.execute(_ENTRIES, wanted).all())
+                if signals:
+                    for r in conn.execute(_ENTRY_SIGNALS, wanted):
+                        sigs.setdefault(r.entry_id, []).append(
+                            Signal(r.signal_type, r.value, r.quality)
+                        )
         return {
             r.id: Entry(
                 pk=r.id, bank=r.bank, id=r.source_id, signals=tuple(sigs.get(r.id, ())),
@@ -389,9 +409,3 @@ class Store:
                 conn.close()
 
         return int(first.at_seq), rows()
-
-
-def _check_threshold(value: int) -> int:
-    if not 0 <= value <= 128:
-        raise InvalidValue(f"pdq threshold must be between 0 and 128, not {value}")
-    return value

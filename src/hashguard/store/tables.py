@@ -107,8 +107,8 @@ api_keys = Table(
     sqlite_autoincrement=True,
 )
 
-# Who changed what, when. Append-only: migration 0002 adds triggers that refuse updates and
-# deletes, so not even a bug in hashguard can rewrite history.
+# Who changed what, when. Append-only: migrations 0002 and 0005 add triggers that refuse
+# updates, deletes and (PostgreSQL) TRUNCATE, so not even a bug in hashguard can rewrite history.
 audit = Table(
     "hg_audit",
     metadata,

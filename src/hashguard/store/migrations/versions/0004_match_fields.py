@@ -3,14 +3,14 @@
 NULL (every bank made before) means the default: category and severity, never the note or
 the list's other columns.
 
-Revision ID: 0004_match_fields
+Revision ID: 0004
 Revises: 0003
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_match_fields"
+revision = "0004"
 down_revision = "0003"
 branch_labels = None
 depends_on = None
