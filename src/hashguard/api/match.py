@@ -34,6 +34,7 @@ from hashguard.api.schemas import (
 )
 from hashguard.engine import Engine, Result, TextResult
 from hashguard.errors import HashguardError, InvalidValue, NotReady, TooLarge
+from hashguard.media.budget import BatchTally
 from hashguard.signals.base import Signal
 
 router = APIRouter(tags=["match"])
@@ -125,7 +126,7 @@ async def match(request: Request, caller: Matcher) -> Response:
     return _json(answer)
 
 
-def _match_item(engine: Engine, item: BatchItem) -> dict[str, Any]:
+def _match_item(engine: Engine, item: BatchItem, batch: BatchTally) -> dict[str, Any]:
     try:
         given = [x is not None for x in (item.signals, item.content, item.text)]
         if sum(given) != 1:
@@ -143,7 +144,7 @@ def _match_item(engine: Engine, item: BatchItem) -> dict[str, Any]:
                 data = base64.b64decode(item.content, validate=True)
             except (binascii.Error, ValueError):
                 raise InvalidValue("content is not valid base64") from None
-            result = engine.match_content(data)
+            result = engine.match_content(data, batch)
         return _answer(result, item)
     except HashguardError as e:
         return {"error": {"type": type(e).__name__, "message": e.message}}
@@ -184,7 +185,8 @@ async def match_batch(request: Request, batch: Batch, caller: Matcher) -> Respon
     engine = _engine(request)
     if len(batch.items) > 1:
         request.app.state.auth.charge(caller, len(batch.items))
-    results = await run_in_threadpool(lambda: [_match_item(engine, i) for i in batch.items])
+    tally = BatchTally(engine.limits.max_batch_decode_bytes)  # the items' images, together
+    results = await run_in_threadpool(lambda: [_match_item(engine, i, tally) for i in batch.items])
     for item in results:
         _count(request, item.get("matches", []))
     return _json({"results": results})
