@@ -19,8 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from hashguard.errors import MediaError
+from hashguard.errors import MediaError, NotAnImage
 from hashguard.media.borders import trim_boxes
+from hashguard.media.budget import BatchTally
 from hashguard.media.image import DEFAULT_LIMITS, PDQ_SIDE, DecodeLimits, decode
 from hashguard.signals.digests import digest_bytes
 from hashguard.signals.pdq import LOW_QUALITY, pdq_dihedral, pdq_hash
@@ -35,6 +36,9 @@ class ContentSignals:
     pdq_queries: tuple[bytes, ...] = ()
     media_error: str | None = None
     trimmed: bool = False
+    # The content is in no image format hashguard reads (a video, a PDF): it was never
+    # meant to have a PDQ, unlike an image that failed to decode.
+    not_image: bool = False
 
     @property
     def low_quality(self) -> bool:
@@ -83,13 +87,15 @@ def hash_content(
     *,
     variants: bool = True,
     exact_orientations: bool = False,
+    batch: BatchTally | None = None,
 ) -> ContentSignals:
-    """Every signal of ``data``. A non-image is not an error here: it still has digests."""
+    """Every signal of ``data``. A non-image is not an error here: it still has digests.
+    ``batch`` counts the decoding bytes of one request's images together."""
     digests = digest_bytes(data)
     try:
-        im, large = decode(data, limits)
+        im, large = decode(data, limits, batch)
     except MediaError as e:
-        return ContentSignals(digests, media_error=e.message)
+        return ContentSignals(digests, media_error=e.message, not_image=isinstance(e, NotAnImage))
     rgb = np.asarray(im)
     if variants:
         hashes, quality = _pdq_variants(rgb, exact_orientations)

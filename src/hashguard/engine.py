@@ -19,6 +19,7 @@ from hashguard.batch import read_file
 from hashguard.content import ContentSignals, hash_content
 from hashguard.errors import TooLarge
 from hashguard.index.live import Hit, IndexSet
+from hashguard.media.budget import BatchTally
 from hashguard.media.image import DEFAULT_LIMITS, DecodeLimits
 from hashguard.signals.base import Signal
 from hashguard.signals.pdq import LOW_QUALITY
@@ -136,9 +137,11 @@ class Engine:
 
     # matching
 
-    def match_content(self, data: bytes) -> Result:
+    def match_content(self, data: bytes, batch: BatchTally | None = None) -> Result:
+        """``batch`` adds up the decoding bytes of one request's images (see
+        :class:`~hashguard.media.budget.BatchTally`)."""
         return self.match_hashed(
-            hash_content(data, self.limits, exact_orientations=self.exact_orientations)
+            hash_content(data, self.limits, exact_orientations=self.exact_orientations, batch=batch)
         )
 
     def match_file(self, path: Path) -> Result:

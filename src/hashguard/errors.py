@@ -77,7 +77,12 @@ class TooLarge(MediaError):
 
 
 class DecompressionBomb(TooLarge):
-    """An image whose pixel count exceeds the configured limit."""
+    """An image whose pixel count, or the memory decoding it takes, exceeds the limit."""
+
+
+class NotAnImage(MediaError):
+    """Content that is not in an image format hashguard decodes (a video, a PDF, an EPS):
+    it has digests but no perceptual hash."""
 
 
 @dataclass(frozen=True)

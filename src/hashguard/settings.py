@@ -7,6 +7,8 @@ TOML file (in that order of precedence), then passed explicitly.
 | index snapshots | HASHGUARD_INDEX_DIR | index_dir | beside the SQLite file, else user cache |
 | largest image, in pixels | HASHGUARD_MAX_PIXELS | max_pixels | 150,000,000 |
 | largest upload, in bytes | HASHGUARD_MAX_UPLOAD_BYTES | max_upload_bytes | 100 MiB |
+| image decoding memory, per process | HASHGUARD_MAX_DECODE_BYTES | max_decode_bytes | 256 MiB |
+| ... of one API batch | HASHGUARD_MAX_BATCH_DECODE_BYTES | max_batch_decode_bytes | 1 GiB |
 | hash each orientation's pixels | HASHGUARD_EXACT_ORIENTATIONS | exact_orientations | false |
 | requests/s per API key without its own limit (0: none) | HASHGUARD_RATE_LIMIT | rate_limit | 0 |
 | largest list file sent to the API, bytes | HASHGUARD_MAX_LIST_BYTES | max_list_bytes | 4 GiB |
@@ -118,6 +120,15 @@ class Settings:
             max_bytes=number(
                 "HASHGUARD_MAX_UPLOAD_BYTES", "max_upload_bytes", defaults.max_bytes, 1
             ),
+            max_decode_bytes=number(
+                "HASHGUARD_MAX_DECODE_BYTES", "max_decode_bytes", defaults.max_decode_bytes, 1
+            ),
+            max_batch_decode_bytes=number(
+                "HASHGUARD_MAX_BATCH_DECODE_BYTES",
+                "max_batch_decode_bytes",
+                defaults.max_batch_decode_bytes,
+                1,
+            ),
         )
         rate_limit = number("HASHGUARD_RATE_LIMIT", "rate_limit", 0, 0)
         max_list = number("HASHGUARD_MAX_LIST_BYTES", "max_list_bytes", 4 << 30, 1)
@@ -149,6 +160,8 @@ class Settings:
             "HASHGUARD_INDEX_DIR": str(self.index_dir),
             "HASHGUARD_MAX_PIXELS": str(self.limits.max_pixels),
             "HASHGUARD_MAX_UPLOAD_BYTES": str(self.limits.max_bytes),
+            "HASHGUARD_MAX_DECODE_BYTES": str(self.limits.max_decode_bytes),
+            "HASHGUARD_MAX_BATCH_DECODE_BYTES": str(self.limits.max_batch_decode_bytes),
             "HASHGUARD_EXACT_ORIENTATIONS": "1" if self.exact_orientations else "0",
             "HASHGUARD_RATE_LIMIT": str(self.rate_limit),
             "HASHGUARD_MAX_LIST_BYTES": str(self.max_list_bytes),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import struct
 import zlib
 from pathlib import Path
@@ -200,3 +201,43 @@ def test_letterboxed_image_also_queries_the_trimmed_picture(testdata: Path) -> N
     assert boxed.trimmed and not plain.trimmed
     assert hamming(boxed.pdq, plain.pdq) > 31  # plain PDQ misses it...
     assert min(hamming(q, plain.pdq) for q in boxed.pdq_queries) <= 31  # ...we do not
+
+
+def _convert_then_resize(data: bytes) -> np.ndarray:
+    """What decoding did before it reduced a large image first: the whole image to RGB (wide
+    greyscale scaled by its range in float64), then nearest-neighbour to 512x512."""
+    im = Image.open(io.BytesIO(data))
+    if im.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+        a = np.asarray(im, dtype=np.float64)
+        lo, hi = float(a.min()), float(a.max())
+        a = (a - lo) * (255.0 / (hi - lo)) if hi > lo else np.zeros_like(a)
+        rgb = Image.fromarray(a.round().astype(np.uint8), "L").convert("RGB")
+    else:
+        rgb = im.convert("RGB")
+    return np.asarray(rgb.resize((512, 512), Image.Resampling.NEAREST))
+
+
+@pytest.mark.parametrize(
+    ("mode", "fmt"),
+    [("1", "PNG"), ("L", "PNG"), ("P", "GIF"), ("P", "PNG"), ("LA", "PNG"), ("RGBA", "PNG"),
+     ("CMYK", "TIFF"), ("YCbCr", "TIFF"), ("I;16", "PNG"), ("I;16B", "TIFF"), ("I", "TIFF"),
+     ("F", "TIFF"), ("RGB", "BMP")],
+)  # fmt: skip
+def test_large_image_reduced_before_converting_is_bit_identical(mode: str, fmt: str) -> None:
+    """A large image is brought to 512x512 in its own mode and converted after (no full-size
+    RGB or float64 copy): the pixels are exactly those of converting first."""
+    rng = np.random.default_rng(7)
+    size = (900, 700)
+    if mode in ("I;16", "I;16B"):
+        values = rng.integers(0, 65536, size[::-1], dtype=np.uint16)
+        order = "<u2" if mode == "I;16" else ">u2"
+        im = Image.frombytes(mode, size, values.astype(order).tobytes())
+    elif mode in ("I", "F"):
+        values = rng.normal(0, 1000, size[::-1]).astype(np.float32 if mode == "F" else np.int32)
+        im = Image.fromarray(values, mode)
+    else:
+        rgb = Image.fromarray(rng.integers(0, 256, (*size[::-1], 3), dtype=np.uint8))
+        im = rgb.convert(mode)
+    data = encode(im, fmt)
+    assert Image.open(io.BytesIO(data)).mode == mode
+    assert np.array_equal(np.asarray(load_image(data)), _convert_then_resize(data))

@@ -38,6 +38,7 @@ from hashguard.api.schemas import (
 )
 from hashguard.engine import Engine, Result, TextResult
 from hashguard.errors import HashguardError, InvalidValue, NotReady, TooLarge
+from hashguard.media.budget import BatchTally
 from hashguard.signals.base import Signal
 
 router = APIRouter(tags=["match"])
@@ -159,7 +160,7 @@ def _refuse_if_probing(request: Request, caller: Caller) -> None:
 
 
 def _match_item(
-    request: Request, engine: Engine, caller: Caller, item: BatchItem
+    request: Request, engine: Engine, caller: Caller, item: BatchItem, batch: BatchTally
 ) -> dict[str, Any]:
     try:
         _refuse_if_probing(request, caller)  # the rest of a batch that raised the alarm
@@ -179,7 +180,7 @@ def _match_item(
                 data = base64.b64decode(item.content, validate=True)
             except (binascii.Error, ValueError):
                 raise InvalidValue("content is not valid base64") from None
-            result = engine.match_content(data)
+            result = engine.match_content(data, batch)
         if alarm := probing.watch(request, caller, result):
             probing.report(request, caller, alarm, result)  # on a worker thread already
             _refuse_if_probing(request, caller)
@@ -226,8 +227,9 @@ async def match_batch(request: Request, batch: Batch, caller: Matcher) -> Respon
     engine = _engine(request)
     if len(batch.items) > 1:
         request.app.state.auth.charge(caller, len(batch.items))
+    tally = BatchTally(engine.limits.max_batch_decode_bytes)  # the items' images, together
     results = await run_in_threadpool(
-        lambda: [_match_item(request, engine, caller, i) for i in batch.items]
+        lambda: [_match_item(request, engine, caller, i, tally) for i in batch.items]
     )
     for item in results:
         _count(request, item.get("matches", []))

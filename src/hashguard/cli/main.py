@@ -132,8 +132,12 @@ def cmd_hash(args: argparse.Namespace) -> int:
         if isinstance(result, str):
             failed = True
             emit({"path": str(path), "error": result})
+        elif result.not_image and not args.any_file:
+            # A video or a PDF: its digests are what `match` matches; it just has no PDQ.
+            line = {k: v for k, v in result.as_dict().items() if k != "media_error"}
+            emit({"path": str(path), **line, "note": f"no perceptual hash: {result.media_error}"})
         elif result.media_error is not None and not args.any_file:
-            failed = True
+            failed = True  # an image that would not decode: corrupt, truncated, too large
             emit({"path": str(path), "error": result.media_error})
         else:
             emit({"path": str(path), **result.as_dict()})
@@ -369,7 +373,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.choices["hash"].add_argument(
         "--any-file",
         action="store_true",
-        help="digest files that are not images instead of failing",
+        help="print the digests of images that cannot be decoded too (with media_error), "
+        "rather than an error line",
     )
     sub.choices["match"].add_argument("--signals", help="file of 'TYPE VALUE' lines, or -")
     sub.choices["match"].add_argument(
