@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future
 from contextlib import contextmanager
 from typing import Any
 
@@ -18,6 +19,7 @@ from hashguard.signals.base import Signal
 from hashguard.signals.pdq import DEFAULT_THRESHOLD
 from hashguard.store import audit
 from hashguard.store import tables as t
+from hashguard.store.adds import Added, EntryAdd, GroupCommit
 from hashguard.store.database import default_db_url, migrate, open_engine
 from hashguard.store.importer import apply_list
 from hashguard.store.keys import Keys
@@ -55,6 +57,7 @@ class Store:
         self.keys = Keys(self.engine)
         self.sources = Sources(self.engine)
         self._after_write: list[Callable[[], None]] = []
+        self._adds = GroupCommit(self._writing)
 
     @property
     def safe_url(self) -> str:
@@ -65,6 +68,7 @@ class Store:
         return self.engine.dialect.name
 
     def close(self) -> None:
+        self._adds.close()
         self.engine.dispose()
 
     def _store_id(self) -> str:
@@ -216,6 +220,23 @@ class Store:
             if also is not None:
                 also(conn)
             return report
+
+    def submit_entry(
+        self, bank_name: str, rows: Sequence[ListRow], *, actor: str = "local",
+        action: str = "entry.add",
+    ) -> Future[Added]:  # fmt: skip
+        """Add one entry (``rows`` as :func:`~hashguard.lists.rows.entry_rows` makes them),
+        with the outcome of a one-entry :meth:`import_rows`; the future holds the report and
+        the entry once the transaction holding it has committed. Adds submitted while another
+        commits share the next transaction (see :mod:`hashguard.store.adds`)."""
+        return self._adds.submit(EntryAdd(bank_name, tuple(rows), actor, action))
+
+    def add_entry(
+        self, bank_name: str, rows: Sequence[ListRow], *, actor: str = "local",
+        action: str = "entry.add",
+    ) -> Added:  # fmt: skip
+        """:meth:`submit_entry`, waiting for the commit."""
+        return self.submit_entry(bank_name, rows, actor=actor, action=action).result()
 
     def retract_entry(self, bank_name: str, entry_id: str, *, actor: str = "local") -> Entry:
         entry = self.entry(bank_name, entry_id)
