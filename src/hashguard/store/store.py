@@ -17,7 +17,7 @@ from hashguard.errors import ConfigError, Conflict, InvalidValue, NotFound, RowE
 from hashguard.lists.rows import ListRow
 from hashguard.signals.base import Signal
 from hashguard.signals.pdq import DEFAULT_THRESHOLD
-from hashguard.store import audit
+from hashguard.store import audit, notify
 from hashguard.store import tables as t
 from hashguard.store.adds import Added, EntryAdd, GroupCommit
 from hashguard.store.database import default_db_url, migrate, open_engine
@@ -92,6 +92,7 @@ class Store:
             if self.dialect == "postgresql":
                 conn.execute(text(_PG_LOCK))
             yield conn
+            notify.changed(conn)
         for callback in self._after_write:
             callback()
 
