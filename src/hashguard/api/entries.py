@@ -3,6 +3,7 @@ and import a whole list file. Scope ``curate``; every call is in the audit log."
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import tempfile
 from typing import IO, Annotated, Any
@@ -118,11 +119,11 @@ async def add_entry(
     rows, errors = entry_rows(entry_id, signals, metadata, e.registry)
     if errors:
         raise ListRejected(f"entry {entry_id!r}", errors)
-    report = await run_in_threadpool(
-        e.store.import_rows, bank, rows, [], f"entry {entry_id}",
-        actor=caller.actor, action="entry.add",
-    )  # fmt: skip
-    entry = await run_in_threadpool(e.store.entry, bank, entry_id)
+    # Answered once the transaction holding it has committed; adds arriving meanwhile
+    # share the next one (group commit), and no request thread waits for it.
+    report, entry = await asyncio.wrap_future(
+        e.store.submit_entry(bank, rows, actor=caller.actor, action="entry.add")
+    )
     return {"entry": _entry_out(entry).model_dump(), "report": report.as_dict()}
 
 

@@ -1,7 +1,8 @@
 """Building the app around an Engine, and running it with uvicorn, in one or more workers.
 
 Each worker process holds its own indexes (memory-mapped from one snapshot, so the pages are
-shared) and follows the change log on its own, every REFRESH_SECONDS.
+shared) and follows the change log on its own: woken by PostgreSQL's NOTIFY after each
+change, else every REFRESH_SECONDS.
 """
 
 from __future__ import annotations
@@ -46,10 +47,12 @@ from hashguard.engine import Engine
 from hashguard.errors import ConfigError
 from hashguard.settings import Settings
 from hashguard.sources.runner import sync_due
+from hashguard.store import notify
 from hashguard.store.store import Store
 
 log = logging.getLogger(__name__)
-REFRESH_SECONDS = 0.25  # how often each process follows the change log
+REFRESH_SECONDS = 0.25  # how often each process follows the change log (SQLite, fallback)
+LISTEN_POLL_SECONDS = 2.0  # the same while notifications of changes arrive (PostgreSQL)
 _OPTIONS_ENV = "HASHGUARD_SERVE_OPTIONS"
 
 
@@ -74,6 +77,10 @@ class ServeOptions:
 
     # Host headers answered (names, or name:port); empty: any. See api/origin.py.
     allowed_hosts: tuple[str, ...] = ()
+    # PostgreSQL: wake the follower by LISTEN/NOTIFY, polling every listen_poll seconds as
+    # the fallback (it also keeps /v1/ready's 5 s staleness bound when nothing changes).
+    listen: bool = True
+    listen_poll: float = LISTEN_POLL_SECONDS
 
 
 def _follow_once(
@@ -110,12 +117,32 @@ def create_app(engine: Engine, options: ServeOptions | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async def follow() -> None:
-            while True:
-                try:
-                    await asyncio.to_thread(_follow_once, engine, auth, m, options)
-                except Exception:  # keep serving on the last good index; /v1/ready says so
-                    log.exception("could not follow the change log")
-                await asyncio.sleep(REFRESH_SECONDS)
+            # On PostgreSQL a NOTIFY wakes this at once after each change committed anywhere
+            # (store/notify.py), and the poll is only the fallback; on SQLite, or while not
+            # listening, it polls every REFRESH_SECONDS.
+            wake = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            listener = (
+                notify.Listener(engine.store.engine, lambda: loop.call_soon_threadsafe(wake.set))
+                if engine.store.dialect == "postgresql" and options.listen
+                else None
+            )
+            app.state.listener = listener
+            try:
+                while True:
+                    wake.clear()  # a change committed while catching up wakes the next round
+                    try:
+                        await asyncio.to_thread(_follow_once, engine, auth, m, options)
+                    except Exception:  # keep serving on the last good index; /v1/ready says so
+                        log.exception("could not follow the change log")
+                    listening = listener is not None and listener.listening
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(
+                            wake.wait(), options.listen_poll if listening else REFRESH_SECONDS
+                        )
+            finally:
+                if listener is not None:
+                    await asyncio.to_thread(listener.close)
 
         if not options.auth:
             log.warning(

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from hashguard.access.keys import ApiKey, hash_key, new_key, parse_scopes
 from hashguard.banks.model import validate_name
 from hashguard.errors import Conflict, InvalidValue, NotFound
-from hashguard.store import audit
+from hashguard.store import audit, notify
 from hashguard.store import tables as t
 from hashguard.store.database import begin_write
 
@@ -48,6 +48,7 @@ class Keys:
                     )
                 )
                 audit.record(conn, actor, "key.create", name, {"scopes": list(checked)})
+                notify.changed(conn)
         except IntegrityError:
             raise Conflict(f"a key named {name!r} already exists") from None
         return self.get(name), secret
@@ -61,6 +62,7 @@ class Keys:
             ).rowcount
             if done:
                 audit.record(conn, actor, "key.revoke", name, {})
+                notify.changed(conn)
         return self.get(name)
 
     def get(self, name: str) -> ApiKey:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future
 from contextlib import contextmanager
 from typing import Any
 
@@ -25,8 +26,9 @@ from hashguard.errors import ConfigError, Conflict, InvalidValue, NotFound, RowE
 from hashguard.lists.rows import ListRow, text_problem
 from hashguard.signals.base import Signal
 from hashguard.signals.pdq import DEFAULT_THRESHOLD
-from hashguard.store import audit
+from hashguard.store import audit, notify
 from hashguard.store import tables as t
+from hashguard.store.adds import Added, EntryAdd, GroupCommit
 from hashguard.store.database import LOCK_WAIT, begin_write, default_db_url, migrate, open_engine
 from hashguard.store.importer import apply_list
 from hashguard.store.keys import Keys
@@ -71,6 +73,7 @@ class Store:
         self.keys = Keys(self.engine)
         self.sources = Sources(self.engine)
         self._after_write: list[Callable[[], None]] = []
+        self._adds = GroupCommit(self._writing)
 
     @property
     def safe_url(self) -> str:
@@ -81,6 +84,7 @@ class Store:
         return self.engine.dialect.name
 
     def close(self) -> None:
+        self._adds.close()
         self.engine.dispose()
 
     def _store_id(self) -> str:
@@ -109,6 +113,7 @@ class Store:
             if self.dialect == "postgresql":
                 conn.execute(text(_PG_LOCK))
             yield conn
+            notify.changed(conn)
         for callback in self._after_write:
             callback()
 
@@ -269,6 +274,23 @@ class Store:
             if also is not None:
                 also(conn)
             return report
+
+    def submit_entry(
+        self, bank_name: str, rows: Sequence[ListRow], *, actor: str = "local",
+        action: str = "entry.add",
+    ) -> Future[Added]:  # fmt: skip
+        """Add one entry (``rows`` as :func:`~hashguard.lists.rows.entry_rows` makes them),
+        with the outcome of a one-entry :meth:`import_rows`; the future holds the report and
+        the entry once the transaction holding it has committed. Adds submitted while another
+        commits share the next transaction (see :mod:`hashguard.store.adds`)."""
+        return self._adds.submit(EntryAdd(bank_name, tuple(rows), actor, action))
+
+    def add_entry(
+        self, bank_name: str, rows: Sequence[ListRow], *, actor: str = "local",
+        action: str = "entry.add",
+    ) -> Added:  # fmt: skip
+        """:meth:`submit_entry`, waiting for the commit."""
+        return self.submit_entry(bank_name, rows, actor=actor, action=action).result()
 
     def retract_entry(self, bank_name: str, entry_id: str, *, actor: str = "local") -> Entry:
         entry = self.entry(bank_name, entry_id)
