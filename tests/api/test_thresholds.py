@@ -66,7 +66,10 @@ def test_a_bank_at_the_bound_full_of_near_copies_still_answers(
     service = next(services)
     try:
         r = service.call(
-            "POST", "/v1/match", "match", json={"signals": [{"type": "pdq", "value": query}]}
+            "POST",
+            "/v1/match",
+            "match:distance",
+            json={"signals": [{"type": "pdq", "value": query}]},
         )
     finally:
         services.close()

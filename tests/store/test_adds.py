@@ -103,10 +103,14 @@ def pending(store: Store, bank: str, entry_id: str, value: str) -> tuple[EntryAd
 def test_a_group_of_adds_is_one_transaction_and_fails_one_by_one(store: Store) -> None:
     store.create_bank("own")
     before = store.last_seq()
+    # Validation refuses a NUL before the store sees it; forged past it here, it is a row
+    # the database itself refuses (PostgreSQL has no NUL in text), failing inside the group.
+    add, future = pending(store, "own", "c", "c" * 32)
+    forged = EntryAdd(add.bank, tuple(r._replace(id="c\x00") for r in add.rows), add.actor)
     batch = [
         pending(store, "own", "a", "a" * 32),
         pending(store, "gone", "b", "b" * 32),  # no such bank
-        pending(store, "own", "c\x00", "c" * 32),  # PostgreSQL refuses NUL in text
+        (forged, future),
         pending(store, "own", "d", "d" * 32),
     ]
     store._adds.write(batch)

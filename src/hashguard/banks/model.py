@@ -66,6 +66,11 @@ class Bank:
     enabled: bool = True
     match_fields: tuple[str, ...] = DEFAULT_MATCH_FIELDS  # what match keys see of an entry
 
+    def threshold(self, signal_type: str) -> int | None:
+        """This bank's match threshold for ``signal_type``; None: the type's own default.
+        (Stored per bank and per signal type; see docs/concepts.md.)"""
+        return self.pdq_threshold if signal_type == "pdq" else None
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
