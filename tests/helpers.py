@@ -14,14 +14,14 @@ from PIL import Image
 
 from hashguard.banks.model import ImportReport
 from hashguard.errors import RowError
-from hashguard.lists.formats import READERS
+from hashguard.lists import formats
 from hashguard.signals.registry import default_registry
 from hashguard.store.store import Store
 
 
 def import_text(store: Store, bank: str, text: str, fmt: str = "csv") -> ImportReport:
     errors: list[RowError] = []
-    rows = READERS[fmt](io.BytesIO(text.encode()), default_registry(), errors)
+    rows = formats.get(fmt).read(io.BytesIO(text.encode()), default_registry(), errors)
     return store.import_rows(bank, rows, errors, f"test.{fmt}")
 
 

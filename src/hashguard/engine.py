@@ -7,7 +7,6 @@ store (see :mod:`hashguard.index.entries`).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Iterable, Sequence
@@ -18,25 +17,18 @@ from typing import Any
 from hashguard.batch import read_file
 from hashguard.content import ContentSignals, hash_content
 from hashguard.errors import TooLarge
-from hashguard.index.live import Hit, IndexSet
+from hashguard.index.base import Hit
+from hashguard.index.live import IndexSet
 from hashguard.media.budget import BatchTally
 from hashguard.media.image import DEFAULT_LIMITS, DecodeLimits
 from hashguard.signals.base import Signal
-from hashguard.signals.pdq import LOW_QUALITY
 from hashguard.signals.registry import Registry, default_registry
 from hashguard.store.store import Store
-from hashguard.text.urls import FoundUrl, expressions, extract_urls
+from hashguard.text.message import Message
 
 log = logging.getLogger(__name__)
 
 MAX_TEXT_CHARS = 100_000  # characters in one message; chat apps allow a few thousand
-MAX_URLS = 1_000  # URLs looked up per message; more is a spam payload, not a message
-
-# pdqhash.compute_dihedral's order; trimmed-border variants follow with a "trimmed " prefix.
-DIHEDRAL = (
-    "original", "rotate90", "rotate180", "rotate270",
-    "flip_x", "flip_y", "flip_diagonal", "flip_antidiagonal",
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -47,10 +39,11 @@ class Match:
     distance: int
     metadata: dict[str, Any] = field(default_factory=dict)
     variant: str | None = None  # which transformation of the query matched, if not as-is
-    low_quality: bool = False  # the entry's or the query's PDQ quality was below 50
+    low_quality: bool = False  # the entry's or the query's signal is of low quality
     # In text: where the match is (``span`` in the message), and what matched (``matched``:
     # the URL expression or the keyword's normalised form; ``url``: the URL found).
     found: dict[str, Any] | None = None
+    result: dict[str, Any] | None = None  # what the signal type reports beyond the distance
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -66,6 +59,8 @@ class Match:
             out["low_quality"] = True
         if self.found:
             out.update(self.found)
+        if self.result:
+            out.update(self.result)
         return out
 
 
@@ -87,13 +82,6 @@ class TextResult:
         return {"matches": [m.as_dict() for m in self.matches], "urls": self.urls}
 
 
-def _variant(position: int) -> str | None:
-    if position == 0:
-        return None
-    name = DIHEDRAL[position % len(DIHEDRAL)]
-    return f"trimmed {name}" if position >= len(DIHEDRAL) else name
-
-
 class Engine:
     def __init__(
         self,
@@ -111,6 +99,7 @@ class Engine:
         self.exact_orientations = exact_orientations
         self.index_dir = index_dir
         self.indexes = IndexSet(self.registry, store.store_id)
+        self._text_types = [t for t in self.registry.types() if t.in_text]
         # What this process writes is current here at once, before the follower sees it.
         store.after_write(self.indexes.entries.clear)
         self.loaded = False
@@ -140,8 +129,20 @@ class Engine:
     def match_content(self, data: bytes, batch: BatchTally | None = None) -> Result:
         """``batch`` adds up the decoding bytes of one request's images (see
         :class:`~hashguard.media.budget.BatchTally`)."""
-        return self.match_hashed(
-            hash_content(data, self.limits, exact_orientations=self.exact_orientations, batch=batch)
+        return self.match_hashed(self.hash(data, batch=batch))
+
+    def hash(
+        self, data: bytes, *, query: bool = True, batch: BatchTally | None = None
+    ) -> ContentSignals:
+        """Every registered type's signal of ``data``, as a query or (``query=False``) as
+        content to list: the one hashing path of matching, entry uploads and the CLI."""
+        return hash_content(
+            data,
+            self.limits,
+            variants=query,
+            exact_orientations=self.exact_orientations,
+            batch=batch,
+            registry=self.registry,
         )
 
     def match_file(self, path: Path) -> Result:
@@ -150,14 +151,16 @@ class Engine:
 
     def match_hashed(self, content: ContentSignals) -> Result:
         found: list[tuple[str, Hit, str | None]] = []
-        for name, value in content.digests.items():
-            found.extend((name, h, None) for h in self.indexes.search(name, [value]))
-        if content.pdq_queries:
-            values = [q.hex() for q in content.pdq_queries]
-            found.extend(("pdq", h, _variant(h.query)) for h in self.indexes.search("pdq", values))
-        return Result(
-            self._resolve(found, query_low_quality=content.low_quality), content.as_dict()
-        )
+        low: set[str] = set()
+        for name, hashed in content.hashed.items():
+            signal_type = self.registry.get(name)
+            queries = hashed.queries or (signal_type.index_key(hashed.value),)
+            variants = hashed.variants
+            for h in self.indexes.search_keys(name, queries):
+                found.append((name, h, variants[h.query] if variants else None))
+            if hashed.low_quality:
+                low.add(name)
+        return Result(self._resolve(found, low_quality=low), content.as_dict())
 
     def match_signals(self, signals: Sequence[Signal]) -> list[Match]:
         """Matches for precomputed signals (canonical values, e.g. from ``Registry.parse``)."""
@@ -167,35 +170,25 @@ class Engine:
         found: list[tuple[str, Hit, str | None]] = []
         for name, values in by_type.items():
             found.extend((name, h, None) for h in self.indexes.search(name, values))
-        low = any(s.quality is not None and s.quality < LOW_QUALITY for s in signals)
-        return self._resolve(found, query_low_quality=low)
+        # A weak signal among the query's makes each match of its type low quality.
+        low = {s.type for s in signals if self.registry.get(s.type).low_quality(s.quality)}
+        return self._resolve(found, low_quality=low)
 
     def match_text(self, text: str) -> TextResult:
-        """URL and keyword entries found in a message (see :mod:`hashguard.text`)."""
+        """Entries of the types matched in text (URLs, keywords) found in a message (see
+        :mod:`hashguard.text`)."""
         if len(text) > MAX_TEXT_CHARS:
             raise TooLarge(f"message is {len(text)} characters; the limit is {MAX_TEXT_CHARS}")
-        urls = extract_urls(text)[:MAX_URLS]
-        found = self._url_hits(urls) if urls else []  # most messages hold no URL
-        for kw, hit in self.indexes.search_text("keyword", text):
-            where = {"span": [kw.start, kw.end], "matched": kw.matched, "mode": kw.mode.value}
-            found.append(("keyword", hit, where))
-        listed = [{"span": [u.start, u.end], "url": u.canonical} for u in urls]
-        return TextResult(self._resolve_text(found), listed)
-
-    def _url_hits(self, urls: list[FoundUrl]) -> list[tuple[str, Hit, dict[str, Any]]]:
-        """Every expression of every URL, looked up at once; ``url`` entries are indexed by
-        the SHA-256 of their expression, ``url_sha256`` entries are that SHA-256: one key."""
-        exprs: list[tuple[str, dict[str, Any]]] = []
-        for url in urls:
-            where = {"span": [url.start, url.end], "url": url.canonical}
-            exprs.extend((e, where) for e in expressions(url.canonical))
-        keys = [hashlib.sha256(e.encode()).digest() for e, _ in exprs]
+        message = Message(text)
         found: list[tuple[str, Hit, dict[str, Any]]] = []
-        for type_name in ("url", "url_sha256"):
-            for hit in self.indexes.search_keys(type_name, keys):
-                expr, where = exprs[hit.query]
-                found.append((type_name, hit, {**where, "matched": expr}))
-        return found
+        for signal_type in self._text_types:
+            queries = signal_type.text_queries(message)
+            if queries is None:
+                continue
+            for hit in self.indexes.search_keys(signal_type.name, queries.keys):
+                found.append((signal_type.name, hit, hit.where or queries.where(hit.query)))
+        listed = [{"span": [u.start, u.end], "url": u.canonical} for u in message.urls]
+        return TextResult(self._resolve_text(found), listed)
 
     def _resolve_text(self, found: list[tuple[str, Hit, dict[str, Any]]]) -> list[Match]:
         """One match per (entry, span): active entries only, with their metadata."""
@@ -219,7 +212,7 @@ class Engine:
         return [self.match_content(data) for data in items]
 
     def _resolve(
-        self, found: list[tuple[str, Hit, str | None]], *, query_low_quality: bool
+        self, found: list[tuple[str, Hit, str | None]], *, low_quality: set[str]
     ) -> list[Match]:
         """One match per (entry, signal type): the closest, with the entry's metadata."""
         best: dict[tuple[int, str], tuple[Hit, str | None]] = {}
@@ -229,8 +222,8 @@ class Engine:
                 best[key] = (hit, variant)
         if not best:
             return []
-        # Only a PDQ match needs the entry's signals (their quality); skip the query otherwise.
-        needs_signals = any(type_name == "pdq" for _, type_name in best)
+        # Only types with a quality need the entry's signals; skip the query otherwise.
+        needs_signals = any(self.registry.get(name).has_quality for _, name in best)
         entries = self.indexes.entries.get(
             [pk for pk, _ in best], self.store.entries, signals=needs_signals
         )
@@ -239,9 +232,9 @@ class Engine:
             entry = entries.get(pk)
             if entry is None or entry.status != "active":
                 continue  # retracted since the index last caught up
-            entry_low = any(
-                s.type == type_name and s.quality is not None and s.quality < LOW_QUALITY
-                for s in entry.signals
+            signal_type = self.registry.get(type_name)
+            low = type_name in low_quality or any(
+                s.type == type_name and signal_type.low_quality(s.quality) for s in entry.signals
             )
             matches.append(
                 Match(
@@ -251,7 +244,8 @@ class Engine:
                     distance=hit.distance,
                     metadata=entry.metadata(),
                     variant=variant,
-                    low_quality=type_name == "pdq" and (entry_low or query_low_quality),
+                    low_quality=low,
+                    result=signal_type.describe(hit.distance),
                 )
             )
         matches.sort(key=lambda m: (m.distance, m.bank, m.entry, m.signal_type))

@@ -50,6 +50,10 @@ class UnknownSignalType(InvalidValue):
     exit_code = 2
 
 
+class UnknownFormat(InvalidValue):
+    """A list format no installed format answers to, or a file whose format cannot be told."""
+
+
 class MalformedBody(InvalidValue):
     """A request body that does not parse at all: JSON that is not JSON (or not UTF-8), a
     broken multipart form. A body that parses but breaks the schema is InvalidValue (422)."""

@@ -14,7 +14,7 @@ from sqlalchemy import Connection
 from hashguard.engine import Engine
 from hashguard.errors import RowError
 from hashguard.index import live
-from hashguard.lists.formats import READERS
+from hashguard.lists import formats
 from hashguard.signals.base import Signal
 from hashguard.signals.registry import default_registry
 from hashguard.store.store import Store
@@ -52,7 +52,7 @@ def test_a_gap_left_by_a_rolled_back_import_is_caught_up_not_rebuilt(
         f"md5,{h},big{i}\n" for i, h in enumerate(md5s(GAP_ROWS, 1))
     )
     errors: list[RowError] = []
-    rows = READERS["csv"](io.BytesIO(big.encode()), default_registry(), errors)
+    rows = formats.get("csv").read(io.BytesIO(big.encode()), default_registry(), errors)
     with pytest.raises(Killed):
         store.import_rows("iwf", rows, errors, "big.csv", also=killed)
     assert store.last_seq() == at  # nothing of it was committed

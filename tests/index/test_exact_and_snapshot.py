@@ -16,16 +16,16 @@ from hashguard.index.hamming import HammingIndex
 def test_exact_index() -> None:
     keys = [bytes([i]) * 16 for i in range(100)] + [bytes(16)]  # a key of zero bytes too
     index = ExactIndex.build(16, keys, np.arange(101), np.zeros(101, np.int32))
-    qn, pks, _ = index.search([bytes([5]) * 16, b"\xee" * 16, bytes(16)])
+    qn, pks, _ = index.equal([bytes([5]) * 16, b"\xee" * 16, bytes(16)])
     assert list(zip(qn, pks, strict=True)) == [(0, 5), (2, 0), (2, 100)]
     assert index.add(b"\xee" * 16, 500, 3) and not index.add(b"\xee" * 16, 500, 3)
     assert index.add(bytes([5]) * 16, 501, 3)  # a second entry with the same hash
-    assert sorted(index.search([bytes([5]) * 16])[1]) == [5, 501]
+    assert sorted(index.equal([bytes([5]) * 16])[1]) == [5, 501]
     assert index.remove(bytes([5]) * 16, 5) == 1
-    assert index.search([bytes([5]) * 16])[1] == [501]
+    assert index.equal([bytes([5]) * 16])[1] == [501]
     compacted = index.compact()
     assert len(compacted) == 102 and compacted.tail_size == 0
-    assert compacted.search([b"\xee" * 16])[1] == [500]
+    assert compacted.equal([b"\xee" * 16])[1] == [500]
 
 
 def test_snapshot_round_trip(tmp_path: Path) -> None:
@@ -44,9 +44,9 @@ def test_snapshot_round_trip(tmp_path: Path) -> None:
     assert (manifest.store_id, manifest.seq) == ("store-x", 43)
     pdq = loaded["pdq"]
     assert isinstance(pdq, HammingIndex) and pdq.tables is not None
-    assert pdq.search(codes[17][None], 0)[1].tolist() == [17]
+    assert pdq.within(codes[17][None], 0)[1].tolist() == [17]
     assert pdq.remove(codes[17], 17) == 1  # live flags are writable after a load
-    assert loaded["md5"].search([bytes([1]) * 16])[1] == [7]  # type: ignore[call-arg, index]
+    assert loaded["md5"].equal([bytes([1]) * 16])[1] == [7]
     assert snapshot.read_manifest(tmp_path / "missing") is None
     assert snapshot.load(tmp_path / "missing") is None
     (target / "manifest.json").write_text("{broken")
@@ -65,7 +65,7 @@ def test_key_filter_never_hides_a_key_and_rejects_most_others() -> None:
     assert passed < 200  # ~0.5% expected: a filter that lets everything through fails here
     # searching through the filter finds exactly what a plain scan finds
     queries = keys[::997] + others[:50] + keys[5:6]
-    qn, pks, _ = index.search(queries)
+    qn, pks, _ = index.equal(queries)
     expected = [(i, keys.index(q)) for i, q in enumerate(queries) if q in set(keys)]
     assert sorted(zip(qn, pks, strict=True)) == expected
 
@@ -74,21 +74,21 @@ def test_keys_added_after_the_build_are_found_past_the_filter(tmp_path: Path) ->
     index = ExactIndex.build(32, [b"\x01" * 32], np.array([1]), np.array([1], np.int32))
     assert index.add(b"\x02" * 32, 2, 1)
     assert b"\x02" * 32 not in index.filter  # type: ignore[operator]
-    assert index.search([b"\x02" * 32])[1] == [2]
+    assert index.equal([b"\x02" * 32])[1] == [2]
     snapshot.save(tmp_path / "snap", "s", 1, {"url": index.compact()})
     assert (tmp_path / "snap" / "url.filter.npy").exists()
     found = snapshot.load(tmp_path / "snap")
     assert found is not None
     loaded = found[1]["url"]
-    assert loaded.search([b"\x01" * 32, b"\x02" * 32])[1] == [1, 2]  # type: ignore[call-arg, index]
+    assert loaded.equal([b"\x01" * 32, b"\x02" * 32])[1] == [1, 2]
     # a filter of the wrong size (no power of two) would hide listed keys: not loaded
     np.save(tmp_path / "snap" / "url.filter.npy", np.zeros(3000, np.uint8))
     with pytest.raises(SnapshotDamaged, match=r"url\.filter\.npy"):
         snapshot.load(tmp_path / "snap")
     # keys too short to filter on are searched without one
     short = ExactIndex.build(4, [b"abcd"], np.array([9]), np.array([1], np.int32))
-    assert short.filter is None and short.search([b"abcd", b"zzzz"])[1] == [9]
-    assert ExactIndex(32).search([b"\x01" * 32])[1] == []
+    assert short.filter is None and short.equal([b"abcd", b"zzzz"])[1] == [9]
+    assert ExactIndex(32).equal([b"\x01" * 32])[1] == []
 
 
 @settings(max_examples=200, deadline=None)
@@ -121,7 +121,7 @@ def test_search_equals_a_scan_of_the_live_rows(
         if rows:
             gone = rows.pop(n % len(rows))
             assert index.remove(gone[0], gone[1]) == 1
-    qn, pks, banks = index.search([key(q) for q in queries])
+    qn, pks, banks = index.equal([key(q) for q in queries])
     got = sorted(zip(qn, pks, banks, strict=True))
     expected = sorted(
         (i, pk, bank) for i, q in enumerate(queries) for k, pk, bank in rows if k == key(q)

@@ -55,7 +55,7 @@ def test_search_equals_brute_force(
 ) -> None:
     codes, index = data
     query = near(codes[target], flips)
-    qn, pks, banks, dist = index.search(query[None], threshold)
+    qn, pks, banks, dist = index.within(query[None], threshold)
     got = {int(pk) - 1000: int(d) for pk, d in zip(pks, dist, strict=True)}
     assert got == brute_force(codes, query, threshold)
     assert set(qn.tolist()) <= {0} and set(banks.tolist()) <= {1}
@@ -67,11 +67,11 @@ def test_batch_search_equals_single_searches(data: tuple[np.ndarray, HammingInde
     queries = np.stack(
         [near(codes[i], list(rng.choice(256, 20, replace=False))) for i in range(40)]
     )
-    qn, pks, _, dist = index.search(queries, 31)
+    qn, pks, _, dist = index.within(queries, 31)
     batch = sorted(zip(qn.tolist(), pks.tolist(), dist.tolist(), strict=True))
     single = []
     for i, q in enumerate(queries):
-        _, p, _, d = index.search(q[None], 31)
+        _, p, _, d = index.within(q[None], 31)
         single += [(i, a, b) for a, b in zip(p.tolist(), d.tolist(), strict=True)]
     assert batch == sorted(single)
 
@@ -84,7 +84,7 @@ def test_add_remove_and_compact() -> None:
     assert index.add(new, 99_999, 2)
     assert not index.add(new, 99_999, 2)  # already live: no duplicate
     assert index.tail_size == 1
-    _, pks, banks, dist = index.search(new[None], 5)
+    _, pks, banks, dist = index.within(new[None], 5)
     assert sorted(zip(pks.tolist(), banks.tolist(), dist.tolist(), strict=True)) == [
         (5, 0, 3),
         (99_999, 2, 0),
@@ -92,24 +92,24 @@ def test_add_remove_and_compact() -> None:
     assert index.remove(codes[5], 5) == 1
     assert index.remove(codes[5], 5) == 0
     assert index.remove(new, 12345) == 0  # another entry's hash: untouched
-    _, pks, _, _ = index.search(new[None], 5)
+    _, pks, _, _ = index.within(new[None], 5)
     assert pks.tolist() == [99_999]
     compacted = index.compact()
     assert len(compacted) == N and compacted.tail_size == 0
-    _, pks, _, _ = compacted.search(new[None], 5)
+    _, pks, _, _ = compacted.within(new[None], 5)
     assert pks.tolist() == [99_999]
     assert index.add(codes[5], 5, 0)  # re-adding a retracted row works
-    assert 5 in index.search(codes[5][None], 0)[1].tolist()
+    assert 5 in index.within(codes[5][None], 0)[1].tolist()
 
 
 def test_small_sets_are_scanned_and_empty_sets_answer() -> None:
     empty = HammingIndex()
-    assert all(len(a) == 0 for a in empty.search(np.zeros((1, 32), np.uint8), 31))
+    assert all(len(a) == 0 for a in empty.within(np.zeros((1, 32), np.uint8), 31))
     codes = np.zeros((3, 32), np.uint8)
     codes[1, 0] = 0b111
     small = HammingIndex.build(codes, np.array([1, 2, 3]), np.zeros(3, np.int32))
     assert small.tables is None
-    assert sorted(small.search(np.zeros((1, 32), np.uint8), 2)[1].tolist()) == [1, 3]
+    assert sorted(small.within(np.zeros((1, 32), np.uint8), 2)[1].tolist()) == [1, 3]
 
 
 def test_layout_and_chunk_choice() -> None:

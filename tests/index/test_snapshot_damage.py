@@ -22,7 +22,7 @@ from hashguard.cli import main
 from hashguard.engine import Engine
 from hashguard.errors import RowError, SnapshotDamaged
 from hashguard.index import integrity, snapshot
-from hashguard.lists.formats import READERS
+from hashguard.lists import formats
 from hashguard.signals.base import Signal
 from hashguard.signals.registry import default_registry
 from hashguard.store.store import Store
@@ -45,7 +45,9 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     lines += [f"url,{u},u{i}" for i, u in enumerate(URLS)]
     lines += [f"keyword,{k},k{i}" for i, k in enumerate(KEYWORDS)]
     errors: list[RowError] = []
-    rows = READERS["csv"](io.BytesIO("\n".join(lines).encode()), default_registry(), errors)
+    rows = formats.get("csv").read(
+        io.BytesIO("\n".join(lines).encode()), default_registry(), errors
+    )
     s.import_rows("iwf", rows, errors, "test.csv")
     yield s
     s.close()

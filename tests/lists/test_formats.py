@@ -10,8 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hashguard.errors import RowError
+from hashguard.lists import formats
 from hashguard.lists.csv_format import _row_parser
-from hashguard.lists.formats import READERS, UnknownFormat, format_for
+from hashguard.lists.formats import UnknownFormat, format_for
 from hashguard.lists.rows import ListRow, parse_row
 from hashguard.signals.registry import default_registry
 
@@ -21,7 +22,7 @@ PDQ = "d8f8f0cee0f4a84f0637022a078f67f0b36e2ed596621e1d33e6339c4e9c9b22"
 
 def read(data: bytes, fmt: str = "csv") -> tuple[list[ListRow], list[RowError]]:
     errors: list[RowError] = []
-    rows = list(READERS[fmt](io.BytesIO(data), default_registry(), errors))
+    rows = list(formats.get(fmt).read(io.BytesIO(data), default_registry(), errors))
     return rows, errors
 
 

@@ -11,7 +11,7 @@ import re
 import pytest
 
 from hashguard.errors import RowError
-from hashguard.lists.formats import READERS
+from hashguard.lists import formats
 from hashguard.lists.rows import ListRow
 from hashguard.signals.registry import default_registry
 
@@ -23,7 +23,7 @@ INTERNALS = re.compile(r"<class|\[\s*'|Error\b|invalid literal|int\(\)|\bdict\b|
 
 def read(data: bytes, fmt: str) -> tuple[list[ListRow], list[RowError]]:
     errors: list[RowError] = []
-    rows = list(READERS[fmt](io.BytesIO(data), default_registry(), errors))
+    rows = list(formats.get(fmt).read(io.BytesIO(data), default_registry(), errors))
     for e in errors:
         assert not INTERNALS.search(e.message), e.message
     return rows, errors

@@ -16,10 +16,9 @@ from hashguard.api.bodies import MULTIPART, is_json, media_type, read_body, read
 from hashguard.api.deps import EngineDep, StoreDep
 from hashguard.api.schemas import ERRORS, EntryIn, EntryOut
 from hashguard.banks.model import Entry
-from hashguard.content import hash_content
 from hashguard.engine import Engine
-from hashguard.errors import InvalidValue, ListRejected, MediaError, RowError
-from hashguard.lists.formats import READERS, UnknownFormat, format_for
+from hashguard.errors import InvalidValue, ListRejected, MediaError, RowError, UnknownFormat
+from hashguard.lists import formats
 from hashguard.lists.rows import entry_rows
 
 router = APIRouter(tags=["entries"], responses=ERRORS)
@@ -61,7 +60,6 @@ _IMPORT_DOC = {
         },
     }
 }
-_CONTENT_TYPES = {"text/csv": "csv", "application/x-ndjson": "jsonl", "application/jsonl": "jsonl"}
 
 
 def _entry_out(entry: Entry) -> EntryOut:
@@ -78,13 +76,7 @@ def _entry_out(entry: Entry) -> EntryOut:
 
 
 def _signals_of_content(e: Engine, data: bytes) -> list[tuple[str, str, int | None]]:
-    hashed = hash_content(data, e.limits, variants=False)
-    signals: list[tuple[str, str, int | None]] = [
-        (name, value, None) for name, value in sorted(hashed.digests.items())
-    ]
-    if hashed.pdq is not None:
-        signals.append(("pdq", hashed.pdq.hex(), hashed.pdq_quality))
-    return signals
+    return [(h.type, h.value, h.quality) for h in e.hash(data, query=False).hashed.values()]
 
 
 @router.post(
@@ -176,11 +168,10 @@ async def import_list(
     with its line number) and nothing changes. Re-importing the same file changes nothing."""
     e.store.bank(bank)  # 404 before reading a large upload
     spool, name = await _spool(request)
-    fmt = format or _CONTENT_TYPES.get(media_type(request))
     try:
-        fmt = format_for(name or "list", fmt)
+        fmt = formats.get(formats.format_for(name or "list", format, media_type(request)))
     except UnknownFormat:
-        what = f"unknown list format {fmt!r}" if fmt else "cannot tell the list format"
+        what = f"unknown list format {format!r}" if format else "cannot tell the list format"
         raise UnknownFormat(
             f"{what}: send ?format=csv or ?format=jsonl, a content type of text/csv or "
             "application/x-ndjson, or a file whose name ends in .csv or .jsonl"
@@ -189,7 +180,7 @@ async def import_list(
     def run() -> dict[str, Any]:
         errors: list[RowError] = []
         with spool:
-            rows = READERS[fmt](spool, e.registry, errors)
+            rows = fmt.read(spool, e.registry, errors)
             return e.store.import_rows(
                 bank, rows, errors, name or "upload", actor=caller.actor
             ).as_dict()

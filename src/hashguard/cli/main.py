@@ -12,10 +12,10 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from pathlib import Path
-from typing import IO, NoReturn
+from typing import IO, Any, NoReturn
 
 from hashguard import __version__
 from hashguard.access.keys import SCOPES
@@ -74,48 +74,41 @@ def cmd_bank(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from hashguard.lists.formats import READERS, format_for
+    from hashguard.lists import formats
 
-    fmt = format_for(args.file, args.format)
+    fmt = formats.get(formats.format_for(args.file, args.format))
     store = open_store(args)
     errors: list[RowError] = []
     with ExitStack() as stack:
         raw: IO[bytes] = (
             sys.stdin.buffer if args.file == "-" else stack.enter_context(open(args.file, "rb"))
         )
-        rows = READERS[fmt](raw, default_registry(), errors)
+        rows = fmt.read(raw, default_registry(), errors)
         report = store.import_rows(args.bank, rows, errors, args.file, actor=actor())
     emit(report.as_dict())
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from hashguard.lists.csv_format import write_csv
-    from hashguard.lists.jsonl_format import write_jsonl
-    from hashguard.lists.rows import KNOWN
+    from hashguard.lists import formats
 
+    fmt = formats.get(args.format)
     store = open_store(args)
     store.bank(args.bank)  # a misspelt bank fails before any file is touched
     if args.spreadsheet_safe and args.format != "csv":
         raise InvalidValue("--spreadsheet-safe is for CSV exports (--format csv)")
+
+    def rows() -> Iterable[dict[str, Any]]:
+        found: Iterable[dict[str, Any]] = store.export_rows(
+            args.bank, include_retracted=args.include_retracted
+        )
+        return found
+
     with ExitStack() as stack:
         out: IO[str] = (
             stack.enter_context(replacing(Path(args.output))) if args.output else sys.stdout
         )
-        rows = store.export_rows(args.bank, include_retracted=args.include_retracted)
-        if args.format == "jsonl":
-            write_jsonl(rows, out)
-        else:
-            # The CSV header needs every extra column up front: one pass to collect them.
-            extra = sorted(
-                {
-                    k
-                    for r in store.export_rows(args.bank, include_retracted=args.include_retracted)
-                    for k in r
-                }
-                - set(KNOWN)
-            )
-            write_csv(rows, out, extra, spreadsheet_safe=args.spreadsheet_safe)
+        fmt.write(rows, out, spreadsheet_safe=args.spreadsheet_safe)
     return 0
 
 
@@ -339,12 +332,12 @@ def build_parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import", help="import a list file into a bank (atomic)")
     imp.add_argument("file", help="CSV or JSON Lines file, or - for stdin")
     imp.add_argument("--bank", required=True)
-    imp.add_argument("--format", choices=["csv", "jsonl"])
+    imp.add_argument("--format", help="csv, jsonl or a plugin's; else from the file name")
     imp.set_defaults(func=cmd_import)
 
     exp = sub.add_parser("export", help="write a bank out as a list")
     exp.add_argument("--bank", required=True)
-    exp.add_argument("--format", choices=["csv", "jsonl"], default="csv")
+    exp.add_argument("--format", default="csv", help="csv (default), jsonl or a plugin's")
     exp.add_argument("--include-retracted", action="store_true")
     exp.add_argument("-o", "--output", help="file to write (default: stdout)")
     exp.add_argument(

@@ -7,15 +7,19 @@ Python dict. Rows added since the last build go into a small dict; ``compact`` f
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 
+from hashguard.index.base import Hit, Reader, SignalIndex, Writer
 from hashguard.index.keyfilter import KeyFilter
 from hashguard.index.rows import Rows
 
 FEW = 4  # keys (and rows) looked up one by one rather than through vectorised numpy calls
 
 
-class ExactIndex:
+class ExactIndex(SignalIndex):
     kind = "exact"
 
     def __init__(
@@ -43,12 +47,11 @@ class ExactIndex:
         rows = Rows(np.asarray(pks, np.int64)[order], np.asarray(banks, np.int32)[order])
         return cls(width, array[order], rows)
 
+    def filled(self, keys: Sequence[Any], pks: np.ndarray, banks: np.ndarray) -> ExactIndex:
+        return ExactIndex.build(self.width, list(keys), pks, banks)
+
     def __len__(self) -> int:
         return self.rows.live_count()
-
-    @property
-    def tail_size(self) -> int:
-        return len(self.rows) - self.rows.n_base
 
     def _rows_of(self, key: bytes) -> np.ndarray:
         probe = np.array(key, dtype=f"S{self.width}")
@@ -58,7 +61,11 @@ class ExactIndex:
         found.extend(self.tail.get(key, ()))
         return np.array(found, dtype=np.int64)
 
-    def search(self, keys: list[bytes]) -> tuple[list[int], list[int], list[int]]:
+    def search(self, queries: Sequence[Any], threshold: int = 0) -> list[Hit]:
+        queries_found, pks, banks = self.equal(list(queries))
+        return list(map(Hit, queries_found, pks, banks, [0] * len(pks)))
+
+    def equal(self, keys: list[bytes]) -> tuple[list[int], list[int], list[int]]:
         """Live rows equal to any key: query numbers, pks and banks (Python lists: a search
         finds a row or two, and numpy arrays of those would cost more than the search)."""
         qn: list[int] = []
@@ -134,6 +141,21 @@ class ExactIndex:
         keys = np.concatenate([self.keys, np.array(tail_keys, dtype=f"S{self.width}")])
         pks, banks, alive = self.rows.all()
         return ExactIndex.build(self.width, keys[alive], pks[alive], banks[alive])
+
+    def save(self, out: Writer) -> dict[str, Any]:
+        out.array("keys.npy", self.keys)
+        if self.filter is not None:
+            out.array("filter.npy", self.filter.array)
+        return {"width": self.width}
+
+    @classmethod
+    def load(cls, info: dict[str, Any], files: Reader, rows: Rows) -> ExactIndex:
+        width = int(info["width"])
+        keys = files.array("keys.npy", f"S{width}", (len(rows),))
+        key_filter = (
+            KeyFilter(files.array("filter.npy", np.uint8)) if files.has("filter.npy") else None
+        )
+        return cls(width, keys, rows, key_filter)
 
     @property
     def nbytes(self) -> int:

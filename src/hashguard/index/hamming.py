@@ -21,11 +21,15 @@ the next :meth:`HammingIndex.compact`.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from functools import lru_cache
 from itertools import combinations
+from typing import Any
 
 import numpy as np
 
+from hashguard.errors import SnapshotDamaged
+from hashguard.index.base import Hit, Reader, SignalIndex, Writer
 from hashguard.index.rows import Growable, Rows
 
 WORDS = 4  # 256 bits as four uint64
@@ -133,6 +137,18 @@ class Tables:
             order.append(np.argsort(values, kind="stable").astype(np.uint32))
         return cls(m, np.concatenate(offsets), np.concatenate(order))
 
+    def check(self, n: int) -> None:
+        """Each chunk's table spans exactly its ``n`` rows (a few reads: a loaded snapshot's
+        digests vouch for the rest); else :class:`SnapshotDamaged`."""
+        offsets = self.offsets
+        size = sum(2**width + 1 for _, width in self.layout)
+        if offsets.ndim != 1 or len(offsets) != size or offsets.dtype not in (np.uint32, np.uint64):
+            raise SnapshotDamaged(f"offsets.npy: {offsets.dtype} {offsets.shape}")
+        for j, (_, width) in enumerate(self.layout):
+            start = int(self.bases[j])
+            if int(offsets[start]) != j * n or int(offsets[start + 2**width]) != (j + 1) * n:
+                raise SnapshotDamaged(f"offsets.npy: chunk {j} does not span its rows")
+
     def _probes(self, radius: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """For every probe of one query: its chunk, its flip mask, its table base."""
         if radius not in self._probe_cache:
@@ -177,7 +193,7 @@ class Tables:
         return int(self.offsets.nbytes + self.order.nbytes)
 
 
-class HammingIndex:
+class HammingIndex(SignalIndex):
     """Every row within ``threshold`` bits of a query, never missing one.
 
     ``add`` appends to a scanned tail, ``remove`` clears a row's live flag; ``compact``
@@ -211,6 +227,10 @@ class HammingIndex:
         rows = Rows(np.asarray(pks, np.int64), np.asarray(banks, np.int32))
         return cls(words, rows, tables, design_threshold=design_threshold)
 
+    def filled(self, keys: Sequence[Any], pks: np.ndarray, banks: np.ndarray) -> HammingIndex:
+        codes = np.frombuffer(b"".join(keys), np.uint8).reshape(-1, BITS // 8)
+        return HammingIndex.build(codes, pks, banks, design_threshold=self.design_threshold)
+
     def __len__(self) -> int:
         return self.rows.live_count()
 
@@ -218,7 +238,13 @@ class HammingIndex:
     def tail_size(self) -> int:
         return self.tail.n
 
-    def search(
+    def search(self, queries: Sequence[Any], threshold: int) -> list[Hit]:
+        """``queries`` are 32-byte hashes."""
+        codes = np.frombuffer(b"".join(queries), np.uint8).reshape(len(queries), -1)
+        qn, pks, banks, dist = self.within(codes, threshold)
+        return list(map(Hit, qn.tolist(), pks.tolist(), banks.tolist(), dist.tolist()))
+
+    def within(
         self, queries: np.ndarray, threshold: int
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Live rows within ``threshold`` of any query: (query number, pk, bank, distance)."""
@@ -272,8 +298,9 @@ class HammingIndex:
         # An exact copy turns up once per chunk table.
         return np.unique(cand[distances(self._words(cand), q[0]) == 0])
 
-    def add(self, code: np.ndarray, pk: int, bank: int) -> bool:
+    def add(self, key: bytes | np.ndarray, pk: int, bank: int) -> bool:
         """Add one row; adding a (hash, entry) that is already live does nothing."""
+        code = _code(key)
         rows = self._exact_rows(code)
         if len(rows):
             pks, _, alive = self.rows.lookup(rows)
@@ -283,8 +310,9 @@ class HammingIndex:
         self.rows.append(np.array([pk], np.int64), np.array([bank], np.int32))
         return True
 
-    def remove(self, code: np.ndarray, pk: int) -> int:
+    def remove(self, key: bytes | np.ndarray, pk: int) -> int:
         """Retract the rows of entry ``pk`` holding this hash; returns how many."""
+        code = _code(key)
         rows = self._exact_rows(code)
         if not len(rows):
             return 0
@@ -302,8 +330,34 @@ class HammingIndex:
             codes, pks[alive], banks[alive], design_threshold=self.design_threshold
         )
 
+    def save(self, out: Writer) -> dict[str, Any]:
+        out.array("words.npy", self.base)
+        info: dict[str, Any] = {"design_threshold": self.design_threshold}
+        if self.tables is not None:
+            out.array("offsets.npy", self.tables.offsets)
+            out.array("order.npy", self.tables.order)
+            info["chunks"] = self.tables.m
+        return info
+
+    @classmethod
+    def load(cls, info: dict[str, Any], files: Reader, rows: Rows) -> HammingIndex:
+        n = len(rows)
+        words = files.array("words.npy", np.uint64, (n, WORDS))
+        tables = None
+        if "chunks" in info:
+            m = int(info["chunks"])
+            tables = Tables(
+                m, files.array("offsets.npy", None), files.array("order.npy", np.uint32, (m * n,))
+            )
+            tables.check(n)
+        return cls(words, rows, tables, design_threshold=int(info["design_threshold"]))
+
     @property
     def nbytes(self) -> int:
         tables = self.tables.nbytes if self.tables is not None else 0
         rows = self.rows.base_pks.nbytes + self.rows.base_banks.nbytes + self.rows.base_alive.nbytes
         return int(self.base.nbytes + tables + rows + self.tail.array.nbytes)
+
+
+def _code(key: bytes | np.ndarray) -> np.ndarray:
+    return np.frombuffer(key, np.uint8) if isinstance(key, bytes) else key

@@ -7,20 +7,23 @@ rows; a few thousand terms compile in milliseconds.
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-from hashguard.errors import InvalidSignal
+from hashguard.errors import InvalidSignal, SnapshotDamaged
+from hashguard.index.base import Hit, Reader, SignalIndex, Writer
 from hashguard.index.exact import FEW
 from hashguard.index.rows import Rows
-from hashguard.signals.keyword import rule
-from hashguard.text.keywords import KeywordHit, KeywordMatcher
+from hashguard.text.keywords import KeywordHit, KeywordMatcher, rule_of
 
 log = logging.getLogger(__name__)
 
 
-class KeywordIndex:
+class KeywordIndex(SignalIndex):
     kind = "keyword"
 
     def __init__(self, values: list[str] | None = None, rows: Rows | None = None) -> None:
@@ -36,12 +39,13 @@ class KeywordIndex:
     def build(cls, values: list[str], pks: np.ndarray, banks: np.ndarray) -> KeywordIndex:
         return cls(values, Rows(np.asarray(pks, np.int64), np.asarray(banks, np.int32)))
 
+    def filled(self, keys: Sequence[Any], pks: np.ndarray, banks: np.ndarray) -> KeywordIndex:
+        built = KeywordIndex.build(list(keys), pks, banks)
+        built.matcher()
+        return built
+
     def __len__(self) -> int:
         return self.rows.live_count()
-
-    @property
-    def tail_size(self) -> int:
-        return len(self.rows) - self.rows.n_base
 
     @property
     def nbytes(self) -> int:
@@ -77,11 +81,29 @@ class KeywordIndex:
             rules = []
             for row in np.flatnonzero(alive).tolist():
                 try:
-                    rules.append((row, rule(self.values[row])))
+                    rules.append((row, rule_of(self.values[row])))
                 except InvalidSignal as e:  # stored by a version with other rules
                     log.warning("keyword %r skipped: %s", self.values[row], e.message)
             self._matcher = KeywordMatcher.build(rules)
         return self._matcher
+
+    def prepare(self) -> None:
+        self.matcher()  # recompiled here after changes, not on a request thread
+
+    def search(self, queries: Sequence[Any], threshold: int = 0) -> list[Hit]:
+        """Keywords found in the ``queries`` (message texts), with where each was found."""
+        out = []
+        matcher = self.matcher()
+        for q, text in enumerate(queries):
+            found = matcher.find(text)
+            for hit, pk, bank in self.lookup(found) if found else ():
+                where = {
+                    "span": [hit.start, hit.end],
+                    "matched": hit.matched,
+                    "mode": hit.mode.value,
+                }
+                out.append(Hit(q, pk, bank, 0, where))
+        return out
 
     def lookup(self, hits: list[KeywordHit[int]]) -> list[tuple[KeywordHit[int], int, int]]:
         """The hits of a matcher of this index whose rows are live, with entry and bank."""
@@ -101,3 +123,16 @@ class KeywordIndex:
         fresh = KeywordIndex.build([self.values[r] for r in rows], pks[alive], banks[alive])
         fresh.matcher()
         return fresh
+
+    def save(self, out: Writer) -> dict[str, Any]:
+        out.text("values.json", json.dumps(self.values))  # keyword lists are small text
+        return {}
+
+    @classmethod
+    def load(cls, info: dict[str, Any], files: Reader, rows: Rows) -> KeywordIndex:
+        values = json.loads(files.text("values.json"))
+        if not isinstance(values, list) or len(values) != len(rows):
+            raise SnapshotDamaged(f"values.json: not a list of {len(rows)} values")
+        if not all(isinstance(v, str) for v in values):
+            raise SnapshotDamaged("values.json: a value that is not text")
+        return cls(values, rows)

@@ -7,63 +7,47 @@ store, which then becomes the new snapshot.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterable
-from itertools import repeat
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Protocol
 
 import numpy as np
 
 from hashguard.banks.model import Bank, Change
 from hashguard.errors import SnapshotDamaged, UnknownSignalType
 from hashguard.index import snapshot
+from hashguard.index.base import Hit, SignalIndex
 from hashguard.index.entries import EntryCache
-from hashguard.index.exact import ExactIndex
-from hashguard.index.hamming import HammingIndex
-from hashguard.index.keyword import KeywordIndex
-from hashguard.signals.base import HexDigestType, SignalType
-from hashguard.signals.pdq import MAX_THRESHOLD
 from hashguard.signals.registry import Registry
-from hashguard.store.store import Store
-from hashguard.text.keywords import KeywordHit
+
+
+class ChangeLog(Protocol):  # what following the store needs
+    def last_seq(self) -> int: ...
+    def count_changes_after(self, seq: int, limit: int) -> int: ...
+    def changes_after(self, seq: int, limit: int = ...) -> list[Change]: ...
+    def active_signals(self, signal_types: Sequence[str]) -> tuple[int, Iterator[Any]]: ...
+    def banks(self) -> list[Bank]: ...
+
 
 log = logging.getLogger(__name__)
 
-Index = ExactIndex | HammingIndex | KeywordIndex
-
 REBUILD_BACKLOG = 200_000  # changes (rows, not sequence numbers); beyond this a rebuild is faster
 COMPACT_TAIL = 50_000  # rows added since the tables were built
-
-
-def index_key(signal_type: SignalType, value: str) -> bytes:
-    """What the index stores for a value: its bytes if fixed-width, else a SHA-256 of it."""
-    if isinstance(signal_type, HexDigestType):
-        return signal_type.to_bytes(value)
-    return hashlib.sha256(value.encode()).digest()
-
-
-def key_width(signal_type: SignalType) -> int:
-    return signal_type.nbytes if isinstance(signal_type, HexDigestType) else 32
-
-
-class Hit(NamedTuple):  # a tuple: made for every hit, several times sooner than a dataclass
-    query: int  # position of the query in the list searched
-    entry_pk: int
-    bank_id: int
-    distance: int
 
 
 class IndexSet:
     def __init__(self, registry: Registry, store_id: str) -> None:
         self.registry = registry
         self.store_id = store_id
-        self.indexes: dict[str, Index] = {}
-        self.banks: dict[int, Bank] = {}
+        self.indexes: dict[str, SignalIndex] = {}
+        self._banks: dict[int, Bank] = {}
+        # Per signal type, the threshold of each enabled bank: what a search filters by.
+        self._limits: dict[str, dict[int, int]] = {}
+        self._searched_at: dict[str, int] = {}  # per type, the largest of those
         self.seq = 0
         self.loaded_from = "empty"
         self.entries = EntryCache()  # matched entries' metadata, forgotten as they change
@@ -74,14 +58,29 @@ class IndexSet:
 
     # building and loading
 
-    def _empty(self, signal_type: SignalType) -> Index:
-        if signal_type.matching == "hamming":
-            return HammingIndex(design_threshold=signal_type.default_threshold)
-        if signal_type.matching == "keyword":
-            return KeywordIndex()
-        return ExactIndex(key_width(signal_type))
+    @property
+    def banks(self) -> dict[int, Bank]:
+        return self._banks
 
-    def rebuild(self, store: Store) -> None:
+    @banks.setter
+    def banks(self, banks: dict[int, Bank]) -> None:
+        """Set under the lock (or before searches start)."""
+        self._banks = banks
+        self._limits, self._searched_at = {}, {}
+        for signal_type in self.registry.types():
+            limits = {}
+            for bank in banks.values():
+                if bank.enabled:
+                    own = bank.threshold(signal_type.name)
+                    # A bank set higher by an older version is searched at the bound.
+                    limits[bank.id] = min(
+                        signal_type.default_threshold if own is None else own,
+                        signal_type.max_threshold,
+                    )
+            self._limits[signal_type.name] = limits
+            self._searched_at[signal_type.name] = max(limits.values(), default=0)
+
+    def rebuild(self, store: ChangeLog) -> None:
         """Build every index from the store's active entries, then swap them in."""
         started = time.perf_counter()
         names = self.registry.names()
@@ -90,28 +89,18 @@ class IndexSet:
             lambda: ([], [], [])
         )
         for type_name, value, pk, bank_id, _ in rows:
-            signal_type = self.registry.get(type_name)
             keys, pks, banks = grouped[type_name]
-            keyword = signal_type.matching == "keyword"
-            keys.append(value if keyword else index_key(signal_type, value))
+            keys.append(self.registry.get(type_name).index_key(value))
             pks.append(pk)
             banks.append(bank_id)
-        built: dict[str, Index] = {}
+        built: dict[str, SignalIndex] = {}
         for name in names:
-            signal_type = self.registry.get(name)
             keys, pks, banks = grouped.pop(name, ([], [], []))
-            pk_array, bank_array = np.array(pks, np.int64), np.array(banks, np.int32)
-            if signal_type.matching == "hamming":
-                codes = np.frombuffer(b"".join(keys), np.uint8).reshape(-1, key_width(signal_type))
-                built[name] = HammingIndex.build(
-                    codes, pk_array, bank_array, design_threshold=signal_type.default_threshold
-                )
-            elif signal_type.matching == "keyword":
-                keywords = KeywordIndex.build(keys, pk_array, bank_array)
-                keywords.matcher()
-                built[name] = keywords
-            else:
-                built[name] = ExactIndex.build(key_width(signal_type), keys, pk_array, bank_array)
+            built[name] = (
+                self.registry.get(name)
+                .new_index()
+                .filled(keys, np.array(pks, np.int64), np.array(banks, np.int32))
+            )
         banks_now = {b.id: b for b in store.banks()}
         with self._lock:
             self.indexes, self.seq, self.banks = built, seq, banks_now
@@ -119,7 +108,7 @@ class IndexSet:
         self.entries.clear()
         log.info("indexes rebuilt from the store in %.1fs", time.perf_counter() - started)
 
-    def load(self, store: Store, directory: Path | None) -> None:
+    def load(self, store: ChangeLog, directory: Path | None) -> None:
         """Snapshot + tail of the log if possible, else a rebuild (saved as the new snapshot).
 
         A damaged snapshot is never served: it is logged, and the rebuild replaces it.
@@ -127,7 +116,7 @@ class IndexSet:
         found = None
         if directory is not None:
             try:
-                found = snapshot.load(directory)
+                found = snapshot.load(directory, self.registry)
             except SnapshotDamaged as e:
                 log.warning(
                     "index snapshot %s is damaged (%s): rebuilding from the store", directory, e
@@ -171,7 +160,7 @@ class IndexSet:
 
     # following the log
 
-    def catch_up(self, store: Store) -> int:
+    def catch_up(self, store: ChangeLog) -> int:
         """Apply every change logged since ``seq``; returns how many.
 
         A backlog too long to replay change by change (a bulk import) is a rebuild instead.
@@ -198,10 +187,10 @@ class IndexSet:
             else:
                 self.entries.forget({c.entry_pk for c in batch if c.entry_pk is not None})
             applied += len(batch)
-        with self._lock:  # recompile changed keyword lists here, not on a request thread
-            for index in self.indexes.values():
-                if isinstance(index, KeywordIndex):
-                    index.matcher()
+        if applied:
+            with self._lock:  # e.g. recompile keyword lists here, not on a request thread
+                for index in self.indexes.values():
+                    index.prepare()
         self.compact()
         return applied
 
@@ -214,23 +203,12 @@ class IndexSet:
                     log.warning("change %d: unknown signal type %r", change.seq, change.signal_type)
                     self.seq = change.seq
                     continue
-                index = self.indexes.setdefault(change.signal_type, self._empty(signal_type))
+                index = self.indexes.get(change.signal_type)
+                if index is None:
+                    index = self.indexes[change.signal_type] = signal_type.new_index()
                 assert change.entry_pk is not None
-                if isinstance(index, KeywordIndex):
-                    if change.kind == "add":
-                        index.add(change.value, change.entry_pk, change.bank_id)
-                    else:
-                        index.remove(change.value, change.entry_pk)
-                    self.seq = change.seq
-                    continue
-                key = index_key(signal_type, change.value)
-                if isinstance(index, HammingIndex):
-                    code = np.frombuffer(key, np.uint8)
-                    if change.kind == "add":
-                        index.add(code, change.entry_pk, change.bank_id)
-                    else:
-                        index.remove(code, change.entry_pk)
-                elif change.kind == "add":
+                key = signal_type.index_key(change.value)
+                if change.kind == "add":
                     index.add(key, change.entry_pk, change.bank_id)
                 else:
                     index.remove(key, change.entry_pk)
@@ -244,58 +222,27 @@ class IndexSet:
         if signal_type not in self.indexes or not values:
             return []
         st = self.registry.get(signal_type)
-        return self.search_keys(signal_type, [index_key(st, v) for v in values])
+        return self.search_keys(signal_type, [st.index_key(v) for v in values])
 
-    def search_keys(self, signal_type: str, keys: list[bytes]) -> list[Hit]:
-        """Like :meth:`search`, for values already turned into index keys (``index_key``)."""
-        if signal_type not in self.indexes or not keys:
+    def search_keys(self, signal_type: str, keys: Sequence[Any]) -> list[Hit]:
+        """Like :meth:`search`, for values already turned into index keys
+        (:meth:`~hashguard.signals.base.SignalType.index_key`; for a type matched in text,
+        the message)."""
+        index = self.indexes.get(signal_type)
+        if index is None or not keys:
             return []
         with self._lock:
-            index = self.indexes[signal_type]
-            if isinstance(index, KeywordIndex):
-                raise TypeError(f"{signal_type} is searched in text: use search_text")
-            if isinstance(index, HammingIndex):
-                codes = np.frombuffer(b"".join(keys), np.uint8).reshape(len(keys), -1)
-                qn, pks, banks, dist = index.search(codes, self.max_threshold())
-                found = zip(qn.tolist(), pks.tolist(), banks.tolist(), dist.tolist(), strict=True)
-            else:
-                queries, entries, bank_ids = index.search(keys)
-                if not queries:
-                    return []
-                found = zip(queries, entries, bank_ids, repeat(0))
-        hits = []
-        for q, pk, bank_id, d in found:
-            bank = self.banks.get(bank_id)
-            if bank is None or not bank.enabled:
-                continue
-            if isinstance(index, HammingIndex) and d > bank.pdq_threshold:
-                continue
-            hits.append(Hit(q, pk, bank_id, d))
-        return _nearest(hits, HITS_PER_QUERY) if len(hits) > HITS_PER_QUERY else hits
-
-    def search_text(self, signal_type: str, text: str) -> list[tuple[KeywordHit[int], Hit]]:
-        """Keyword entries of one type found in ``text``, in enabled banks."""
-        with self._lock:
-            index = self.indexes.get(signal_type)
-            if not isinstance(index, KeywordIndex):
-                return []
-            matcher = index.matcher()
-        found = matcher.find(text)  # outside the lock: a compiled matcher is read-only
+            limits = self._limits.get(signal_type, {})
+            found = index.search(keys, self._searched_at.get(signal_type, 0))
         if not found:
             return []
-        with self._lock:
-            rows = index.lookup(found)
-        out = []
-        for hit, pk, bank_id in rows:
-            bank = self.banks.get(bank_id)
-            if bank is not None and bank.enabled:
-                out.append((hit, Hit(0, pk, bank_id, 0)))
-        return out
+        hits = [h for h in found if h.distance <= limits.get(h.bank_id, -1)]
+        return _nearest(hits, HITS_PER_QUERY) if len(hits) > HITS_PER_QUERY else hits
 
-    def max_threshold(self) -> int:
-        enabled = [b.pdq_threshold for b in self.banks.values() if b.enabled]
-        # A bank set higher by an older version is searched at the bound (see pdq.py).
-        return min(max(enabled, default=0), MAX_THRESHOLD)
+    def max_threshold(self, signal_type: str) -> int:
+        """The distance ``signal_type``'s index is searched at: the largest of the enabled
+        banks' thresholds."""
+        return self._searched_at.get(signal_type, 0)
 
     def stats(self) -> dict[str, dict[str, int]]:
         return {

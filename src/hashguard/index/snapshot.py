@@ -25,23 +25,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from hashguard.errors import SnapshotDamaged
+from hashguard.errors import SnapshotDamaged, UnknownSignalType
 from hashguard.index import integrity
-from hashguard.index.exact import ExactIndex
-from hashguard.index.hamming import WORDS, HammingIndex, Tables
-from hashguard.index.keyfilter import KeyFilter
-from hashguard.index.keyword import KeywordIndex
+from hashguard.index.base import SignalIndex
 from hashguard.index.rows import Rows
+
+if TYPE_CHECKING:
+    from hashguard.signals.registry import Registry
 
 log = logging.getLogger(__name__)
 
 FORMAT = 3  # 2: exact indexes keep a key filter; 3: files' sizes and digests
 
-Indexes = dict[str, ExactIndex | HammingIndex | KeywordIndex]
+Indexes = dict[str, SignalIndex]
 
 # What a damaged file can make numpy, json or our constructors raise.
 _DAMAGE = (
@@ -102,32 +102,13 @@ def save(directory: Path, store_id: str, seq: int, indexes: Indexes) -> None:
 def _write(directory: Path, store_id: str, seq: int, indexes: Indexes) -> None:
     tmp = Path(tempfile.mkdtemp(prefix=".snapshot-", dir=directory.parent))
     types: dict[str, dict[str, Any]] = {}
-
-    def put(file: str, array: np.ndarray) -> None:
-        np.save(tmp / file, array)
-
     for name, index in indexes.items():
         assert index.tail_size == 0, "compact before saving"
-        put(f"{name}.pks.npy", index.rows.base_pks)
-        put(f"{name}.banks.npy", index.rows.base_banks)
-        put(f"{name}.alive.npy", index.rows.base_alive)
-        if isinstance(index, HammingIndex):
-            put(f"{name}.words.npy", index.base)
-            info: dict[str, Any] = {"kind": "hamming", "design_threshold": index.design_threshold}
-            if index.tables is not None:
-                put(f"{name}.offsets.npy", index.tables.offsets)
-                put(f"{name}.order.npy", index.tables.order)
-                info["chunks"] = index.tables.m
-            types[name] = info
-        elif isinstance(index, KeywordIndex):
-            # Keyword lists are small text: one JSON array of the rows' values.
-            (tmp / f"{name}.values.json").write_text(json.dumps(index.values))
-            types[name] = {"kind": "keyword"}
-        else:
-            put(f"{name}.keys.npy", index.keys)
-            if index.filter is not None:
-                put(f"{name}.filter.npy", index.filter.array)
-            types[name] = {"kind": "exact", "width": index.width}
+        out = _Out(tmp, name)
+        out.array("pks.npy", index.rows.base_pks)
+        out.array("banks.npy", index.rows.base_banks)
+        out.array("alive.npy", index.rows.base_alive)
+        types[name] = {"kind": index.kind, **index.save(out)}
     names: dict[str, dict[str, Any]] = {p.name: {} for p in sorted(tmp.iterdir())}
     found = integrity.identities(tmp, names)
     hashed = integrity.digests(tmp, names)
@@ -177,19 +158,24 @@ def read_manifest(directory: Path) -> Manifest | None:
         raise SnapshotDamaged(f"manifest.json: {e}") from None
 
 
-def load(directory: Path) -> tuple[Manifest, Indexes] | None:
-    """The snapshot in ``directory``, checked and mapped; None if there is none (or one of
-    another format). Raises :class:`SnapshotDamaged` if it is not whole."""
+def load(directory: Path, registry: Registry | None = None) -> tuple[Manifest, Indexes] | None:
+    """The snapshot in ``directory``, checked and mapped by the indexes of ``registry``'s
+    signal types; None if there is none, or one of another format or with a type not
+    registered here. Raises :class:`SnapshotDamaged` if it is not whole."""
     if not directory.is_dir():
         return None
     with _locked(directory, fcntl.LOCK_SH):
         manifest = read_manifest(directory)
         if manifest is None:
             return None
-        return manifest, _open(directory, manifest)
+        try:
+            return manifest, _open(directory, manifest, registry)
+        except UnknownSignalType as e:  # written by a process loading another plugin
+            log.info("index snapshot %s is not for these signal types: %s", directory, e)
+            return None
 
 
-def _open(directory: Path, manifest: Manifest) -> Indexes:
+def _open(directory: Path, manifest: Manifest, registry: Registry | None = None) -> Indexes:
     """Check the files (sizes always; digests unless found whole before, unchanged since),
     map them and check their shapes."""
     files = manifest.files
@@ -199,7 +185,11 @@ def _open(directory: Path, manifest: Manifest) -> Indexes:
         before = integrity.identities(directory, files)
         integrity.check_digests(directory, files)
     try:
-        indexes = _map(directory, manifest)
+        if registry is None:
+            from hashguard.signals.registry import shared_registry
+
+            registry = shared_registry()
+        indexes = _map(directory, manifest, registry)
     except SnapshotDamaged:
         raise
     except _DAMAGE as e:
@@ -209,73 +199,66 @@ def _open(directory: Path, manifest: Manifest) -> Indexes:
     return indexes
 
 
-def _map(directory: Path, manifest: Manifest) -> Indexes:
-    def array(file: str, dtype: Any, shape: tuple[int, ...] | None = None) -> np.ndarray:
-        if file not in manifest.files:
-            raise SnapshotDamaged(f"{file}: not in the manifest")
+class _Out:
+    """Where one index's files are written: ``<signal type>.<suffix>`` in the new snapshot."""
+
+    def __init__(self, directory: Path, name: str) -> None:
+        self.directory, self.name = directory, name
+
+    def array(self, suffix: str, data: np.ndarray) -> None:
+        np.save(self.directory / f"{self.name}.{suffix}", data)
+
+    def text(self, suffix: str, data: str) -> None:
+        (self.directory / f"{self.name}.{suffix}").write_text(data)
+
+
+class _In:
+    """One index's files in a checked snapshot."""
+
+    def __init__(self, directory: Path, name: str, manifest: Manifest) -> None:
+        self.directory, self.name, self.manifest = directory, name, manifest
+
+    def has(self, suffix: str) -> bool:
+        return f"{self.name}.{suffix}" in self.manifest.files
+
+    def _path(self, suffix: str) -> Path:
+        if not self.has(suffix):
+            raise SnapshotDamaged(f"{self.name}.{suffix}: not in the manifest")
+        return self.directory / f"{self.name}.{suffix}"
+
+    def array(self, suffix: str, dtype: Any, shape: tuple[int, ...] | None = None) -> np.ndarray:
         # A plain ndarray: an np.memmap runs Python code on every slice, a tenth of a PDQ
         # lookup's time.
-        found: np.ndarray = np.load(directory / file, mmap_mode="r").view(np.ndarray)
+        found: np.ndarray = np.load(self._path(suffix), mmap_mode="r").view(np.ndarray)
         if (dtype is not None and found.dtype != np.dtype(dtype)) or (
             shape is not None and found.shape != shape
         ):
-            raise SnapshotDamaged(f"{file}: {found.dtype} {found.shape}, not {dtype} {shape}")
+            raise SnapshotDamaged(
+                f"{self.name}.{suffix}: {found.dtype} {found.shape}, not {dtype} {shape}"
+            )
         return found
 
+    def text(self, suffix: str) -> str:
+        return self._path(suffix).read_text()
+
+
+def _map(directory: Path, manifest: Manifest, registry: Registry) -> Indexes:
     out: Indexes = {}
     for name, info in manifest.types.items():
-        pks = array(f"{name}.pks.npy", np.int64)
+        files = _In(directory, name, manifest)
+        pks = files.array("pks.npy", np.int64)
         n = len(pks)
         if pks.ndim != 1:
             raise SnapshotDamaged(f"{name}.pks.npy: {pks.ndim} dimensions")
         rows = Rows(
             pks,
-            array(f"{name}.banks.npy", np.int32, (n,)),
-            np.array(array(f"{name}.alive.npy", np.bool_, (n,))),  # a copy: it changes
+            files.array("banks.npy", np.int32, (n,)),
+            np.array(files.array("alive.npy", np.bool_, (n,))),  # a copy: it changes
         )
-        if info["kind"] == "hamming":
-            words = array(f"{name}.words.npy", np.uint64, (n, WORDS))
-            tables = None
-            if "chunks" in info:
-                m = int(info["chunks"])
-                tables = Tables(
-                    m,
-                    array(f"{name}.offsets.npy", None),
-                    array(f"{name}.order.npy", np.uint32, (m * n,)),
-                )
-                _check_tables(name, tables, n)
-            out[name] = HammingIndex(
-                words, rows, tables, design_threshold=int(info["design_threshold"])
+        index_type = type(registry.get(name).new_index())
+        if info.get("kind") != index_type.kind:
+            raise SnapshotDamaged(
+                f"manifest.json: {name} is of kind {info.get('kind')!r}, not {index_type.kind!r}"
             )
-        elif info["kind"] == "keyword":
-            if f"{name}.values.json" not in manifest.files:
-                raise SnapshotDamaged(f"{name}.values.json: not in the manifest")
-            values = json.loads((directory / f"{name}.values.json").read_text())
-            if not isinstance(values, list) or len(values) != n:
-                raise SnapshotDamaged(f"{name}.values.json: not a list of {n} values")
-            if not all(isinstance(v, str) for v in values):
-                raise SnapshotDamaged(f"{name}.values.json: a value that is not text")
-            out[name] = KeywordIndex(values, rows)
-        elif info["kind"] == "exact":
-            width = int(info["width"])
-            keys = array(f"{name}.keys.npy", f"S{width}", (n,))
-            key_filter = None
-            if f"{name}.filter.npy" in manifest.files:
-                key_filter = KeyFilter(array(f"{name}.filter.npy", np.uint8))
-            out[name] = ExactIndex(width, keys, rows, key_filter)
-        else:
-            raise SnapshotDamaged(f"manifest.json: {name} is of unknown kind {info['kind']!r}")
+        out[name] = index_type.load(info, files, rows)
     return out
-
-
-def _check_tables(name: str, tables: Tables, n: int) -> None:
-    """Each chunk's table spans exactly its n rows (a few reads; the digest vouches for
-    the rest)."""
-    offsets = tables.offsets
-    size = sum(2**width + 1 for _, width in tables.layout)
-    if offsets.ndim != 1 or len(offsets) != size or offsets.dtype not in (np.uint32, np.uint64):
-        raise SnapshotDamaged(f"{name}.offsets.npy: {offsets.dtype} {offsets.shape}")
-    for j, (_, width) in enumerate(tables.layout):
-        start = int(tables.bases[j])
-        if int(offsets[start]) != j * n or int(offsets[start + 2**width]) != (j + 1) * n:
-            raise SnapshotDamaged(f"{name}.offsets.npy: chunk {j} does not span its rows")

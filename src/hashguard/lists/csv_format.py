@@ -10,6 +10,7 @@ from typing import IO, Any
 
 from hashguard.errors import RowError
 from hashguard.lists.encoding import utf8_lines
+from hashguard.lists.formats import ListFormat
 from hashguard.lists.rows import KNOWN, MAX_FIELD, REQUIRED, ListRow, parse_row
 from hashguard.signals.base import HexDigestType
 from hashguard.signals.registry import Registry
@@ -172,3 +173,22 @@ def csv_text(rows: Iterable[dict[str, str]], extra_columns: list[str]) -> str:
     buf = io.StringIO()
     write_csv(rows, buf, extra_columns)
     return buf.getvalue()
+
+
+class Csv(ListFormat):
+    name = "csv"
+    suffixes = (".csv",)
+    media_types = ("text/csv",)
+
+    def read(
+        self, raw: Iterable[bytes], registry: Registry, errors: list[RowError]
+    ) -> Iterator[ListRow]:
+        return read_csv(raw, registry, errors)
+
+    def write(
+        self, rows: Callable[[], Iterable[dict[str, Any]]], out: IO[str], *,
+        spreadsheet_safe: bool = False,
+    ) -> None:  # fmt: skip
+        # The header needs every extra column up front: one pass to collect them.
+        extra = sorted({k for r in rows() for k in r} - set(KNOWN))
+        write_csv(rows(), out, extra, spreadsheet_safe=spreadsheet_safe)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
 from hashguard.errors import RowError
 from hashguard.lists.encoding import utf8_lines
+from hashguard.lists.formats import ListFormat
 from hashguard.lists.rows import ListRow, parse_row
 from hashguard.signals.registry import Registry
 
@@ -64,3 +65,20 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def write_jsonl(rows: Iterable[dict[str, str]], out: IO[str]) -> None:
     for row in rows:
         out.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+class Jsonl(ListFormat):
+    name = "jsonl"
+    suffixes = (".jsonl", ".ndjson", ".json")
+    media_types = ("application/x-ndjson", "application/jsonl")
+
+    def read(
+        self, raw: Iterable[bytes], registry: Registry, errors: list[RowError]
+    ) -> Iterator[ListRow]:
+        return read_jsonl(raw, registry, errors)
+
+    def write(
+        self, rows: Callable[[], Iterable[dict[str, Any]]], out: IO[str], *,
+        spreadsheet_safe: bool = False,
+    ) -> None:  # fmt: skip
+        write_jsonl(rows(), out)  # JSON cells are never formulas: nothing to make safe

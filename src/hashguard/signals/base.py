@@ -1,14 +1,32 @@
-"""What a signal is, and the interface every signal type implements."""
+"""What a signal is, and the interface every signal type implements.
+
+A signal type owns the whole life of its signals: which content it hashes and how
+(:meth:`SignalType.hash`), how a value is written and checked (:meth:`SignalType.parse`),
+what its index stores and which index that is (:meth:`SignalType.index_key`,
+:meth:`SignalType.new_index`), how two values compare (:meth:`SignalType.distance`) and what
+a match of it reports (:meth:`SignalType.describe`). The hashing, indexing and matching code
+loops over the registered types and names none of them (see docs/architecture.md).
+"""
 
 from __future__ import annotations
 
 import binascii
+import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 from hashguard.errors import InvalidSignal
+from hashguard.index.base import SignalIndex
+from hashguard.index.exact import ExactIndex
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 Matching = Literal["exact", "hamming", "keyword"]
+# What a type computes its signal from: any bytes, a decoded image, or nothing (a type whose
+# signals come only from lists, e.g. PhotoDNA, whose algorithm is not public).
+Hashes = Literal["bytes", "image"] | None
 
 
 @dataclass(frozen=True)
@@ -20,8 +38,58 @@ class Signal:
     quality: int | None = None  # PDQ's 0-100 score; None for types without one
 
 
+@dataclass(frozen=True)
+class HashOptions:
+    query: bool = True  # hashing a query (variants wanted) rather than content to list
+    exact_orientations: bool = False  # see hashguard.signals.pdq
+
+
+class Media(Protocol):
+    """Content being hashed: its bytes, and its picture decoded once for every type."""
+
+    @property
+    def data(self) -> bytes: ...
+
+    def image(self) -> tuple[Image.Image, bool]:
+        """The decoded RGB image and whether it was reduced from a larger one; raises
+        :class:`~hashguard.errors.MediaError`."""
+        ...
+
+
+@dataclass(frozen=True)
+class Hashed:
+    """One signal type's hash of one piece of content."""
+
+    type: str
+    value: str  # canonical: what a list entry holds
+    quality: int | None = None
+    # Index keys to search for a query: variants of the content (rotations, trimmed
+    # borders), the first being the value itself; empty: the value's own key only.
+    queries: tuple[Any, ...] = ()
+    variants: tuple[str | None, ...] = ()  # a name for each query; None for the value
+    trimmed: bool = False  # some queries are of the picture inside uniform borders
+    low_quality: bool = False  # too weak to trust a match on its own
+    of: Hashes = "bytes"  # what it was computed from
+    fields: dict[str, Any] | None = None  # its hash output; None: {type: value}
+
+    def output(self) -> dict[str, Any]:
+        """The fields of the hash output (the CLI's ``hash`` and the API's)."""
+        return self.fields if self.fields is not None else {self.type: self.value}
+
+
+class TextQueries(Protocol):
+    """What a text-matched type asks its index about one message."""
+
+    @property
+    def keys(self) -> Sequence[Any]: ...
+
+    def where(self, query: int) -> dict[str, Any]:
+        """Where in the message query ``query`` was found (span, URL, expression)."""
+        ...
+
+
 class SignalType:
-    """Parses, validates and compares one kind of signal.
+    """Parses, validates, hashes and compares one kind of signal.
 
     Subclasses set ``name`` and ``matching``; ``exact`` types are matched by equality of the
     canonical value, ``hamming`` types by bit distance of the decoded bytes, ``keyword``
@@ -30,18 +98,60 @@ class SignalType:
 
     name: ClassVar[str]
     matching: ClassVar[Matching] = "exact"
+    hashes: ClassVar[Hashes] = None
     default_threshold: ClassVar[int] = 0
+    max_threshold: ClassVar[int] = 0  # the largest a bank may set; 0: matched by equality
+    has_quality: ClassVar[bool] = False  # its signals carry a quality score
 
     def parse(self, raw: str) -> str:
         """Return the canonical form of ``raw`` or raise :class:`InvalidSignal`."""
         raise NotImplementedError
 
     def to_bytes(self, value: str) -> bytes:
-        """The canonical value as bytes (what indexes store)."""
+        """The canonical value as bytes."""
         return value.encode()
 
     def from_bytes(self, data: bytes) -> str:
         return data.decode()
+
+    # indexing
+
+    def index_key(self, value: str) -> Any:
+        """What the index stores for a canonical value: here a SHA-256 of it, so that
+        values of any length are one fixed-width key."""
+        return hashlib.sha256(value.encode()).digest()
+
+    def new_index(self) -> SignalIndex:
+        """An empty index for this type's keys."""
+        return ExactIndex(32)
+
+    # hashing and matching
+
+    def hash(self, media: Media, options: HashOptions) -> Hashed | None:
+        """This type's signal of ``media``; None if it hashes no content of this kind. A
+        :class:`~hashguard.errors.MediaError` means the content could not be read."""
+        return None
+
+    def distance(self, a: str, b: str) -> int | None:
+        """How far apart two canonical values are; None: no match possible."""
+        return 0 if a == b else None
+
+    def low_quality(self, quality: int | None) -> bool:
+        """True if a signal of this quality is too weak to trust a match on its own."""
+        return False
+
+    def describe(self, distance: int) -> dict[str, Any] | None:
+        """What a match at this distance reports besides the distance (a percentage pair
+        for video, say); None: nothing."""
+        return None
+
+    # text
+
+    in_text: ClassVar[bool] = False  # matched in message text (/v1/match/text)
+
+    def text_queries(self, message: Any) -> TextQueries | None:
+        """What to search for in a :class:`~hashguard.text.message.Message`."""
+        return None
 
 
 class HexDigestType(SignalType):
@@ -68,3 +178,18 @@ class HexDigestType(SignalType):
 
     def from_bytes(self, data: bytes) -> str:
         return binascii.hexlify(data).decode()
+
+    def index_key(self, value: str) -> Any:
+        return bytes.fromhex(value)
+
+    def new_index(self) -> SignalIndex:
+        return ExactIndex(self.nbytes)
+
+
+class DigestType(HexDigestType):
+    """A cryptographic digest of the content's bytes (any content): exact matching."""
+
+    hashes = "bytes"
+
+    def hash(self, media: Media, options: HashOptions) -> Hashed | None:
+        return Hashed(self.name, hashlib.new(self.name, media.data).hexdigest())

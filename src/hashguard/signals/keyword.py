@@ -7,29 +7,37 @@ A list row's signal is the term, optionally prefixed with its match mode: ``blue
 
 from __future__ import annotations
 
-from hashguard.signals.base import SignalType
-from hashguard.text.keywords import KeywordMode, KeywordRule, parse_rule
+from dataclasses import dataclass
+from typing import Any
 
-MODES = tuple(m.value for m in KeywordMode)
-
-
-def split_mode(value: str) -> tuple[str | None, str]:
-    head, sep, rest = value.partition(":")
-    if sep and head.strip().lower() in MODES:
-        return head.strip().lower(), rest
-    return None, value
-
-
-def rule(value: str) -> KeywordRule:
-    """The rule a canonical keyword value stands for."""
-    mode, term = split_mode(value)
-    return parse_rule(term, mode)
+from hashguard.index.base import SignalIndex
+from hashguard.index.keyword import KeywordIndex
+from hashguard.signals.base import SignalType, TextQueries
+from hashguard.text.keywords import rule_of
 
 
 class Keyword(SignalType):
     name = "keyword"
     matching = "keyword"
+    in_text = True
+
+    def index_key(self, value: str) -> Any:
+        return value  # the keyword index compiles the terms themselves
+
+    def new_index(self) -> SignalIndex:
+        return KeywordIndex()
+
+    def text_queries(self, message: Any) -> TextQueries | None:
+        return _WholeText([message.text])
 
     def parse(self, raw: str) -> str:
-        checked = rule(raw)
+        checked = rule_of(raw)
         return f"{checked.mode.value}:{checked.term}"
+
+
+@dataclass(frozen=True)
+class _WholeText:
+    keys: list[str]  # the keyword index is asked about the message itself
+
+    def where(self, query: int) -> dict[str, Any]:
+        return {}  # each hit says where it was found

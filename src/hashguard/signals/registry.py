@@ -1,32 +1,27 @@
-"""The signal type registry. Built-in types register the way a plugin does.
-
-A plugin package exposes an entry point in the ``hashguard.signal_types`` group that names a
-:class:`SignalType` subclass; :func:`default_registry` loads those after the built-ins.
-"""
+"""The signal type registry: every type an installed package registers, built-ins included,
+through the ``hashguard.signal_types`` entry points (see :mod:`hashguard.plugins`)."""
 
 from __future__ import annotations
 
-from importlib.metadata import entry_points
+from functools import cache
 
-from hashguard.errors import UnknownSignalType
+from hashguard import plugins
+from hashguard.errors import ConfigError, UnknownSignalType
 from hashguard.signals.base import Signal, SignalType
-from hashguard.signals.digests import DIGESTS
-from hashguard.signals.keyword import Keyword
-from hashguard.signals.pdq import Pdq
-from hashguard.signals.photodna import PhotoDna
-from hashguard.signals.url import Url, UrlSha256
-
-ENTRY_POINT_GROUP = "hashguard.signal_types"
 
 
 class Registry:
-    def __init__(self) -> None:
+    def __init__(self, types: list[SignalType] | None = None) -> None:
         self._types: dict[str, SignalType] = {}
+        self._hashers: list[SignalType] | None = None
+        for signal_type in types or ():
+            self.register(signal_type)
 
     def register(self, signal_type: SignalType) -> None:
         if signal_type.name in self._types:
             raise ValueError(f"signal type {signal_type.name!r} is already registered")
         self._types[signal_type.name] = signal_type
+        self._hashers = None
 
     def get(self, name: str) -> SignalType:
         try:
@@ -38,6 +33,16 @@ class Registry:
     def names(self) -> list[str]:
         return sorted(self._types)
 
+    def types(self) -> list[SignalType]:
+        return [self._types[n] for n in self.names()]
+
+    def hashers(self) -> list[SignalType]:
+        """The types that hash content: those of any bytes first, then the rest, by name."""
+        if self._hashers is None:
+            found = [t for t in self.types() if t.hashes is not None]
+            self._hashers = sorted(found, key=lambda t: (t.hashes != "bytes", t.name))
+        return self._hashers
+
     def parse(self, type_name: str, raw: str) -> Signal:
         """A checked, canonical :class:`Signal` from user text."""
         signal_type = self.get(type_name)
@@ -45,9 +50,17 @@ class Registry:
 
 
 def default_registry() -> Registry:
+    """A registry of every installed signal type."""
     registry = Registry()
-    for builtin in (*DIGESTS, Pdq(), PhotoDna(), Url(), UrlSha256(), Keyword()):
-        registry.register(builtin)
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        registry.register(ep.load()())
+    for name, cls in plugins.load(plugins.SIGNAL_TYPES).items():
+        signal_type = cls()
+        if not isinstance(signal_type, SignalType) or signal_type.name != name:
+            raise ConfigError(f"signal type entry point {name!r} does not make a {name!r} type")
+        registry.register(signal_type)
     return registry
+
+
+@cache
+def shared_registry() -> Registry:
+    """One :func:`default_registry` for callers that are given none (types are immutable)."""
+    return default_registry()

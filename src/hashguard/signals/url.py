@@ -10,17 +10,30 @@ length type), so both lookups are the same 32-byte search.
 
 from __future__ import annotations
 
-from hashguard.signals.base import HexDigestType, SignalType
+from typing import Any
+
+from hashguard.signals.base import HexDigestType, SignalType, TextQueries
+from hashguard.text.message import Message
 from hashguard.text.urls import rule_expression
 
 
-class Url(SignalType):
+class _FoundInUrls(SignalType):
+    """Looked up by the expressions of the URLs in a message."""
+
+    in_text = True
+
+    def text_queries(self, message: Any) -> TextQueries | None:
+        assert isinstance(message, Message)
+        return message.url_lookups if message.urls else None  # most messages hold none
+
+
+class Url(_FoundInUrls):
     name = "url"
 
     def parse(self, raw: str) -> str:
         return rule_expression(raw)
 
 
-class UrlSha256(HexDigestType):
+class UrlSha256(_FoundInUrls, HexDigestType):
     name = "url_sha256"
     nbytes = 32

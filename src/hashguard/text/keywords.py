@@ -162,6 +162,20 @@ def parse_rule(value: str, mode: str | None = None) -> KeywordRule:
     return KeywordRule(value, _parse_mode(mode) if mode else KeywordMode.WORD)
 
 
+def split_mode(value: str) -> tuple[str | None, str]:
+    """``squeezed:blue falcon`` -> (``squeezed``, ``blue falcon``); no known mode -> None."""
+    head, sep, rest = value.partition(":")
+    if sep and head.strip().lower() in _MODES:
+        return head.strip().lower(), rest
+    return None, value
+
+
+def rule_of(value: str) -> KeywordRule:
+    """The rule a keyword list value (``term`` or ``mode:term``) stands for."""
+    mode, term = split_mode(value)
+    return parse_rule(term, mode)
+
+
 @dataclass(frozen=True, slots=True)
 class KeywordHit(Generic[K]):
     """One rule found in one message.
