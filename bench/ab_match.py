@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 
 from hashguard.errors import RowError
-from hashguard.lists.formats import READERS
+from hashguard.lists import formats
 from hashguard.signals.registry import default_registry
 from hashguard.store.store import Store
 
@@ -47,8 +47,6 @@ from fastapi.testclient import TestClient
 from hashguard.api.server import create_app
 from hashguard.engine import Engine
 from hashguard.errors import RowError
-from hashguard.lists.formats import READERS
-from hashguard.signals.registry import default_registry
 from hashguard.store.store import Store
 db, index_dir, key, hashes_path = sys.argv[1:5]
 groups = json.loads(Path(hashes_path).read_text())
@@ -88,7 +86,7 @@ def main() -> None:
     store.create_bank("b")
     text = "signal_type,signal,id\n" + "".join(f"pdq,{h},e{i}\n" for i, h in enumerate(listed))
     errors: list[RowError] = []
-    rows = READERS["csv"](io.BytesIO(text.encode()), default_registry(), errors)
+    rows = formats.get("csv").read(io.BytesIO(text.encode()), default_registry(), errors)
     store.import_rows("b", rows, errors, "bench")
     key = store.keys.create("bench", ["match"], actor="bench")[1]
     store.close()
@@ -138,7 +136,7 @@ def main() -> None:
 
 
 def added_work(groups: dict[str, list[str]], b_rate: float) -> None:
-    from hashguard.access.keys import ApiKey
+    from hashguard.access.api_keys import ApiKey
     from hashguard.access.probing import ProbeDetector
     from hashguard.access.visibility import View, matches_shown
     from hashguard.engine import Match

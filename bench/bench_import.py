@@ -26,7 +26,7 @@ import numpy as np
 import psycopg
 
 from hashguard.errors import RowError
-from hashguard.lists.formats import READERS
+from hashguard.lists import formats
 from hashguard.signals.registry import default_registry
 from hashguard.store.store import Store
 
@@ -53,7 +53,7 @@ def timed_import(store: Store, bank: str, path: Path) -> tuple[float, int]:
     errors: list[RowError] = []
     started = time.perf_counter()
     with open(path, "rb") as raw:
-        rows = READERS["csv"](raw, default_registry(), errors)
+        rows = formats.get("csv").read(raw, default_registry(), errors)
         report = store.import_rows(bank, rows, errors, "bench")
     return time.perf_counter() - started, report.signals_added
 

@@ -33,7 +33,10 @@ def listing(fmt: str) -> bytes:
 
 def main(src: str) -> None:
     sys.path.insert(0, src)
-    readers = importlib.import_module("hashguard.lists.formats").READERS
+    formats = importlib.import_module("hashguard.lists.formats")
+    readers = getattr(formats, "READERS", None)  # before issue 11: a dict of functions
+    if readers is None:
+        readers = {name: fmt.read for name, fmt in formats.formats().items()}
     registry = importlib.import_module("hashguard.signals.registry").default_registry()
     for fmt in ("csv", "jsonl"):
         data = listing(fmt)

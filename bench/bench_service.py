@@ -86,7 +86,7 @@ import psutil
 import psycopg
 
 from hashguard.errors import RowError
-from hashguard.lists.formats import READERS
+from hashguard.lists import formats
 from hashguard.signals.registry import default_registry
 from hashguard.store.store import Store
 
@@ -199,7 +199,7 @@ def fill_store(url: str, path: Path, rows: int) -> tuple[float, dict[str, str]]:
     started = time.perf_counter()
     with open(path, "rb") as raw:
         report = store.import_rows(
-            BANK, READERS["csv"](raw, default_registry(), errors), errors, "bench"
+            BANK, formats.get("csv").read(raw, default_registry(), errors), errors, "bench"
         )
     seconds = time.perf_counter() - started
     assert report.signals_added == 2 * rows, report

@@ -96,7 +96,6 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any, TextIO
@@ -115,7 +114,7 @@ from bench_url_extract import corpus as chat_corpus
 
 from hashguard.engine import Engine
 from hashguard.errors import RowError
-from hashguard.lists.formats import READERS
+from hashguard.lists import formats
 from hashguard.signals.registry import default_registry
 from hashguard.store.store import Store
 from hashguard.text.keywords import KeywordMode, KeywordRule
@@ -900,7 +899,7 @@ def timed_import(store: Store, bank: str, path: Path) -> float:
     errors: list[RowError] = []
     started = time.perf_counter()
     with open(path, "rb") as raw:
-        rows = READERS["csv"](raw, default_registry(), errors)
+        rows = formats.get("csv").read(raw, default_registry(), errors)
         report = store.import_rows(bank, rows, errors, path.name)
     seconds = time.perf_counter() - started
     print(
@@ -1182,7 +1181,10 @@ def run(args: argparse.Namespace, tmp: Path, db: str) -> int:
         planted = [m.text for m in messages if m.plants]
         print(f"measuring {mix}: {len(texts):,} messages...", flush=True)
         evaluate(engine, messages, tally)
-        keywords = partial(engine.indexes.search_text, "keyword")
+
+        def keywords(text):
+            return engine.indexes.search_keys("keyword", [text])
+
         warm: Measured = {
             "match_text": (engine.match_text, texts),
             "match_text_clean": (engine.match_text, clean),

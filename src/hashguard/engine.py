@@ -82,6 +82,26 @@ class TextResult:
         return {"matches": [m.as_dict() for m in self.matches], "urls": self.urls}
 
 
+@dataclass(frozen=True)
+class Status:
+    """Where the indexes stand against the change log."""
+
+    loaded: bool
+    ready: bool
+    loaded_from: str  # "snapshot", "store" or "empty"
+    seq: int  # the last change applied
+    last_seq: int  # the last change logged
+    types: dict[str, dict[str, int]]  # per signal type: size, tail, bytes
+
+    @property
+    def lag(self) -> int:
+        return max(0, self.last_seq - self.seq)
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        return {name: t["size"] for name, t in self.types.items()}
+
+
 class Engine:
     def __init__(
         self,
@@ -123,6 +143,25 @@ class Engine:
     def ready(self, max_staleness: float = 5.0) -> bool:
         """Loaded, and caught up with the change log within the last ``max_staleness`` s."""
         return self.loaded and time.monotonic() - self.last_refresh <= max_staleness
+
+    def status(self, *, max_staleness: float = 5.0) -> Status:
+        """The indexes' state, for health checks, metrics and ``hashguard index``."""
+        return Status(
+            loaded=self.loaded,
+            ready=self.ready(max_staleness),
+            loaded_from=self.indexes.loaded_from,
+            seq=self.indexes.seq,
+            last_seq=self.store.last_seq(),
+            types=self.indexes.stats(),
+        )
+
+    def rebuild(self) -> None:
+        """Build the indexes afresh from the store, and save them as the snapshot."""
+        self.indexes.rebuild(self.store)
+        if self.index_dir is not None:
+            self.indexes.save(self.index_dir)
+        self.loaded = True
+        self.last_refresh = time.monotonic()
 
     # matching
 

@@ -218,3 +218,26 @@ class StoreBusy(HashguardError):
 
     http_status = 503
     exit_code = 11
+
+
+class MatchFound(HashguardError):
+    """Not a failure: ``match --fail-on-match`` found listed content (its exit code)."""
+
+    exit_code = 10
+
+
+class RepeatedKey(ValueError):
+    """A JSON object with one key twice (a list row that would mean two things)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key[:40]
+
+
+class ItemFailed(Exception):
+    """Item ``index`` of a group-committed batch of adds failed with ``error``: the batch is
+    retried without it (internal to :mod:`hashguard.store.adds`)."""
+
+    def __init__(self, index: int, error: Exception) -> None:
+        super().__init__(index, error)
+        self.index, self.error = index, error

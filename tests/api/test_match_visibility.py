@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from hashguard.access.keys import parse_scopes
+from hashguard.access.api_keys import parse_scopes
 from hashguard.cli import main
 from hashguard.errors import InvalidValue
 from hashguard.store.store import Store

@@ -22,13 +22,6 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from hashguard.errors import Conflict, FeedRejected, FeedUnavailable, InvalidValue, RowError
-from hashguard.feeds.keys import (
-    generate_key,
-    key_id,
-    load_private_key,
-    load_public_key,
-    trusted_keys,
-)
 from hashguard.feeds.manifest import (
     Checkpoint,
     load_checkpoint,
@@ -37,6 +30,13 @@ from hashguard.feeds.manifest import (
     seal,
 )
 from hashguard.feeds.publish import publish
+from hashguard.feeds.signing import (
+    generate_key,
+    key_id,
+    load_private_key,
+    load_public_key,
+    trusted_keys,
+)
 from hashguard.feeds.sync import MANIFEST, Limits, apply, open_feed
 from hashguard.lists.rows import ListRow
 from hashguard.store.store import Store

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from hashguard.access.keys import DISTANCE, ApiKey
+from hashguard.access.api_keys import DISTANCE, ApiKey
 from hashguard.banks.model import DEFAULT_MATCH_FIELDS, Bank
 
 if TYPE_CHECKING:

@@ -16,12 +16,12 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from hashguard.access.keys import ApiKey, hash_key
+from hashguard.access.api_keys import ApiKey, hash_key
 from hashguard.access.probing import ProbeDetector, ProbeLimits
 from hashguard.access.ratelimit import RateLimiter
 from hashguard.access.visibility import View
 from hashguard.errors import Forbidden, ProbingSuspected, RateLimited, Unauthorized
-from hashguard.store.keys import Keys
+from hashguard.store.key_table import Keys
 
 NEGATIVE_TTL = 1.0  # seconds an unknown key is remembered as unknown
 NEGATIVE_MAX = 10_000

@@ -26,7 +26,7 @@ async def health(request: Request) -> dict[str, Any]:
 )
 async def ready(e: EngineDep) -> JSONResponse:
     ok = e.ready()
-    body = {"ready": ok, "loaded": e.loaded, "index_seq": e.indexes.seq}
+    body = {"ready": ok, "loaded": e.loaded, "index_seq": e.indexes.seq}  # no database read
     return JSONResponse(body, status_code=200 if ok else 503)
 
 
@@ -34,16 +34,15 @@ async def ready(e: EngineDep) -> JSONResponse:
     "/v1/index", summary="Per signal type: size, last applied sequence, lag", responses=ERRORS
 )
 def index(caller: Matcher, e: EngineDep) -> dict[str, Any]:
-    last = e.store.last_seq()
-    seq = e.indexes.seq
+    status = e.status()
     return {
-        "ready": e.ready(),
-        "loaded_from": e.indexes.loaded_from,
-        "seq": seq,
-        "last_seq": last,
-        "lag": max(0, last - seq),
+        "ready": status.ready,
+        "loaded_from": status.loaded_from,
+        "seq": status.seq,
+        "last_seq": status.last_seq,
+        "lag": status.lag,
         "types": {
-            name: {**stats, "seq": seq, "lag": max(0, last - seq)}
-            for name, stats in e.indexes.stats().items()
+            name: {**stats, "seq": status.seq, "lag": status.lag}
+            for name, stats in status.types.items()
         },
     }

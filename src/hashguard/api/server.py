@@ -2,7 +2,7 @@
 
 Each worker process holds its own indexes (memory-mapped from one snapshot, so the pages are
 shared) and follows the change log on its own: woken by PostgreSQL's NOTIFY after each
-change, else every REFRESH_SECONDS.
+change, else every runtime.loops.REFRESH_SECONDS.
 """
 
 from __future__ import annotations
@@ -15,10 +15,9 @@ import ipaddress
 import json
 import logging
 import os
-import socket
 import sys
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from fastapi import FastAPI
@@ -27,13 +26,13 @@ from fastapi_offline import FastAPIOffline
 from hashguard import __version__
 from hashguard.access.probing import ProbeLimits
 from hashguard.api import (
+    admin,
     banks,
     changes,
     entries,
     errors,
     health,
     home,
-    keys,
     match,
     metrics,
     openapi,
@@ -45,14 +44,12 @@ from hashguard.api.limits import BodyLimit
 from hashguard.api.origin import HostAndOrigin
 from hashguard.engine import Engine
 from hashguard.errors import ConfigError
+from hashguard.runtime import loops
+from hashguard.runtime.loops import LISTEN_POLL_SECONDS
 from hashguard.settings import Settings
-from hashguard.sources.runner import sync_due
-from hashguard.store import notify
 from hashguard.store.store import Store
 
 log = logging.getLogger(__name__)
-REFRESH_SECONDS = 0.25  # how often each process follows the change log (SQLite, fallback)
-LISTEN_POLL_SECONDS = 2.0  # the same while notifications of changes arrive (PostgreSQL)
 _OPTIONS_ENV = "HASHGUARD_SERVE_OPTIONS"
 
 
@@ -83,22 +80,19 @@ class ServeOptions:
     listen_poll: float = LISTEN_POLL_SECONDS
 
 
-def _follow_once(
-    engine: Engine, auth: Authenticator, m: metrics.Metrics, options: ServeOptions
-) -> None:
-    if not engine.loaded:
-        engine.load()
-        if options.freeze_loaded:
-            # What is loaded now (indexes, keyword lists, the app) lives as long as the
-            # process: out of the collector's way, each full collection no longer walks it
-            # (~15% of a text match's time went to collections walking these objects).
-            gc.freeze()
-    else:
-        engine.refresh()
-    auth.refresh()
-    sizes = {name: s["size"] for name, s in engine.indexes.stats().items()}
-    m.index(sizes, engine.indexes.seq, max(0, engine.store.last_seq() - engine.indexes.seq))
-    m.entries(engine.indexes.entries)
+def _after_round(
+    engine: Engine, auth: Authenticator, m: metrics.Metrics, step: Callable[[], None]
+) -> Callable[[], None]:
+    """A follower round, then what the HTTP adapter keeps current: keys and metrics."""
+
+    def round_() -> None:
+        step()
+        auth.refresh()
+        status = engine.status()
+        m.index(status.sizes, status.seq, status.lag)
+        m.entries(engine.indexes.entries)
+
+    return round_
 
 
 def create_app(engine: Engine, options: ServeOptions | None = None) -> FastAPI:
@@ -114,60 +108,34 @@ def create_app(engine: Engine, options: ServeOptions | None = None) -> FastAPI:
     )
     m = metrics.metrics()
 
+    def freeze() -> None:
+        if options.freeze_loaded:
+            # What is loaded now (indexes, keyword lists, the app) lives as long as the
+            # process: out of the collector's way, each full collection no longer walks it
+            # (~15% of a text match's time went to collections walking these objects).
+            gc.freeze()
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async def follow() -> None:
-            # On PostgreSQL a NOTIFY wakes this at once after each change committed anywhere
-            # (store/notify.py), and the poll is only the fallback; on SQLite, or while not
-            # listening, it polls every REFRESH_SECONDS.
-            wake = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            listener = (
-                notify.Listener(engine.store.engine, lambda: loop.call_soon_threadsafe(wake.set))
-                if engine.store.dialect == "postgresql" and options.listen
-                else None
-            )
-            app.state.listener = listener
-            try:
-                while True:
-                    wake.clear()  # a change committed while catching up wakes the next round
-                    try:
-                        await asyncio.to_thread(_follow_once, engine, auth, m, options)
-                    except Exception:  # keep serving on the last good index; /v1/ready says so
-                        log.exception("could not follow the change log")
-                    listening = listener is not None and listener.listening
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(
-                            wake.wait(), options.listen_poll if listening else REFRESH_SECONDS
-                        )
-            finally:
-                if listener is not None:
-                    await asyncio.to_thread(listener.close)
-
         if not options.auth:
             log.warning(
                 "API KEYS ARE OFF: anyone who can reach this port may match, curate and "
                 "administer. Local development only."
             )
-
-        async def sync_sources() -> None:
-            # Every process looks; the one holding the lease syncs (one fetcher at a time).
-            owner = f"{socket.gethostname()}:{os.getpid()}"
-            lease = max(60.0, options.sync_every * 6)
-            while True:
-                await asyncio.sleep(options.sync_every)
-                try:
-                    outcomes = await asyncio.to_thread(
-                        sync_due, engine.store, engine.registry, owner, lease
-                    )
-                    for outcome in outcomes:
-                        m.synced(outcome.source, outcome.status)
-                except Exception:
-                    log.exception("could not sync sources")
-
-        tasks = [asyncio.create_task(follow())]
+        step = _after_round(engine, auth, m, lambda: loops.follow_step(engine, freeze))
+        follower = loops.follow(
+            engine,
+            step,
+            listen=options.listen,
+            listen_poll=options.listen_poll,
+            on_listener=lambda listener: setattr(app.state, "listener", listener),
+        )
+        tasks = [asyncio.create_task(follower)]
         if options.sync_every > 0:
-            tasks.append(asyncio.create_task(sync_sources()))
+            job = loops.sync_sources_job(
+                engine, options.sync_every, lambda o: m.synced(o.source, o.status)
+            )
+            tasks.append(asyncio.create_task(loops.every(options.sync_every, job, "sync sources")))
         yield
         for task in tasks:
             task.cancel()
@@ -185,7 +153,7 @@ def create_app(engine: Engine, options: ServeOptions | None = None) -> FastAPI:
     app.state.metrics = m
     errors.install(app)
     openapi.install(app)
-    for module in (home, match, banks, entries, changes, sources, keys, health, metrics):
+    for module in (home, match, banks, entries, changes, sources, admin, health, metrics):
         app.include_router(module.router)
     # The last added runs first: HostAndOrigin refuses foreign hosts and cross-site writes,
     # then BodyLimit an oversized body before anything reads it (neither shows in Timing's

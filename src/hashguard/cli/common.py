@@ -8,6 +8,12 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+from hashguard.errors import MatchFound, MediaError
+
+# Exit codes that are no error's own (see each error class's exit_code).
+EXIT_UNREADABLE = MediaError.exit_code  # some inputs could not be read, the rest were
+EXIT_MATCHED = MatchFound.exit_code  # match --fail-on-match found a match
+
 
 def actor() -> str:
     """Who the audit log names for a CLI call: the operating-system user."""

@@ -18,20 +18,25 @@ from pathlib import Path
 from typing import IO, Any, NoReturn
 
 from hashguard import __version__
-from hashguard.access.keys import SCOPES
+from hashguard.access.api_keys import SCOPES
 from hashguard.banks.model import check_pdq_threshold, parse_match_fields
 from hashguard.cli import sync
 from hashguard.cli import text as text_commands
-from hashguard.cli.common import actor, emit, load_settings, open_engine, open_store, progress
+from hashguard.cli.common import (
+    EXIT_MATCHED,
+    EXIT_UNREADABLE,
+    actor,
+    emit,
+    load_settings,
+    open_engine,
+    open_store,
+    progress,
+)
 from hashguard.cli.files import replacing
 from hashguard.errors import HashguardError, InvalidValue, RowError
 from hashguard.signals.base import Signal
 from hashguard.signals.pdq import DEFAULT_THRESHOLD, MAX_THRESHOLD
 from hashguard.signals.registry import default_registry
-
-EXIT_UNREADABLE = 3
-EXIT_MATCHED = 10
-
 
 # commands
 
@@ -198,10 +203,9 @@ def cmd_index(args: argparse.Namespace) -> int:
     rebuild = args.index_command == "rebuild"
     engine = open_engine(args, load=not rebuild)  # a rebuild reads nothing of the old one
     if rebuild:
-        engine.indexes.rebuild(engine.store)
-        engine.indexes.save(engine.index_dir)
-    emit({"seq": engine.indexes.seq, "loaded_from": engine.indexes.loaded_from,
-          "types": engine.indexes.stats()})  # fmt: skip
+        engine.rebuild()
+    status = engine.status()
+    emit({"seq": status.seq, "loaded_from": status.loaded_from, "types": status.types})
     return 0
 
 

@@ -40,7 +40,7 @@ def cmd_sources(args: argparse.Namespace) -> int:
         store.bank(args.bank)
         settings: dict[str, Any] = {"interval": args.interval}
         if args.feed:
-            from hashguard.feeds.keys import load_public_key, public_pem
+            from hashguard.feeds.signing import load_public_key, public_pem
 
             keys = [public_pem(load_public_key(Path(p))).decode() for p in args.public_key or []]
             if not keys:
@@ -83,10 +83,12 @@ def cmd_sources(args: argparse.Namespace) -> int:
 
 
 def cmd_feed(args: argparse.Namespace) -> int:
-    from hashguard.feeds import keys
+    from hashguard.feeds import signing
 
     if args.feed_command == "keygen":
-        kid = keys.generate_key(args.private_key, args.public_key, _passphrase(args.passphrase_env))
+        kid = signing.generate_key(
+            args.private_key, args.public_key, _passphrase(args.passphrase_env)
+        )
         emit(
             {
                 "key_id": kid,
@@ -101,9 +103,9 @@ def cmd_feed(args: argparse.Namespace) -> int:
     report = publish(
         args.dir,
         store.export_rows(args.bank),
-        keys.load_private_key(args.private_key, _passphrase(args.passphrase_env)),
+        signing.load_private_key(args.private_key, _passphrase(args.passphrase_env)),
         feed=args.feed or args.bank,
-        previous_keys=[keys.load_public_key(p) for p in args.previous_key or []],
+        previous_keys=[signing.load_public_key(p) for p in args.previous_key or []],
         snapshot_every=args.snapshot_every,
         keep_deltas=args.keep_deltas,
         valid_for=timedelta(days=args.valid_days),

@@ -7,11 +7,8 @@ import sys
 from contextlib import ExitStack
 from typing import IO, Any
 
-from hashguard.cli.common import emit, open_engine
+from hashguard.cli.common import EXIT_MATCHED, EXIT_UNREADABLE, emit, open_engine
 from hashguard.errors import HashguardError
-
-EXIT_UNREADABLE = 3
-EXIT_MATCHED = 10
 
 
 def cmd_match_text(args: argparse.Namespace) -> int:

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from hashguard.banks.model import validate_name
 from hashguard.errors import FeedRejected, InvalidValue
-from hashguard.feeds.keys import key_id
+from hashguard.feeds.signing import key_id
 
 FORMAT = "hashguard-feed/1"
 # What is signed is this prefix + the manifest bytes: a feed key's signature can never be

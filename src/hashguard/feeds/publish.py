@@ -30,7 +30,6 @@ from hashguard.errors import (
     ListRejected,
     RowError,
 )
-from hashguard.feeds.keys import key_id, trusted_keys
 from hashguard.feeds.manifest import (
     FILE_MODE,
     FeedFile,
@@ -41,6 +40,7 @@ from hashguard.feeds.manifest import (
     verify_manifest,
     write_atomic,
 )
+from hashguard.feeds.signing import key_id, trusted_keys
 from hashguard.lists.jsonl_format import read_jsonl
 from hashguard.lists.rows import ListRow, parse_row
 from hashguard.signals.registry import Registry, default_registry

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
-from hashguard.errors import RowError
+from hashguard.errors import RepeatedKey, RowError
 from hashguard.lists.encoding import utf8_lines
 from hashguard.lists.formats import ListFormat
 from hashguard.lists.rows import ListRow, parse_row
@@ -30,7 +30,7 @@ def read_jsonl(
         except json.JSONDecodeError as e:
             errors.append(RowError(line, f"bad JSON: {e.msg} at column {e.colno}"))
             continue
-        except _RepeatedKey as e:
+        except RepeatedKey as e:
             errors.append(RowError(line, f"key {e.key!r} appears twice in the object"))
             continue
         if not isinstance(record, dict):
@@ -43,12 +43,6 @@ def read_jsonl(
             yield result
 
 
-class _RepeatedKey(ValueError):
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key[:40]
-
-
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """An object whose keys are all different: JSON leaves repeats undefined, and Python
     would silently keep the last."""
@@ -57,7 +51,7 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         seen: set[str] = set()
         for key, _ in pairs:
             if key in seen:
-                raise _RepeatedKey(key)
+                raise RepeatedKey(key)
             seen.add(key)
     return record
 

@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from hashguard.banks.model import ImportReport
 from hashguard.errors import ConfigError, InvalidValue, RowError
-from hashguard.feeds.keys import trusted_keys
 from hashguard.feeds.manifest import Checkpoint
+from hashguard.feeds.signing import trusted_keys
 from hashguard.feeds.sync import Limits, open_feed
 from hashguard.signals.registry import Registry
 from hashguard.store.sources import Source

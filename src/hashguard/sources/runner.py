@@ -4,19 +4,27 @@ holds the sync lease (one fetcher at a time across all replicas)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from hashguard.errors import FeedRejected, FeedUnavailable, HashguardError, ListRejected
+from hashguard import plugins
+from hashguard.errors import (
+    ConfigError,
+    FeedRejected,
+    FeedUnavailable,
+    HashguardError,
+    ListRejected,
+)
 from hashguard.signals.registry import Registry
-from hashguard.sources.feed import sync_feed
-from hashguard.sources.threatexchange import sync_exchange
 from hashguard.store.sources import Source
 from hashguard.store.store import Store
 
 log = logging.getLogger(__name__)
-_SYNCERS = {"feed": sync_feed, "threatexchange": sync_exchange}
+
+# What a source kind registers: sync ``source`` into its bank, one import report per batch.
+Syncer = Callable[[Store, Source, Registry], Sequence[Any]]
 
 
 @dataclass(frozen=True)
@@ -63,7 +71,7 @@ def sync_source(store: Store, source: Source, registry: Registry) -> Outcome:
     error to alert on."""
     try:
         store.bank(source.bank)
-        reports = _SYNCERS[source.kind](store, source, registry)
+        reports = source_kind(source.kind)(store, source, registry)
     except FeedRejected as e:
         outcome = Outcome(source.name, "rejected", e.reason, e.message)
     except ListRejected as e:
@@ -88,6 +96,15 @@ def sync_source(store: Store, source: Source, registry: Registry) -> Outcome:
     elif outcome.status != "ok" and outcome.reason != "unexpected":  # that one logged already
         log.warning("source %s: %s", source.name, outcome.message)
     return outcome
+
+
+def source_kind(kind: str) -> Syncer:
+    """The sync function of an installed source kind (``hashguard.source_kinds``)."""
+    kinds = plugins.load(plugins.SOURCE_KINDS)
+    if kind not in kinds:
+        raise ConfigError(f"source kind {kind!r} is not installed (known: {', '.join(kinds)})")
+    syncer: Syncer = kinds[kind]
+    return syncer
 
 
 def due(source: Source, now: datetime) -> bool:

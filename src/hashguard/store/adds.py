@@ -26,7 +26,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import DataError, IntegrityError
 
 from hashguard.banks.model import Bank, Entry, ImportReport
-from hashguard.errors import HashguardError, InvalidValue, NotFound
+from hashguard.errors import HashguardError, InvalidValue, ItemFailed, NotFound
 from hashguard.lists.rows import ListRow
 from hashguard.signals.base import Signal
 from hashguard.store import audit
@@ -164,11 +164,6 @@ def _item_error(add: EntryAdd, e: Exception) -> Exception:
     return e
 
 
-class _ItemFailed(Exception):
-    def __init__(self, index: int, error: Exception) -> None:
-        self.index, self.error = index, error
-
-
 Pending = tuple[EntryAdd, "Future[Added]"]
 
 
@@ -234,7 +229,7 @@ class GroupCommit:
         while pending:
             try:
                 results = self._transaction([add for add, _ in pending])
-            except _ItemFailed as failed:
+            except ItemFailed as failed:
                 pending.pop(failed.index)[1].set_exception(failed.error)
                 continue
             except Exception as e:  # the commit, or the lock: nothing was written
@@ -261,5 +256,5 @@ class GroupCommit:
                         raise NotFound(f"no bank named {add.bank!r} (see `hashguard bank list`)")
                     results.append(write_entry(conn, bank, add))
                 except Exception as e:
-                    raise _ItemFailed(i, _item_error(add, e)) from e
+                    raise ItemFailed(i, _item_error(add, e)) from e
         return results

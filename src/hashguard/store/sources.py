@@ -13,13 +13,13 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from hashguard import plugins
 from hashguard.banks.model import validate_name
 from hashguard.errors import Conflict, InvalidValue, NotFound
 from hashguard.store import audit
 from hashguard.store import tables as t
 from hashguard.store.database import begin_write
 
-KINDS = ("feed", "threatexchange")
 DEFAULT_INTERVAL = 900  # seconds between scheduled syncs of one source
 _LEASE = "sync_lease"
 
@@ -70,8 +70,9 @@ class Sources:
         actor: str,
     ) -> Source:  # fmt: skip
         validate_name(name, "source")
-        if kind not in KINDS:
-            raise InvalidValue(f"unknown source kind {kind!r}: use {', '.join(KINDS)}")
+        kinds = plugins.load(plugins.SOURCE_KINDS)  # installed kinds (hashguard.plugins)
+        if kind not in kinds:
+            raise InvalidValue(f"unknown source kind {kind!r}: use {', '.join(kinds)}")
         try:
             with begin_write(self.engine) as conn:
                 conn.execute(

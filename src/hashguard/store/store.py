@@ -31,7 +31,7 @@ from hashguard.store import tables as t
 from hashguard.store.adds import Added, EntryAdd, GroupCommit
 from hashguard.store.database import LOCK_WAIT, begin_write, default_db_url, migrate, open_engine
 from hashguard.store.importer import apply_list
-from hashguard.store.keys import Keys
+from hashguard.store.key_table import Keys
 from hashguard.store.sources import Sources
 from hashguard.store.workdir import clean_stale, work_dir
 

@@ -1,4 +1,4 @@
-"""API keys in the store (hashes only; see :mod:`hashguard.access.keys`)."""
+"""API keys in the store (hashes only; see :mod:`hashguard.access.api_keys`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from hashguard.access.keys import ApiKey, hash_key, new_key, parse_scopes
+from hashguard.access.api_keys import ApiKey, hash_key, new_key, parse_scopes
 from hashguard.banks.model import validate_name
 from hashguard.errors import Conflict, InvalidValue, NotFound
 from hashguard.store import audit, notify

@@ -1,0 +1,1 @@
+"""List files: formats (readers and writers), rows and their checks."""

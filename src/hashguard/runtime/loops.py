@@ -1,0 +1,91 @@
+"""The long-running loops: the change-log follower and periodic jobs, as asyncio tasks that
+do their work on threads. A loop never dies of its work's failure: it logs and goes on (the
+last good index keeps serving; /v1/ready says when it is stale)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import Callable
+
+from hashguard.engine import Engine
+from hashguard.sources.runner import Outcome, sync_due
+from hashguard.store import notify
+
+log = logging.getLogger(__name__)
+
+REFRESH_SECONDS = 0.25  # how often each process follows the change log (SQLite, fallback)
+LISTEN_POLL_SECONDS = 2.0  # the same while notifications of changes arrive (PostgreSQL)
+
+
+async def follow(
+    engine: Engine,
+    step: Callable[[], None],
+    *,
+    listen: bool = True,
+    listen_poll: float = LISTEN_POLL_SECONDS,
+    on_listener: Callable[[notify.Listener | None], None] = lambda _: None,
+) -> None:
+    """Run ``step`` (load, then catch up; see :func:`follow_step`) whenever the change log
+    may have moved. On PostgreSQL a NOTIFY wakes it at once after each change committed
+    anywhere (store/notify.py), and the poll is only the fallback; on SQLite, or while not
+    listening, it polls every REFRESH_SECONDS."""
+    wake = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    store = engine.store
+    listener = (
+        notify.Listener(store.engine, lambda: loop.call_soon_threadsafe(wake.set))
+        if store.dialect == "postgresql" and listen
+        else None
+    )
+    on_listener(listener)
+    try:
+        while True:
+            wake.clear()  # a change committed while catching up wakes the next round
+            try:
+                await asyncio.to_thread(step)
+            except Exception:  # keep serving on the last good index
+                log.exception("could not follow the change log")
+            listening = listener is not None and listener.listening
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), listen_poll if listening else REFRESH_SECONDS)
+    finally:
+        if listener is not None:
+            await asyncio.to_thread(listener.close)
+
+
+def follow_step(engine: Engine, after_load: Callable[[], None] = lambda: None) -> None:
+    """One round of following: load the indexes if not yet loaded, else catch up."""
+    if not engine.loaded:
+        engine.load()
+        after_load()
+    else:
+        engine.refresh()
+
+
+async def every(seconds: float, job: Callable[[], None], name: str) -> None:
+    """Run ``job`` on a thread every ``seconds``, for ever."""
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await asyncio.to_thread(job)
+        except Exception:
+            log.exception("could not %s", name)
+
+
+def sync_sources_job(
+    engine: Engine, every_seconds: float, on_outcome: Callable[[Outcome], None]
+) -> Callable[[], None]:
+    """Sync the sources that are due. Every process looks; the one holding the sync lease
+    syncs (one fetcher at a time across replicas)."""
+    owner = f"{socket.gethostname()}:{os.getpid()}"
+    lease = max(60.0, every_seconds * 6)
+
+    def job() -> None:
+        for outcome in sync_due(engine.store, engine.registry, owner, lease):
+            on_outcome(outcome)
+
+    return job
