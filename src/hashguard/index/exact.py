@@ -115,23 +115,14 @@ class ExactIndex(SignalIndex):
         return [x[0] for x in live], [x[1] for x in live], [x[2] for x in live]
 
     def add(self, key: bytes, pk: int, bank: int) -> bool:
-        found = self._rows_of(key)
-        if len(found):
-            pks, _, alive = self.rows.lookup(found)
-            if np.any((pks == pk) & alive):
-                return False
+        if len(self.rows.live_of(self._rows_of(key), pk)):
+            return False
         self.tail.setdefault(key, []).append(len(self.rows))
         self.rows.append(np.array([pk], np.int64), np.array([bank], np.int32))
         return True
 
     def remove(self, key: bytes, pk: int) -> int:
-        found = self._rows_of(key)
-        if not len(found):
-            return 0
-        pks, _, alive = self.rows.lookup(found)
-        hit = found[(pks == pk) & alive]
-        self.rows.kill(hit)
-        return len(hit)
+        return self.rows.kill_entry(self._rows_of(key), pk)
 
     def compact(self) -> ExactIndex:
         tail_keys = [b""] * (len(self.rows) - self.rows.n_base)

@@ -301,11 +301,8 @@ class HammingIndex(SignalIndex):
     def add(self, key: bytes | np.ndarray, pk: int, bank: int) -> bool:
         """Add one row; adding a (hash, entry) that is already live does nothing."""
         code = _code(key)
-        rows = self._exact_rows(code)
-        if len(rows):
-            pks, _, alive = self.rows.lookup(rows)
-            if np.any((pks == pk) & alive):
-                return False
+        if len(self.rows.live_of(self._exact_rows(code), pk)):
+            return False
         self.tail.extend(as_words(code))
         self.rows.append(np.array([pk], np.int64), np.array([bank], np.int32))
         return True
@@ -313,13 +310,7 @@ class HammingIndex(SignalIndex):
     def remove(self, key: bytes | np.ndarray, pk: int) -> int:
         """Retract the rows of entry ``pk`` holding this hash; returns how many."""
         code = _code(key)
-        rows = self._exact_rows(code)
-        if not len(rows):
-            return 0
-        pks, _, alive = self.rows.lookup(rows)
-        hit = rows[(pks == pk) & alive]
-        self.rows.kill(hit)
-        return len(hit)
+        return self.rows.kill_entry(self._exact_rows(code), pk)
 
     def compact(self) -> HammingIndex:
         """A new index with tables over every live row (the tail folded in, the dead dropped)."""

@@ -92,6 +92,20 @@ class Rows:
             bool(self.tail_alive.array[row]),
         )
 
+    def live_of(self, rows: np.ndarray, pk: int) -> np.ndarray:
+        """Those of ``rows`` that are live and of entry ``pk``."""
+        if not len(rows):
+            return rows
+        pks, _, alive = self.lookup(rows)
+        found: np.ndarray = rows[(pks == pk) & alive]
+        return found
+
+    def kill_entry(self, rows: np.ndarray, pk: int) -> int:
+        """Retract entry ``pk``'s live rows among ``rows``; returns how many."""
+        hit = self.live_of(rows, pk)
+        self.kill(hit)
+        return len(hit)
+
     def kill(self, rows: np.ndarray) -> None:
         base, tail = self._split(rows)
         self.base_alive[base] = False
