@@ -119,7 +119,7 @@ class Engine:
         self.exact_orientations = exact_orientations
         self.index_dir = index_dir
         self.indexes = IndexSet(self.registry, store.store_id)
-        self._text_types = [t for t in self.registry.types() if t.in_text]
+        self._text_types = [(t.name, t.text_queries) for t in self.registry.types() if t.in_text]
         # What this process writes is current here at once, before the follower sees it.
         store.after_write(self.indexes.entries.clear)
         self.loaded = False
@@ -220,12 +220,13 @@ class Engine:
             raise TooLarge(f"message is {len(text)} characters; the limit is {MAX_TEXT_CHARS}")
         message = Message(text)
         found: list[tuple[str, Hit, dict[str, Any]]] = []
-        for signal_type in self._text_types:
-            queries = signal_type.text_queries(message)
+        search = self.indexes.search_keys
+        for name, text_queries in self._text_types:
+            queries = text_queries(message)
             if queries is None:
                 continue
-            for hit in self.indexes.search_keys(signal_type.name, queries.keys):
-                found.append((signal_type.name, hit, hit.where or queries.where(hit.query)))
+            for hit in search(name, queries.keys):
+                found.append((name, hit, hit.where or queries.where(hit.query)))
         listed = [{"span": [u.start, u.end], "url": u.canonical} for u in message.urls]
         return TextResult(self._resolve_text(found), listed)
 

@@ -92,11 +92,13 @@ class KeywordIndex(SignalIndex):
 
     def search(self, queries: Sequence[Any], threshold: int = 0) -> list[Hit]:
         """Keywords found in the ``queries`` (message texts), with where each was found."""
-        out = []
-        matcher = self.matcher()
+        out: list[Hit] = []
+        find = self.matcher().find
         for q, text in enumerate(queries):
-            found = matcher.find(text)
-            for hit, pk, bank in self.lookup(found) if found else ():
+            found = find(text)
+            if not found:  # most messages
+                continue
+            for hit, pk, bank in self.lookup(found):
                 where = {
                     "span": [hit.start, hit.end],
                     "matched": hit.matched,

@@ -16,10 +16,7 @@ MAX_URLS = 1_000  # URLs looked up per message; more is a spam payload, not a me
 class Message:
     def __init__(self, text: str) -> None:
         self.text = text
-
-    @cached_property
-    def urls(self) -> list[FoundUrl]:
-        return extract_urls(self.text)[:MAX_URLS]
+        self.urls: list[FoundUrl] = extract_urls(text)[:MAX_URLS]  # every message needs them
 
     @cached_property
     def url_lookups(self) -> UrlLookups:
