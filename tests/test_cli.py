@@ -67,6 +67,7 @@ def test_bank_import_match_export(run, testdata: Path, tmp_path: Path) -> None: 
         {
             "name": "iwf",
             "pdq_threshold": 25,
+            "thresholds": {"pdq": 25},
             "enabled": True,
             "match_fields": ["category", "severity"],
             "active_entries": 1,

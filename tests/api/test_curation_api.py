@@ -32,6 +32,7 @@ def test_banks_lifecycle(service: Service) -> None:
     assert patched.json() == {
         "name": "ours",
         "pdq_threshold": 10,
+        "thresholds": {"pdq": 10},
         "enabled": False,
         "match_fields": ["category", "severity"],
         "entries": None,

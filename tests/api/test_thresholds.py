@@ -80,3 +80,48 @@ def test_a_bank_at_the_bound_full_of_near_copies_still_answers(
     # the nearest ones: the iwf entry (3 bits) and the wide bank's closest (5 bits and up)
     assert ("iwf", "exact-ish", 3) in {(m["bank"], m["entry"], m["distance"]) for m in matches}
     assert max(distances) <= 5 + HITS_PER_QUERY // (40_000 // 50) + 1
+
+
+def test_thresholds_per_signal_type_over_http(service: Service) -> None:
+    made = service.call("POST", "/v1/banks", json={"name": "per-type", "thresholds": {"pdq": 12}})
+    assert made.status_code == 201, made.text
+    assert made.json()["thresholds"] == {"pdq": 12} and made.json()["pdq_threshold"] == 12
+    plain = service.call("POST", "/v1/banks", json={"name": "plain"}).json()
+    assert plain["thresholds"] == {} and plain["pdq_threshold"] == 31  # PDQ's default
+    for body, message in [
+        ({"thresholds": {"md5": 1}}, "md5 signals match only when equal"),
+        ({"thresholds": {"nope": 1}}, "unknown signal type 'nope'"),
+        ({"thresholds": {"pdq": 64}}, "from 0 to 63"),
+        ({"thresholds": {"pdq": 20}, "pdq_threshold": 21}, "two different PDQ thresholds"),
+    ]:
+        r = service.call("PATCH", "/v1/banks/per-type", json=body)
+        assert r.status_code == 422 and message in r.json()["error"]["message"], r.text
+    assert (
+        service.call("PATCH", "/v1/banks/per-type", json={"thresholds": {"pdq": "x"}}).status_code
+        == 422
+    )
+    assert service.call("GET", "/v1/banks/per-type").json()["thresholds"] == {"pdq": 12}
+    reset = service.call("PATCH", "/v1/banks/per-type", json={"thresholds": {"pdq": None}})
+    assert reset.json()["thresholds"] == {} and reset.json()["pdq_threshold"] == 31
+
+
+def test_cli_sets_thresholds_per_signal_type(
+    store: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = ["--db", store.url]
+    assert main([*db, "bank", "create", "wide", "--threshold", "pdq=40"]) == 0
+    assert store.bank("wide").thresholds == {"pdq": 40}
+    for bad, message in [
+        ("md5=3", "md5 signals match only when equal"),
+        ("nope=3", "unknown signal type 'nope'"),
+        ("pdq=64", "from 0 to 63"),
+        ("pdq", "must be TYPE=N"),
+        ("pdq=many", "'many' is not a whole number"),
+    ]:
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as exited:
+            main([*db, "bank", "update", "wide", "--threshold", bad])
+        assert exited.value.code == 2 and message in capsys.readouterr().err
+    assert store.bank("wide").thresholds == {"pdq": 40}
+    assert main([*db, "bank", "update", "wide", "--threshold", "pdq=default"]) == 0
+    assert store.bank("wide").thresholds == {}

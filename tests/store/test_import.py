@@ -41,7 +41,7 @@ def test_banks(store: Store) -> None:
     with pytest.raises(NotFound, match="no bank named 'nope'"):
         store.bank("nope")
     assert store.update_bank("iwf", enabled=False, pdq_threshold=10).as_dict() == {
-        "name": "iwf", "pdq_threshold": 10, "enabled": False,
+        "name": "iwf", "pdq_threshold": 10, "thresholds": {"pdq": 10}, "enabled": False,
         "match_fields": ["category", "severity"],
     }  # fmt: skip
     assert [c.kind for c in store.changes_after(0)] == ["bank", "bank"]

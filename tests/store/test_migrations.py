@@ -72,3 +72,43 @@ def test_0002_keeps_the_change_log_and_entries(db_url: str) -> None:
         assert len(list(store.export_rows("iwf"))) == 3
     finally:
         store.close()
+
+
+def _alembic(url: str, step: str, revision: str) -> None:
+    engine = open_engine(url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        getattr(command, step)(config, revision)
+    engine.dispose()
+
+
+def test_0006_keeps_each_banks_pdq_threshold(db_url: str) -> None:
+    _alembic(db_url, "upgrade", "0005")
+    engine = open_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO hg_banks (name, pdq_threshold, enabled) "
+                "VALUES ('tight', 12, true), ('usual', 31, false)"
+            )
+        )
+    engine.dispose()
+    store = Store(db_url)
+    try:
+        assert {b.name: dict(b.thresholds) for b in store.banks()} == {
+            "tight": {"pdq": 12},
+            "usual": {"pdq": 31},
+        }
+        assert not store.bank("usual").enabled
+        store.update_bank("tight", thresholds={"pdq": 20})
+    finally:
+        store.close()
+    # and back: the PDQ threshold returns to its column
+    _alembic(db_url, "downgrade", "0005")
+    engine = open_engine(db_url)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT name, pdq_threshold FROM hg_banks ORDER BY name")).all()
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [("tight", 20), ("usual", 31)]

@@ -23,7 +23,11 @@ def list_banks(caller: Curator, s: StoreDep) -> dict[str, list[BankOut]]:
 @router.post("/v1/banks", status_code=201, summary="Create a bank", dependencies=[JsonBody])
 def create_bank(body: BankIn, caller: Curator, s: StoreDep) -> BankOut:
     bank = s.create_bank(
-        body.name, body.pdq_threshold, match_fields=body.match_fields, actor=caller.actor
+        body.name,
+        body.pdq_threshold,
+        thresholds=body.thresholds,
+        match_fields=body.match_fields,
+        actor=caller.actor,
     )
     if not body.enabled:
         bank = s.update_bank(body.name, enabled=False, actor=caller.actor)
@@ -38,13 +42,14 @@ def get_bank(bank: str, caller: Curator, s: StoreDep) -> BankOut:
 
 @router.patch(
     "/v1/banks/{bank}",
-    summary="Change a bank's PDQ threshold or what match keys see, or switch it on or off",
+    summary="Change a bank's thresholds or what match keys see, or switch it on or off",
     dependencies=[JsonBody],
 )
 def patch_bank(bank: str, body: BankPatch, caller: Curator, s: StoreDep) -> BankOut:
     changed = s.update_bank(
         bank,
         pdq_threshold=body.pdq_threshold,
+        thresholds=body.thresholds,
         enabled=body.enabled,
         match_fields=body.match_fields,
         actor=caller.actor,

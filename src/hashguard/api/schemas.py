@@ -98,15 +98,24 @@ _MATCH_FIELDS = (
 )
 
 
+_THRESHOLDS = (
+    'the bank\'s match threshold per signal type, e.g. {"pdq": 31}; a type left out '
+    "matches at its default. In a PATCH, types not named keep theirs and null restores "
+    "the default"
+)
+
+
 class BankIn(Strict):
     name: str = Field(max_length=64, examples=["iwf-hashes"])
-    pdq_threshold: int = Field(31, ge=0, le=MAX_THRESHOLD)
+    pdq_threshold: int | None = Field(None, ge=0, le=MAX_THRESHOLD, description="default 31")
+    thresholds: dict[str, int] | None = Field(None, max_length=32, description=_THRESHOLDS)
     enabled: bool = True
     match_fields: list[str] | None = Field(None, max_length=64, description=_MATCH_FIELDS)
 
 
 class BankPatch(Strict):
     pdq_threshold: int | None = Field(None, ge=0, le=MAX_THRESHOLD)
+    thresholds: dict[str, int | None] | None = Field(None, max_length=32, description=_THRESHOLDS)
     enabled: bool | None = None
     match_fields: list[str] | None = Field(None, max_length=64, description=_MATCH_FIELDS)
 
@@ -114,6 +123,7 @@ class BankPatch(Strict):
 class BankOut(BaseModel):
     name: str
     pdq_threshold: int
+    thresholds: dict[str, int]
     enabled: bool
     match_fields: list[str]
     entries: dict[str, int] | None = None

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from hashguard.errors import InvalidValue
 from hashguard.signals.base import Signal
-from hashguard.signals.pdq import MAX_THRESHOLD
+from hashguard.signals.pdq import DEFAULT_THRESHOLD, MAX_THRESHOLD
+
+if TYPE_CHECKING:
+    from hashguard.signals.registry import Registry
 
 Status = Literal["active", "retracted"]
 ChangeKind = Literal["add", "retract", "update", "bank"]
@@ -62,19 +67,37 @@ class Bank:
 
     id: int
     name: str
-    pdq_threshold: int
+    # The thresholds this bank sets, by signal type; a type it does not name matches at
+    # the type's default. Banks made before per-type thresholds keep their PDQ one here.
+    thresholds: Mapping[str, int] = field(default_factory=dict)
     enabled: bool = True
     match_fields: tuple[str, ...] = DEFAULT_MATCH_FIELDS  # what match keys see of an entry
 
+    @classmethod
+    def from_row(cls, row: Any) -> Bank:
+        """A bank from its ``hg_banks`` row (JSON columns decoded)."""
+        fields = row.match_fields
+        return cls(
+            row.id,
+            row.name,
+            thresholds_from_json(row.thresholds),
+            bool(row.enabled),
+            DEFAULT_MATCH_FIELDS if fields is None else tuple(json.loads(fields)),
+        )
+
     def threshold(self, signal_type: str) -> int | None:
-        """This bank's match threshold for ``signal_type``; None: the type's own default.
-        (Stored per bank and per signal type; see docs/concepts.md.)"""
-        return self.pdq_threshold if signal_type == "pdq" else None
+        """This bank's match threshold for ``signal_type``; None: the type's own default."""
+        return self.thresholds.get(signal_type)
+
+    @property
+    def pdq_threshold(self) -> int:
+        return self.thresholds.get("pdq", DEFAULT_THRESHOLD)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "pdq_threshold": self.pdq_threshold,
+            "thresholds": dict(sorted(self.thresholds.items())),
             "enabled": self.enabled,
             "match_fields": list(self.match_fields),
         }
@@ -141,9 +164,48 @@ class ImportReport:
 
 def check_pdq_threshold(value: int) -> int:
     """A bank's PDQ threshold, refused outside 0..MAX_THRESHOLD (why: signals/pdq.py)."""
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_THRESHOLD:
+    if not _whole(value) or not 0 <= value <= MAX_THRESHOLD:
         raise InvalidValue(
             f"pdq threshold must be a whole number from 0 to {MAX_THRESHOLD} bits, not {value} "
             f"(31 is the recommended one; beyond {MAX_THRESHOLD} unrelated pictures match)"
         )
     return value
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def merge_thresholds(
+    current: Mapping[str, int],
+    changes: Mapping[str, int | None],
+    registry: Registry,
+) -> dict[str, int]:
+    """``current`` with ``changes`` applied (None: back to the type's default), each checked
+    against its signal type: known, matched by distance, and within 0..its max_threshold."""
+    out = dict(current)
+    for raw_name, value in changes.items():
+        signal_type = registry.get(raw_name)  # UnknownSignalType names the known ones
+        name = signal_type.name
+        if value is None:
+            out.pop(name, None)
+        elif name == "pdq":
+            out[name] = check_pdq_threshold(value)
+        elif signal_type.max_threshold == 0:
+            raise InvalidValue(f"{name} signals match only when equal: they take no threshold")
+        elif not _whole(value) or not 0 <= value <= signal_type.max_threshold:
+            raise InvalidValue(
+                f"{name} threshold must be a whole number from 0 to "
+                f"{signal_type.max_threshold}, not {value}"
+            )
+        else:
+            out[name] = value
+    return out
+
+
+def thresholds_json(thresholds: Mapping[str, int]) -> str:
+    return json.dumps(dict(sorted(thresholds.items())))
+
+
+def thresholds_from_json(stored: str | None) -> dict[str, int]:
+    return {str(k): int(v) for k, v in json.loads(stored or "{}").items()}

@@ -19,7 +19,7 @@ from typing import IO, Any, NoReturn
 
 from hashguard import __version__
 from hashguard.access.api_keys import SCOPES
-from hashguard.banks.model import check_pdq_threshold, parse_match_fields
+from hashguard.banks.model import check_pdq_threshold, merge_thresholds, parse_match_fields
 from hashguard.cli import sync
 from hashguard.cli import text as text_commands
 from hashguard.cli.common import (
@@ -33,10 +33,10 @@ from hashguard.cli.common import (
     progress,
 )
 from hashguard.cli.files import replacing
-from hashguard.errors import HashguardError, InvalidValue, RowError
+from hashguard.errors import HashguardError, InvalidValue, RowError, UnknownSignalType
 from hashguard.signals.base import Signal
 from hashguard.signals.pdq import DEFAULT_THRESHOLD, MAX_THRESHOLD
-from hashguard.signals.registry import default_registry
+from hashguard.signals.registry import default_registry, shared_registry
 
 # commands
 
@@ -45,7 +45,11 @@ def cmd_bank(args: argparse.Namespace) -> int:
     store = open_store(args)
     if args.bank_command == "create":
         bank = store.create_bank(
-            args.name, args.pdq_threshold, match_fields=args.match_fields, actor=actor()
+            args.name,
+            args.pdq_threshold,
+            thresholds=dict(args.threshold or ()),
+            match_fields=args.match_fields,
+            actor=actor(),
         )
         emit(bank.as_dict())
     elif args.bank_command == "update":
@@ -54,6 +58,7 @@ def cmd_bank(args: argparse.Namespace) -> int:
             store.update_bank(
                 args.name,
                 pdq_threshold=args.pdq_threshold,
+                thresholds=dict(args.threshold or ()),
                 enabled=enabled,
                 match_fields=args.match_fields,
                 actor=actor(),
@@ -248,6 +253,24 @@ def _threshold(text: str) -> int:
         raise argparse.ArgumentTypeError(f"must be a whole number from 0 to {MAX_THRESHOLD}") from e
 
 
+def _type_threshold(text: str) -> tuple[str, int | None]:
+    """``TYPE=N``, or ``TYPE=default`` to go back to the type's own."""
+    name, sep, value = text.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError("must be TYPE=N, e.g. pdq=31, or TYPE=default")
+    number: int | None = None
+    if value.strip().lower() != "default":
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    try:
+        merge_thresholds({}, {name: number}, shared_registry())
+    except (InvalidValue, UnknownSignalType) as e:
+        raise argparse.ArgumentTypeError(e.message) from None
+    return name.strip().lower(), number
+
+
 def _match_fields(text: str) -> list[str]:
     try:
         return list(parse_match_fields(text))
@@ -316,11 +339,20 @@ def build_parser() -> argparse.ArgumentParser:
     bank_sub = bank.add_subparsers(dest="bank_command", required=True)
     create = bank_sub.add_parser("create")
     create.add_argument("name")
-    create.add_argument("--pdq-threshold", type=_threshold, default=DEFAULT_THRESHOLD)
     upd = bank_sub.add_parser("update")
     upd.add_argument("name")
-    upd.add_argument("--pdq-threshold", type=_threshold)
     for parser in (create, upd):
+        parser.add_argument(
+            "--pdq-threshold", type=_threshold, help=f"default {DEFAULT_THRESHOLD} bits"
+        )
+        parser.add_argument(
+            "--threshold",
+            type=_type_threshold,
+            action="append",
+            metavar="TYPE=N",
+            help="the bank's threshold for one signal type (repeatable); TYPE=default "
+            "goes back to the type's own",
+        )
         parser.add_argument(
             "--match-fields",
             type=_match_fields,

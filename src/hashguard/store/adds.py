@@ -37,7 +37,9 @@ MAX_BATCH = 256  # adds in one transaction
 _METADATA = ("category", "severity", "note", "extra")
 
 # Built once (compiling a statement costs more than running it on a warm connection).
-_BANKS = text("SELECT id, name, pdq_threshold, enabled FROM hg_banks WHERE deleted_at IS NULL")
+_BANKS = text(
+    "SELECT id, name, thresholds, enabled, match_fields FROM hg_banks WHERE deleted_at IS NULL"
+)
 _FIND = text(
     "SELECT id, status, category, severity, note, extra FROM hg_entries "
     "WHERE bank_id = :b AND source_id = :k"
@@ -245,10 +247,7 @@ class GroupCommit:
     def _transaction(self, adds: list[EntryAdd]) -> list[Added]:
         results: list[Added] = []
         with self._writing() as conn:
-            banks = {
-                r.name: Bank(r.id, r.name, r.pdq_threshold, bool(r.enabled))
-                for r in conn.execute(_BANKS)
-            }
+            banks = {r.name: Bank.from_row(r) for r in conn.execute(_BANKS)}
             for i, add in enumerate(adds):
                 try:
                     bank = banks.get(add.bank)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
 from typing import Any
@@ -18,14 +18,15 @@ from hashguard.banks.model import (
     Change,
     Entry,
     ImportReport,
-    check_pdq_threshold,
+    merge_thresholds,
     parse_match_fields,
+    thresholds_json,
     validate_bank_name,
 )
 from hashguard.errors import ConfigError, Conflict, InvalidValue, NotFound, RowError
 from hashguard.lists.rows import ListRow, text_problem
 from hashguard.signals.base import Signal
-from hashguard.signals.pdq import DEFAULT_THRESHOLD
+from hashguard.signals.registry import Registry, shared_registry
 from hashguard.store import audit, notify
 from hashguard.store import tables as t
 from hashguard.store.adds import Added, EntryAdd, GroupCommit
@@ -57,8 +58,16 @@ _ENTRY_SIGNALS = select(t.entry_signals).where(
 
 
 class Store:
-    def __init__(self, url: str, *, create: bool = True, lock_wait: float = LOCK_WAIT) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        create: bool = True,
+        lock_wait: float = LOCK_WAIT,
+        registry: Registry | None = None,
+    ) -> None:
         self.url = url
+        self.registry = registry or shared_registry()  # what bank thresholds are checked by
         self.engine = open_engine(url, lock_wait=lock_wait)
         try:
             if create:
@@ -122,50 +131,60 @@ class Store:
     def create_bank(
         self,
         name: str,
-        pdq_threshold: int = DEFAULT_THRESHOLD,
+        pdq_threshold: int | None = None,
         *,
+        thresholds: Mapping[str, int] | None = None,
         match_fields: list[str] | tuple[str, ...] | None = None,
         actor: str = "local",
     ) -> Bank:
+        """A new bank; ``thresholds``: its match threshold per signal type (``pdq_threshold``
+        is the PDQ one); a type it leaves out matches at the type's default."""
         validate_bank_name(name)
-        check_pdq_threshold(pdq_threshold)
+        own = merge_thresholds({}, _with_pdq(thresholds, pdq_threshold), self.registry)
         fields = DEFAULT_MATCH_FIELDS if match_fields is None else parse_match_fields(match_fields)
         stored = None if match_fields is None else json.dumps(list(fields))
-        detail: dict[str, Any] = {"pdq_threshold": pdq_threshold}
+        detail: dict[str, Any] = {"thresholds": own}
         if match_fields is not None:
             detail["match_fields"] = list(fields)
         try:
             with self._writing() as conn:
                 bank_id = conn.execute(
                     insert(t.banks).values(
-                        name=name, pdq_threshold=pdq_threshold, enabled=True, match_fields=stored
+                        name=name,
+                        thresholds=thresholds_json(own),
+                        enabled=True,
+                        match_fields=stored,
                     )
                 ).inserted_primary_key[0]  # type: ignore[index]
                 conn.execute(insert(t.changes).values(kind="bank", bank_id=bank_id))
                 audit.record(conn, actor, "bank.create", name, detail)
         except IntegrityError:
             raise Conflict(f"bank {name!r} already exists") from None
-        return Bank(bank_id, name, pdq_threshold, True, fields)
+        return Bank(bank_id, name, own, True, fields)
 
     def update_bank(
         self,
         name: str,
         *,
         pdq_threshold: int | None = None,
+        thresholds: Mapping[str, int | None] | None = None,
         enabled: bool | None = None,
         match_fields: list[str] | tuple[str, ...] | None = None,
         actor: str = "local",
     ) -> Bank:
-        """Change settings; ``match_fields``: what match keys see of its entries (an empty
-        list: only bank, id and signal type)."""
+        """Change settings. ``thresholds``: per signal type, a new threshold or None for the
+        type's default (types not named keep theirs); ``match_fields``: what match keys see
+        of its entries (an empty list: only bank, id and signal type)."""
         bank = self.bank(name)
         values: dict[str, Any] = {}
         detail: dict[str, Any] = {}
-        if pdq_threshold is not None:
-            values["pdq_threshold"] = check_pdq_threshold(pdq_threshold)
+        changes = _with_pdq(thresholds, pdq_threshold)
+        if changes:
+            own = merge_thresholds(bank.thresholds, changes, self.registry)
+            values["thresholds"] = thresholds_json(own)
+            detail["thresholds"] = own
         if enabled is not None:
-            values["enabled"] = enabled
-        detail.update(values)
+            values["enabled"] = detail["enabled"] = enabled
         if match_fields is not None:
             fields = parse_match_fields(match_fields)
             values["match_fields"] = json.dumps(list(fields))
@@ -217,14 +236,7 @@ class Store:
             rows = conn.execute(
                 select(t.banks).where(t.banks.c.deleted_at.is_(None)).order_by(t.banks.c.name)
             ).all()
-        return [
-            Bank(
-                r.id, r.name, r.pdq_threshold, bool(r.enabled),
-                tuple(json.loads(r.match_fields)) if r.match_fields is not None
-                else DEFAULT_MATCH_FIELDS,
-            )
-            for r in rows
-        ]  # fmt: skip
+        return [Bank.from_row(r) for r in rows]
 
     def bank(self, name: str) -> Bank:
         for bank in self.banks():
@@ -431,3 +443,15 @@ class Store:
                 conn.close()
 
         return int(first.at_seq), rows()
+
+
+def _with_pdq(
+    thresholds: Mapping[str, int | None] | None, pdq_threshold: int | None
+) -> dict[str, int | None]:
+    """``thresholds`` with the PDQ one given on its own (the older, shorter way) put in."""
+    out = dict(thresholds or {})
+    if pdq_threshold is not None:
+        if out.get("pdq", pdq_threshold) != pdq_threshold:
+            raise InvalidValue("two different PDQ thresholds given: pdq_threshold and thresholds")
+        out["pdq"] = pdq_threshold
+    return out

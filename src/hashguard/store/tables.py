@@ -39,7 +39,8 @@ banks = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("name", String(64), nullable=False, unique=True),
-    Column("pdq_threshold", Integer, nullable=False),
+    # JSON object: the match threshold this bank sets per signal type (banks/model.py)
+    Column("thresholds", Text, nullable=False, server_default="{}"),
     Column("enabled", Boolean, nullable=False, default=True),
     # JSON list of the entry fields match-scope keys see; NULL: the default (banks/model.py)
     Column("match_fields", Text),
