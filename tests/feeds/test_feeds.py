@@ -11,7 +11,9 @@ import hashlib
 import json
 import os
 import stat
+import urllib.parse
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -21,12 +23,17 @@ import numpy as np
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from hashguard.errors import Conflict, FeedRejected, FeedUnavailable, InvalidValue, RowError
+from hashguard.errors import (
+    ConfigError,
+    Conflict,
+    FeedRejected,
+    FeedUnavailable,
+    InvalidValue,
+    RowError,
+)
 from hashguard.feeds.manifest import (
     Checkpoint,
-    load_checkpoint,
     parse_manifest,
-    save_checkpoint,
     seal,
 )
 from hashguard.feeds.publish import publish
@@ -35,10 +42,14 @@ from hashguard.feeds.signing import (
     key_id,
     load_private_key,
     load_public_key,
+    public_pem,
     trusted_keys,
 )
-from hashguard.feeds.sync import MANIFEST, Limits, apply, open_feed
+from hashguard.feeds.sync import MANIFEST, Limits, open_feed
 from hashguard.lists.rows import ListRow
+from hashguard.signals.registry import default_registry
+from hashguard.sources.feed import sync_feed
+from hashguard.store import audit
 from hashguard.store.store import Store
 from tests.helpers import import_text, serve, serve_files
 
@@ -75,13 +86,15 @@ def contents(store: Store, bank: str) -> list[tuple[str, ...]]:
 
 
 class Side:
-    """A store with one bank, and for a subscriber its checkpoint file."""
+    """A store with one bank; a subscriber's bank follows the feed through a ``feed`` source,
+    synced by :func:`sync_feed`, the function the service and `hashguard sources sync` run."""
 
     def __init__(self, path: Path, bank: str = "hotline") -> None:
         self.store = Store(f"sqlite:///{path}.db")
         self.bank = bank
         self.store.create_bank(bank)
-        self.checkpoint_path = path.with_suffix(".checkpoint.json")
+        self.source = "upstream"
+        self.store.sources.add(self.source, "feed", bank, "file:///nowhere", {}, actor="test")
 
     def rows(self) -> list[dict[str, Any]]:
         return list(self.store.export_rows(self.bank))
@@ -89,18 +102,39 @@ class Side:
     def contents(self) -> list[tuple[str, ...]]:
         return contents(self.store, self.bank)
 
-    def sync(self, source: str, keys: dict[str, Ed25519PublicKey], **kw: Any) -> list[str]:
-        """Apply every step, saving the checkpoint after each; the kinds applied."""
-        with open_feed(source, keys, load_checkpoint(self.checkpoint_path), **kw) as sync:
-            apply(
-                sync,
-                lambda rows, errors, source: self.store.import_rows(
-                    self.bank, rows, errors, source
-                ),
-                lambda: self.store.export_rows(self.bank),
-                lambda checkpoint: save_checkpoint(self.checkpoint_path, checkpoint),
-            )
-        return [step.file.kind for step in sync.steps]
+    def checkpoint(self) -> Checkpoint:
+        saved = self.store.sources.get(self.source).checkpoint
+        return Checkpoint.from_json(saved) if saved else Checkpoint()
+
+    def sync(
+        self,
+        url: str,
+        keys: dict[str, Ed25519PublicKey],
+        *,
+        feed: str | None = None,
+        headers: dict[str, str] | None = None,
+        limits: Limits | None = None,
+        now: datetime | None = None,
+    ) -> list[str]:
+        """Point the source at ``url`` with these settings and sync it; the kinds applied."""
+        settings: dict[str, Any] = {
+            "public_keys": [public_pem(k).decode() for k in keys.values()],
+            "headers_env": {name: f"HG_TEST_HEADER_{i}" for i, name in enumerate(headers or {})},
+        }
+        if feed is not None:
+            settings["feed"] = feed
+        # the stored source (its checkpoint) with this call's location and settings
+        source = replace(self.store.sources.get(self.source), url=url, settings=settings)
+        os.environ.update({settings["headers_env"][n]: v for n, v in (headers or {}).items()})
+        try:
+            reports = sync_feed(self.store, source, default_registry(), limits=limits, now=now)
+        finally:
+            for variable in settings["headers_env"].values():
+                os.environ.pop(variable, None)
+        # each version applied is one import, audited with the file it came from
+        synced = [r for r in audit.read(self.store.engine) if r["action"] == "source.sync"]
+        files = [r["detail"]["source"] for r in synced[len(synced) - len(reports) :]]
+        return [Path(urllib.parse.urlparse(f).path).name.split("-")[0] for f in files]
 
 
 @pytest.fixture
@@ -148,7 +182,7 @@ def test_snapshot_then_deltas_with_adds_updates_and_retracts(
     assert {stat.S_IMODE(p.stat().st_mode) for p in feed_dir.glob("*.json*")} == {0o644}
     assert subscriber.sync(str(feed_dir), keys) == ["snapshot"]
     assert subscriber.contents() == publisher.contents()
-    assert load_checkpoint(subscriber.checkpoint_path).version == 1
+    assert subscriber.checkpoint().version == 1
 
     # Version 2: new entries, a retraction, new metadata, an extra signal for an entry.
     change(
@@ -207,7 +241,7 @@ def test_far_behind_subscriber_gets_the_snapshot_and_loses_other_entries(
     assert (manifest.version, manifest.snapshot.version, manifest.deltas) == (5, 5, ())
     # Files neither the last nor the previous manifest lists are gone.
     assert len(list(feed_dir.glob("*.jsonl"))) == 3  # snapshots 3 and 5, delta 4
-    checkpoint = load_checkpoint(subscriber.checkpoint_path)
+    checkpoint = subscriber.checkpoint()
     with (
         open_feed(str(feed_dir), keys, checkpoint) as sync,
         pytest.raises(ValueError, match="needs the bank's current rows"),
@@ -228,7 +262,7 @@ def test_a_crash_between_import_and_checkpoint_duplicates_nothing(
     change(publisher, make_list(3, prefix="later"))
     republish(publisher, feed_dir, key)
     # Crash 1: in the middle of an import. The transaction rolls back: nothing lost.
-    with open_feed(str(feed_dir), keys, load_checkpoint(subscriber.checkpoint_path)) as sync:
+    with open_feed(str(feed_dir), keys, subscriber.checkpoint()) as sync:
         (step,) = sync.steps
         errors: list[RowError] = []
 
@@ -240,7 +274,7 @@ def test_a_crash_between_import_and_checkpoint_duplicates_nothing(
             subscriber.store.import_rows(subscriber.bank, dies(step.rows(errors)), errors, "x")
     assert len(subscriber.contents()) == 8 + 2 + 1
     # Crash 2: after the import committed, before the checkpoint was saved.
-    with open_feed(str(feed_dir), keys, load_checkpoint(subscriber.checkpoint_path)) as sync:
+    with open_feed(str(feed_dir), keys, subscriber.checkpoint()) as sync:
         (step,) = sync.steps
         errors = []
         subscriber.store.import_rows(subscriber.bank, step.rows(errors), errors, step.source)
@@ -249,7 +283,7 @@ def test_a_crash_between_import_and_checkpoint_duplicates_nothing(
     assert subscriber.sync(str(feed_dir), keys) == ["delta"]
     assert subscriber.store.last_seq() == seq
     assert subscriber.contents() == publisher.contents()
-    assert load_checkpoint(subscriber.checkpoint_path).version == 2
+    assert subscriber.checkpoint().version == 2
 
 
 TOKEN = {"Authorization": "Bearer benign-test-token"}
@@ -274,7 +308,7 @@ def test_sync_over_http_with_credentials(
         # Damage served over HTTP is caught like damage on disk.
         delta = sorted(root.glob("feeds/hotline/delta-*"))[-1]
         delta.write_bytes(delta.read_bytes()[:-3])
-        subscriber.checkpoint_path.unlink()
+        subscriber.store.sources.reset_checkpoint("upstream", actor="test")
         with pytest.raises(FeedRejected, match="truncated"):
             subscriber.sync(url, keys, headers=TOKEN, limits=Limits(timeout=5))
 
@@ -393,14 +427,14 @@ def duplicate_keys(feed_dir: Path) -> None:
 def test_damaged_or_forged_feeds_change_nothing(
     two_versions: Path, subscriber: Side, keys: Any, damage: Any, reason: str, message: str
 ) -> None:
-    before, checkpoint = subscriber.contents(), subscriber.checkpoint_path.read_bytes()
+    before, checkpoint = subscriber.contents(), subscriber.checkpoint()
     damage(two_versions)
     with pytest.raises(FeedRejected, match=message) as caught:
         subscriber.sync(str(two_versions), keys)
     assert caught.value.reason == reason and caught.value.exit_code == 8
     assert caught.value.message.endswith("nothing was applied")
     assert subscriber.contents() == before
-    assert subscriber.checkpoint_path.read_bytes() == checkpoint
+    assert subscriber.checkpoint() == checkpoint
 
 
 def test_a_replayed_older_manifest_is_refused(
@@ -470,7 +504,7 @@ def test_a_rewritten_history_is_refused(
     with pytest.raises(FeedRejected, match="rewrote its history") as caught:
         subscriber.sync(str(feed_dir), keys)
     assert caught.value.reason == "history"
-    subscriber.checkpoint_path.unlink()  # what the message says to do
+    subscriber.store.sources.reset_checkpoint("upstream", actor="test")  # as the message says
     assert subscriber.sync(str(feed_dir), keys) == ["snapshot", "delta"]
     assert subscriber.contents() == publisher.contents()
 
@@ -571,12 +605,15 @@ def test_key_files(tmp_path: Path) -> None:
     assert hashlib.sha256(raw[-32:]).hexdigest()[:16] == kid  # raw key: the DER's last 32
 
 
-def test_checkpoint_file_round_trip(tmp_path: Path) -> None:
-    path = tmp_path / "cp.json"
-    assert load_checkpoint(path) == Checkpoint()
+def test_checkpoint_round_trip_and_a_damaged_one(subscriber: Side) -> None:
     cp = Checkpoint("hotline", 7, "delta", "ab" * 32)
-    save_checkpoint(path, cp)
-    assert load_checkpoint(path) == cp == Checkpoint.from_json(cp.to_json())
-    path.write_text("{")
-    with pytest.raises(InvalidValue, match="delete it to resync"):
-        load_checkpoint(path)
+    assert Checkpoint.from_json(cp.to_json()) == cp
+    with subscriber.store.engine.begin() as conn:
+        subscriber.store.sources.save_checkpoint(conn, "upstream", "{")
+    with pytest.raises(ConfigError, match=r"checkpoint is unreadable.*sources reset upstream"):
+        subscriber.sync("file:///nowhere", {})
+    assert subscriber.store.sources.get("upstream").as_dict()["checkpoint"] == {"unreadable": "{"}
+    reset = subscriber.store.sources.reset_checkpoint("upstream", actor="curator")
+    assert reset.checkpoint is None and subscriber.checkpoint() == Checkpoint()
+    (record,) = [r for r in audit.read(subscriber.store.engine) if r["action"] == "source.reset"]
+    assert record["actor"] == "curator" and record["target"] == "upstream"

@@ -132,6 +132,14 @@ def test_feed_source_follows_the_publisher(
             .all()
         )
     assert audit and set(audit) == {"source:iwf"}
+    # reset: the next sync starts over from the snapshot (version 1) and its delta, and ends
+    # where it was
+    code, [reset] = cli(store.url, "sources", "reset", "iwf", capsys=capsys)
+    assert code == 0 and reset["checkpoint"] is None
+    code, [synced] = cli(store.url, "sources", "sync", "iwf", capsys=capsys)
+    assert code == 0 and synced["batches"] == 2 and synced["entries_added"] == 0
+    assert active(store, "mirror") == set(hashes[1:]) | {extra}
+    assert json.loads(store.sources.get("iwf").checkpoint or "{}")["version"] == 2
 
 
 def test_tampered_feed_changes_nothing_and_exits_8(

@@ -64,6 +64,9 @@ def cmd_sources(args: argparse.Namespace) -> int:
     if args.sources_command == "remove":
         store.sources.remove(args.name, actor=actor())
         return 0
+    if args.sources_command == "reset":
+        emit(store.sources.reset_checkpoint(args.name, actor=actor()).as_dict())
+        return 0
     if args.sources_command == "list":
         for source in store.sources.list():
             emit(source.as_dict())
@@ -143,6 +146,9 @@ def add_parsers(sub: Any) -> None:
     add.add_argument("--interval", type=int, default=900, help="seconds between syncs (900)")
     src_sub.add_parser("list")
     src_sub.add_parser("remove").add_argument("name")
+    src_sub.add_parser(
+        "reset", help="forget the checkpoint: the next sync starts over from the snapshot"
+    ).add_argument("name")
     sync = src_sub.add_parser("sync", help="sync now: the sources named, or all")
     sync.add_argument("names", nargs="*")
     src.set_defaults(func=cmd_sources)

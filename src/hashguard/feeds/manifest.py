@@ -215,22 +215,6 @@ class Checkpoint:
         return cp
 
 
-def load_checkpoint(path: Path) -> Checkpoint:
-    """The checkpoint saved at ``path``; a fresh one if there is no file yet."""
-    try:
-        return Checkpoint.from_json(path.read_text())
-    except FileNotFoundError:
-        return Checkpoint()
-    except ValueError as e:
-        raise InvalidValue(
-            f"checkpoint {path} is unreadable ({e}); delete it to resync from the snapshot"
-        ) from None
-
-
-def save_checkpoint(path: Path, checkpoint: Checkpoint) -> None:
-    write_atomic(path, (checkpoint.to_json() + "\n").encode())
-
-
 def write_atomic(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` so that readers see the old or the new file, whole."""
     fd, name = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
@@ -310,6 +294,7 @@ def _check_fresh(m: Manifest, cp: Checkpoint, feed: str | None, now: datetime, w
     if applied is not None and applied.sha256 != cp.sha256:
         raise FeedRejected(
             f"{where}: version {cp.version} differs from the one already applied: the "
-            "publisher rewrote its history; ask them, or delete the checkpoint to resync",
+            "publisher rewrote its history; ask them, or reset the source (`hashguard sources "
+            "reset NAME`) to resync from its snapshot",
             "history",
         )

@@ -13,13 +13,13 @@ import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from http.client import HTTPMessage
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -39,7 +39,6 @@ from hashguard.lists.jsonl_format import read_jsonl
 from hashguard.lists.rows import ListRow, parse_row
 from hashguard.signals.registry import Registry, default_registry
 
-R = TypeVar("R")
 MANIFEST = "feed.json"
 MANIFEST = "feed.json"
 _OURS = re.compile(r"^(snapshot|delta)-\d{10}-[0-9a-f]{16}\.jsonl$")
@@ -269,22 +268,3 @@ def open_feed(
         except FeedRejected as e:
             raise FeedRejected(f"{e.message}; nothing was applied", e.reason) from None
         yield Sync(m, tuple(steps))
-
-
-def apply(
-    sync: Sync,
-    import_rows: Callable[[Iterator[ListRow], list[RowError], str], R],
-    current_rows: Callable[[], Iterable[Mapping[str, Any]]],
-    save: Callable[[Checkpoint], None],
-    registry: Registry | None = None,
-) -> list[R]:
-    """Apply the steps in order: import each one's rows (``import_rows(rows, errors, source)``,
-    atomic, e.g. ``Store.import_rows`` for one bank), then ``save`` its checkpoint.
-    ``current_rows()`` gives the bank's rows for a snapshot step (``Store.export_rows``)."""
-    reports = []
-    for step in sync.steps:
-        errors: list[RowError] = []
-        current = current_rows() if step.file.kind == "snapshot" else None
-        reports.append(import_rows(step.rows(errors, registry, current), errors, step.source))
-        save(step.checkpoint)
-    return reports

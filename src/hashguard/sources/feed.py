@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -50,11 +51,32 @@ def _headers(settings: Mapping[str, Any]) -> dict[str, str]:
     return headers
 
 
-def sync_feed(store: Store, source: Source, registry: Registry) -> list[ImportReport]:
+def _checkpoint(source: Source) -> Checkpoint:
+    if not source.checkpoint:
+        return Checkpoint()
+    try:
+        return Checkpoint.from_json(source.checkpoint)
+    except ValueError as e:
+        raise ConfigError(
+            f"source {source.name}'s checkpoint is unreadable ({e}); `hashguard sources reset "
+            f"{source.name}` resyncs it from the snapshot"
+        ) from None
+
+
+def sync_feed(
+    store: Store,
+    source: Source,
+    registry: Registry,
+    *,
+    limits: Limits | None = None,
+    now: datetime | None = None,
+) -> list[ImportReport]:
     """Apply every version of the feed the bank lacks, each in one transaction together with
-    the checkpoint that records it."""
-    checkpoint = Checkpoint.from_json(source.checkpoint) if source.checkpoint else Checkpoint()
-    limits = Limits(file_bytes=int(source.settings.get("max_file_bytes", Limits.file_bytes)))
+    the checkpoint that records it. ``limits`` and ``now`` replace the source's own limits
+    and the clock (tests of timeouts and expiry)."""
+    checkpoint = _checkpoint(source)
+    if limits is None:
+        limits = Limits(file_bytes=int(source.settings.get("max_file_bytes", Limits.file_bytes)))
     reports = []
     # Downloads are kept beside the store, owner-only, not in the shared /tmp.
     with (
@@ -67,6 +89,7 @@ def sync_feed(store: Store, source: Source, registry: Registry) -> list[ImportRe
             headers=_headers(source.settings),
             limits=limits,
             workdir=workdir,
+            now=now,
         ) as sync,
     ):
         for step in sync.steps:

@@ -48,10 +48,20 @@ class Source:
         return {
             "name": self.name, "kind": self.kind, "bank": self.bank, "url": self.url,
             "settings": self.settings, "enabled": self.enabled,
-            "checkpoint": json.loads(self.checkpoint) if self.checkpoint else None,
+            "checkpoint": _decoded(self.checkpoint),
             "last_attempt_at": when(self.last_attempt_at),
             "last_success_at": when(self.last_success_at), "last_error": self.last_error,
         }  # fmt: skip
+
+
+def _decoded(checkpoint: str | None) -> Any:
+    """A checkpoint as JSON for people, even a damaged one (to be reset, not to crash on)."""
+    if not checkpoint:
+        return None
+    try:
+        return json.loads(checkpoint)
+    except ValueError:
+        return {"unreadable": checkpoint}
 
 
 def _source(r: Any) -> Source:
@@ -123,6 +133,21 @@ class Sources:
         conn.execute(
             update(t.sources).where(t.sources.c.name == name).values(checkpoint=checkpoint)
         )
+
+    def reset_checkpoint(self, name: str, *, actor: str) -> Source:
+        """Forget how far the source got: its next sync starts over from the upstream's
+        snapshot (what to do after a publisher rebuilt its feed). Audited."""
+        before = self.get(name)
+        with begin_write(self.engine) as conn:
+            conn.execute(update(t.sources).where(t.sources.c.name == name).values(checkpoint=None))
+            audit.record(
+                conn,
+                actor,
+                "source.reset",
+                name,
+                {"checkpoint": _decoded(before.checkpoint)},
+            )
+        return self.get(name)
 
     def record_outcome(self, name: str, error: str | None) -> None:
         values: dict[str, Any] = {"last_attempt_at": func.now(), "last_error": error}
