@@ -34,6 +34,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _harness import store_for
+
 from hashguard.errors import RowError
 from hashguard.lists import formats
 from hashguard.signals.registry import default_registry
@@ -108,7 +110,10 @@ def main() -> None:
     for name, src in (("a", args.a), ("b", args.b)):
         env = {**os.environ, "PYTHONPATH": str(Path(src).resolve()), "AB_CPU": cpu}
         child = subprocess.Popen(
-            [sys.executable, "-c", CHILD, db, str(work / f"idx-{name}"), key, str(hashes)],
+            [
+                sys.executable, "-c", CHILD, store_for(Path(src), work / "hg.db"),
+                str(work / f"idx-{name}"), key, str(hashes),
+            ],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
         )  # fmt: skip
         assert child.stdout is not None and child.stdout.readline().strip() == "ready"

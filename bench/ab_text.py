@@ -36,6 +36,7 @@ import tempfile
 from pathlib import Path
 
 import bench_text as bt
+from _harness import store_for
 
 from hashguard.store.store import Store
 from hashguard.text.keywords import KeywordMode
@@ -142,10 +143,11 @@ def main() -> int:
             sizes[f"{mix} clean"] = sum(1 for _, planted in messages if not planted)
             sizes[f"{mix} planted"] = sum(1 for _, planted in messages if planted)
         cpu = max(os.sched_getaffinity(0))  # both on one core, in turn: see the docstring
-        children = {
-            side: _start(source, db, root / "corpora.pkl", root / f"idx-{side}", cpu)
-            for side, source in (("a", args.a), ("b", args.b))
-        }
+        children = {}
+        for side, source in (("a", args.a), ("b", args.b)):
+            side_db = store_for(source, root / "ab.db")
+            index_dir = root / f"idx-{side}"
+            children[side] = _start(source, side_db, root / "corpora.pkl", index_dir, cpu)
         runs: dict[str, list[dict[str, float]]] = {"a": [], "b": []}
         for round_number in range(args.rounds):
             seconds = {side: dict.fromkeys(sizes, 0.0) for side in children}

@@ -73,7 +73,7 @@ class Result:
         return {"matches": [m.as_dict() for m in self.matches], "signals": self.signals}
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # made for every message: a frozen dataclass costs 0.2 µs more
 class TextResult:
     matches: list[Match]
     urls: list[dict[str, Any]]  # every URL found: its span and canonical form
@@ -119,7 +119,12 @@ class Engine:
         self.exact_orientations = exact_orientations
         self.index_dir = index_dir
         self.indexes = IndexSet(self.registry, store.store_id)
-        self._text_types = [(t.name, t.text_queries) for t in self.registry.types() if t.in_text]
+        # The types matched in text; those searched in a message's URLs only when it has any.
+        text_types = [t for t in self.registry.types() if t.in_text]
+        self._text_types = [(t.name, t.text_queries) for t in text_types]
+        self._plain_text_types = [
+            (t.name, t.text_queries) for t in text_types if t.in_text != "urls"
+        ]
         # What this process writes is current here at once, before the follower sees it.
         store.after_write(self.indexes.entries.clear)
         self.loaded = False
@@ -219,15 +224,17 @@ class Engine:
         if len(text) > MAX_TEXT_CHARS:
             raise TooLarge(f"message is {len(text)} characters; the limit is {MAX_TEXT_CHARS}")
         message = Message(text)
+        urls = message.urls
         found: list[tuple[str, Hit, dict[str, Any]]] = []
         search = self.indexes.search_keys
-        for name, text_queries in self._text_types:
+        for name, text_queries in self._text_types if urls else self._plain_text_types:
             queries = text_queries(message)
-            if queries is None:
-                continue
-            for hit in search(name, queries.keys):
-                found.append((name, hit, hit.where or queries.where(hit.query)))
-        listed = [{"span": [u.start, u.end], "url": u.canonical} for u in message.urls]
+            if queries is not None:
+                for hit in search(name, queries.keys):
+                    found.append((name, hit, hit.where or queries.where(hit.query)))
+        if not urls:  # most messages: the rest is for what was found
+            return TextResult(self._resolve_text(found) if found else [], [])
+        listed = [{"span": [u.start, u.end], "url": u.canonical} for u in urls]
         return TextResult(self._resolve_text(found), listed)
 
     def _resolve_text(self, found: list[tuple[str, Hit, dict[str, Any]]]) -> list[Match]:

@@ -62,10 +62,12 @@ class ExactIndex(SignalIndex):
         return np.array(found, dtype=np.int64)
 
     def search(self, queries: Sequence[Any], threshold: int = 0) -> list[Hit]:
-        queries_found, pks, banks = self.equal(list(queries))
-        return list(map(Hit, queries_found, pks, banks, [0] * len(pks)))
+        queries_found, pks, banks = self.equal(queries)
+        if not pks:  # nearly every search
+            return []
+        return [Hit(q, pk, bank, 0) for q, pk, bank in zip(queries_found, pks, banks, strict=True)]
 
-    def equal(self, keys: list[bytes]) -> tuple[list[int], list[int], list[int]]:
+    def equal(self, keys: Sequence[bytes]) -> tuple[list[int], list[int], list[int]]:
         """Live rows equal to any key: query numbers, pks and banks (Python lists: a search
         finds a row or two, and numpy arrays of those would cost more than the search)."""
         qn: list[int] = []

@@ -11,6 +11,7 @@ keys added later live in the index's tail dict, which is looked up anyway.
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -54,7 +55,7 @@ class KeyFilter:
     def __contains__(self, key: bytes) -> bool:
         return bool(self.passing([key]))
 
-    def passing(self, keys: list[bytes]) -> list[int]:
+    def passing(self, keys: Sequence[bytes]) -> list[int]:
         """Positions in ``keys`` of those that may be in the filter (one call for many keys:
         a message's URLs give a dozen)."""
         bits, mask = self._bits, self._mask

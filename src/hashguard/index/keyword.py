@@ -92,19 +92,22 @@ class KeywordIndex(SignalIndex):
 
     def search(self, queries: Sequence[Any], threshold: int = 0) -> list[Hit]:
         """Keywords found in the ``queries`` (message texts), with where each was found."""
+        find = (self._matcher or self.matcher()).find
+        if len(queries) == 1:  # one message: the usual question, answered without a loop
+            found = find(queries[0])
+            return self._hits(0, found) if found else []
         out: list[Hit] = []
-        find = self.matcher().find
         for q, text in enumerate(queries):
             found = find(text)
-            if not found:  # most messages
-                continue
-            for hit, pk, bank in self.lookup(found):
-                where = {
-                    "span": [hit.start, hit.end],
-                    "matched": hit.matched,
-                    "mode": hit.mode.value,
-                }
-                out.append(Hit(q, pk, bank, 0, where))
+            if found:
+                out.extend(self._hits(q, found))
+        return out
+
+    def _hits(self, q: int, found: list[KeywordHit[int]]) -> list[Hit]:
+        out = []
+        for hit, pk, bank in self.lookup(found):
+            where = {"span": [hit.start, hit.end], "matched": hit.matched, "mode": hit.mode.value}
+            out.append(Hit(q, pk, bank, 0, where))
         return out
 
     def lookup(self, hits: list[KeywordHit[int]]) -> list[tuple[KeywordHit[int], int, int]]:

@@ -45,9 +45,9 @@ class IndexSet:
         self.store_id = store_id
         self.indexes: dict[str, SignalIndex] = {}
         self._banks: dict[int, Bank] = {}
-        # Per signal type, the threshold of each enabled bank: what a search filters by.
-        self._limits: dict[str, dict[int, int]] = {}
-        self._searched_at: dict[str, int] = {}  # per type, the largest of those
+        # Per signal type, the threshold of each enabled bank (what a search filters by) and
+        # the largest of them (what the index is searched at): one lookup per search.
+        self._limits: dict[str, tuple[dict[int, int], int]] = {}
         self.seq = 0
         self.loaded_from = "empty"
         self.entries = EntryCache()  # matched entries' metadata, forgotten as they change
@@ -66,7 +66,7 @@ class IndexSet:
     def banks(self, banks: dict[int, Bank]) -> None:
         """Set under the lock (or before searches start)."""
         self._banks = banks
-        self._limits, self._searched_at = {}, {}
+        self._limits = {}
         for signal_type in self.registry.types():
             limits = {}
             for bank in banks.values():
@@ -77,8 +77,7 @@ class IndexSet:
                         signal_type.default_threshold if own is None else own,
                         signal_type.max_threshold,
                     )
-            self._limits[signal_type.name] = limits
-            self._searched_at[signal_type.name] = max(limits.values(), default=0)
+            self._limits[signal_type.name] = (limits, max(limits.values(), default=0))
 
     def rebuild(self, store: ChangeLog) -> None:
         """Build every index from the store's active entries, then swap them in."""
@@ -232,8 +231,8 @@ class IndexSet:
         if index is None or not keys:
             return []
         with self._lock:
-            limits = self._limits.get(signal_type, {})
-            found = index.search(keys, self._searched_at.get(signal_type, 0))
+            limits, searched_at = self._limits.get(signal_type, _NONE_ENABLED)
+            found = index.search(keys, searched_at)
         if not found:
             return []
         hits = [h for h in found if h.distance <= limits.get(h.bank_id, -1)]
@@ -242,7 +241,7 @@ class IndexSet:
     def max_threshold(self, signal_type: str) -> int:
         """The distance ``signal_type``'s index is searched at: the largest of the enabled
         banks' thresholds."""
-        return self._searched_at.get(signal_type, 0)
+        return self._limits.get(signal_type, _NONE_ENABLED)[1]
 
     def stats(self) -> dict[str, dict[str, int]]:
         return {
@@ -250,6 +249,8 @@ class IndexSet:
             for name, index in self.indexes.items()
         }
 
+
+_NONE_ENABLED: tuple[dict[int, int], int] = ({}, 0)
 
 # At most this many hits per query value (the nearest), so the work of answering a query
 # (entries read, matches reported) is bounded however many entries lie within reach: a

@@ -147,7 +147,9 @@ class SignalType:
 
     # text
 
-    in_text: ClassVar[bool] = False  # matched in message text (/v1/match/text)
+    # Matched in message text (/v1/match/text): in the message's own text ("message") or in
+    # the URLs found in it ("urls": most messages hold none, and are not asked about them).
+    in_text: ClassVar[Literal["message", "urls"] | None] = None
 
     def text_queries(self, message: Any) -> TextQueries | None:
         """What to search for in a :class:`~hashguard.text.message.Message`."""

@@ -7,7 +7,6 @@ A list row's signal is the term, optionally prefixed with its match mode: ``blue
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from hashguard.index.base import SignalIndex
@@ -19,7 +18,7 @@ from hashguard.text.keywords import rule_of
 class Keyword(SignalType):
     name = "keyword"
     matching = "keyword"
-    in_text = True
+    in_text = "message"
 
     def index_key(self, value: str) -> Any:
         return value  # the keyword index compiles the terms themselves
@@ -28,16 +27,8 @@ class Keyword(SignalType):
         return KeywordIndex()
 
     def text_queries(self, message: Any) -> TextQueries | None:
-        return _WholeText([message.text])
+        return message  # type: ignore[no-any-return]  # a Message is its own text's query
 
     def parse(self, raw: str) -> str:
         checked = rule_of(raw)
         return f"{checked.mode.value}:{checked.term}"
-
-
-@dataclass(frozen=True)
-class _WholeText:
-    keys: list[str]  # the keyword index is asked about the message itself
-
-    def where(self, query: int) -> dict[str, Any]:
-        return {}  # each hit says where it was found

@@ -20,11 +20,11 @@ from hashguard.text.urls import rule_expression
 class _FoundInUrls(SignalType):
     """Looked up by the expressions of the URLs in a message."""
 
-    in_text = True
+    in_text = "urls"
 
     def text_queries(self, message: Any) -> TextQueries | None:
         assert isinstance(message, Message)
-        return message.url_lookups if message.urls else None  # most messages hold none
+        return message.url_lookups() if message.urls else None
 
 
 class Url(_FoundInUrls):
