@@ -89,3 +89,28 @@ def test_without_the_plugin_its_type_is_unknown(tmp_path: Path) -> None:
         input="crc32 0011aabb\n", env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode != 0 and "unknown signal type 'crc32'" in done.stdout
+
+
+def test_the_plugin_type_passes_the_test_kits(plugin_path: Path, tmp_path: Path) -> None:
+    """What a plugin's own tests would run: hashguard.testing's kits over every installed
+    type, the plugin's among them."""
+    script = (
+        "import sys; from pathlib import Path\n"
+        "from hashguard.signals.registry import default_registry\n"
+        "from hashguard.testing import check_index, check_signal_type\n"
+        "names = []\n"
+        "for t in default_registry().types():\n"
+        "    media = [b'some benign bytes'] if t.hashes == 'bytes' else []\n"
+        "    if t.hashes != 'image':\n"
+        "        check_signal_type(t, media=media)\n"
+        "    check_index(t, Path(sys.argv[1]) / t.name)\n"
+        "    names.append(t.name)\n"
+        "print(' '.join(names))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)],
+        env={**os.environ, "PYTHONPATH": str(plugin_path)},
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "crc32" in done.stdout.split() and "pdq" in done.stdout.split()

@@ -48,7 +48,7 @@ class ExactIndex(SignalIndex):
         return cls(width, array[order], rows)
 
     def filled(self, keys: Sequence[Any], pks: np.ndarray, banks: np.ndarray) -> ExactIndex:
-        return ExactIndex.build(self.width, list(keys), pks, banks)
+        return type(self).build(self.width, list(keys), pks, banks)
 
     def __len__(self) -> int:
         return self.rows.live_count()
@@ -133,7 +133,7 @@ class ExactIndex(SignalIndex):
                 tail_keys[p - self.rows.n_base] = key
         keys = np.concatenate([self.keys, np.array(tail_keys, dtype=f"S{self.width}")])
         pks, banks, alive = self.rows.all()
-        return ExactIndex.build(self.width, keys[alive], pks[alive], banks[alive])
+        return type(self).build(self.width, keys[alive], pks[alive], banks[alive])
 
     def save(self, out: Writer) -> dict[str, Any]:
         out.array("keys.npy", self.keys)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import binascii
 import hashlib
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
@@ -136,6 +137,11 @@ class SignalType:
         """How far apart two canonical values are; None: no match possible."""
         return 0 if a == b else None
 
+    def examples(self, rng: random.Random, count: int) -> list[str]:
+        """``count`` distinct valid values, benign (random hashes, made-up URLs and words):
+        what the test kits of :mod:`hashguard.testing` list and search for."""
+        raise NotImplementedError(f"signal type {self.name!r} gives no examples")
+
     def low_quality(self, quality: int | None) -> bool:
         """True if a signal of this quality is too weak to trust a match on its own."""
         return False
@@ -186,6 +192,12 @@ class HexDigestType(SignalType):
 
     def new_index(self) -> SignalIndex:
         return ExactIndex(self.nbytes)
+
+    def examples(self, rng: random.Random, count: int) -> list[str]:
+        found: set[str] = set()
+        while len(found) < count:
+            found.add(rng.randbytes(self.nbytes).hex())
+        return sorted(found)
 
 
 class DigestType(HexDigestType):

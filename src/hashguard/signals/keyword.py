@@ -7,12 +7,14 @@ A list row's signal is the term, optionally prefixed with its match mode: ``blue
 
 from __future__ import annotations
 
+import random
+import string
 from typing import Any
 
 from hashguard.index.base import SignalIndex
 from hashguard.index.keyword import KeywordIndex
 from hashguard.signals.base import SignalType, TextQueries
-from hashguard.text.keywords import rule_of
+from hashguard.text.keywords import KeywordMode, rule_of
 
 
 class Keyword(SignalType):
@@ -32,3 +34,11 @@ class Keyword(SignalType):
     def parse(self, raw: str) -> str:
         checked = rule_of(raw)
         return f"{checked.mode.value}:{checked.term}"
+
+    def examples(self, rng: random.Random, count: int) -> list[str]:
+        found: set[str] = set()
+        modes = [m.value for m in KeywordMode]
+        while len(found) < count:
+            term = "".join(rng.choices(string.ascii_lowercase, k=rng.randint(6, 10)))
+            found.add(self.parse(f"{rng.choice(modes)}:{term}"))
+        return sorted(found)

@@ -10,6 +10,8 @@ length type), so both lookups are the same 32-byte search.
 
 from __future__ import annotations
 
+import random
+import string
 from typing import Any
 
 from hashguard.signals.base import HexDigestType, SignalType, TextQueries
@@ -32,6 +34,14 @@ class Url(_FoundInUrls):
 
     def parse(self, raw: str) -> str:
         return rule_expression(raw)
+
+    def examples(self, rng: random.Random, count: int) -> list[str]:
+        found: set[str] = set()
+        while len(found) < count:
+            host = "".join(rng.choices(string.ascii_lowercase, k=10))
+            path = "".join(rng.choices(string.ascii_lowercase + string.digits, k=6))
+            found.add(self.parse(f"https://{host}.example.com/{path}"))
+        return sorted(found)
 
 
 class UrlSha256(_FoundInUrls, HexDigestType):
