@@ -1,13 +1,22 @@
-"""What the benchmarks share: a description of the machine, and stores an older version of
-hashguard can open (for the A/B scripts, which run a base version beside this one)."""
+"""What the benchmarks share: the machine they ran on, timing, JSON output, and stores an
+older version of hashguard can open (for the A/B scripts, which run a base version beside
+this one in the same run)."""
 
 from __future__ import annotations
 
 import ast
+import json
 import os
 import platform
 import shutil
+import sqlite3
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -15,8 +24,9 @@ from alembic.config import Config
 from hashguard.store.database import MIGRATIONS, open_engine
 
 
-def machine() -> str:
-    """One line: CPU model, cores usable here, Python."""
+def machine(packages: tuple[str, ...] = ()) -> dict[str, Any]:
+    """What the figures were measured on: CPU, cores usable here, Python, SQLite and the
+    versions of ``packages``."""
     model = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -25,8 +35,42 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    cores = len(os.sched_getaffinity(0))
-    return f"{model}, {cores} cores, Python {platform.python_version()}"
+    return {
+        "cpu": model,
+        "cores": len(os.sched_getaffinity(0)),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "sqlite": sqlite3.sqlite_version,
+        **{p: version(p) for p in packages},
+    }
+
+
+def rss_mb() -> tuple[float, float]:
+    """(current, peak) resident set size of this process in MB."""
+    values = {}
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                values[line.split(":")[0]] = int(line.split()[1]) / 1024
+    return values["VmRSS"], values["VmHWM"]
+
+
+def median_seconds(action: Callable[[], object], repeats: int = 5) -> float:
+    """The median wall-clock time of ``repeats`` calls of ``action``."""
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def write_json(path: Path | None, results: Any, packages: tuple[str, ...] = ()) -> None:
+    """Save ``results`` with the machine and the command that made them (if ``path``)."""
+    if path is None:
+        return
+    doc = {"command": " ".join(sys.argv), "machine": machine(packages), "results": results}
+    path.write_text(json.dumps(doc, indent=1, default=str) + "\n")
 
 
 def head_revision(source: Path) -> str:

@@ -7,7 +7,7 @@ Usage::
     flock /tmp/hashguard-bench.lock python bench/ab_text.py --a /tmp/base/src --b src
         [--urls 200000] [--rounds 8] [--chunk 250] [--seed 11]
 
-Lists and messages are ``bench_text``'s (``--urls`` URL rows, 10,000 hashed URL rows and
+Lists and messages are bench_text's (``--urls`` URL rows, 10,000 hashed URL rows and
 10,000 keywords; 20,000 typical and 5,000 link-heavy messages, 10% planted), imported once
 into a SQLite store by the installed version. One process per version (``PYTHONPATH`` set
 to its source directory; each builds its own index snapshot) loads the engine, calls
@@ -35,8 +35,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-import bench_text as bt
 from _harness import store_for
+from bench_keywords import make_rules
+from text_lists import Names, write_keyword_list, write_url_list
+from text_measure import timed_import
+from text_messages import Forms, Planter, make_corpora, vocabulary
 
 from hashguard.store.store import Store
 from hashguard.text.keywords import KeywordMode
@@ -111,30 +114,30 @@ def main() -> int:
         root = Path(tmp)
         rng = random.Random(args.seed)
         with open(root / "urls.csv", "w", encoding="utf-8") as out:
-            urls = bt.write_url_list(out, args.urls, 10_000, rng)
-        rules = bt.make_rules(10_000, rng, bt.vocabulary())
+            urls = write_url_list(out, args.urls, 10_000, rng)
+        rules = make_rules(10_000, rng, vocabulary())
         with open(root / "keywords.csv", "w", encoding="utf-8") as out:
-            bt.write_keyword_list(out, rules, rng)
+            write_keyword_list(out, rules, rng)
         db = f"sqlite:///{root}/ab.db"
         store = Store(db)
         for bank, path in (("urls", "urls.csv"), ("keywords", "keywords.csv")):
             store.create_bank(bank)
-            bt.timed_import(store, bank, root / path)
+            timed_import(store, bank, root / path)
         store.close()
-        planter = bt.Planter(
+        planter = Planter(
             random.Random(args.seed + 2),
-            bt.Names(random.Random(args.seed + 3)),
+            Names(random.Random(args.seed + 3)),
             urls,
             rules,
             [r for r in rules if r[1].mode is KeywordMode.SQUEEZED],
-            bt.Forms.of(rules),
+            Forms.of(rules),
         )
         corpus_args = argparse.Namespace(
             typical=20_000, link_heavy=5_000, planted=0.1, seed=args.seed
         )
         corpora = {
             mix: [(m.text, bool(m.plants)) for m in messages]
-            for mix, messages in bt.make_corpora(corpus_args, planter).items()
+            for mix, messages in make_corpora(corpus_args, planter).items()
         }
         (root / "corpora.pkl").write_bytes(pickle.dumps(corpora))
         sizes = {}
