@@ -8,56 +8,8 @@ Usage::
         [--hashed 10000] [--keywords 10000] [--typical 50000] [--link-heavy 20000]
         [--planted 0.1] [--repeats 5] [--seed 11] [--pg postgresql://...] [--json out.json]
 
-Lists (written as CSV to a temporary directory and imported through the real path,
-``Store.import_rows`` with the CSV reader, into a fresh SQLite store there or a fresh
-schema of ``--pg``):
-
-* bank ``urls``: ``--urls`` ``url`` rows, ~70% page URLs (``http://host/dir/page.html``,
-  several per host), ~20% directory prefixes (``host/dir/``), ~10% domain rules
-  (``name.tld``, ``sub.name.tld``, ``*.name.tld``), a few hundred pages on IPv4 hosts of
-  the documentation ranges, 2% of the names IDN (Latin with diacritics, or Cyrillic under
-  ``.рф`` or ``.ru``; listed in Unicode or punycode); plus ``--hashed`` ``url_sha256`` rows
-  (the SHA-256 of page, prefix and domain expressions on other hosts). Names are made up, under real
-  top-level domains; every registered name is used by one rule kind only, and host and path
-  words are spelled without the consonants of the keyword terms (b d f g k m n p r s t v z;
-  digits 5 and 7, which read as s and t), so no list URL contains a keyword;
-* bank ``keywords``: ``--keywords`` made-up terms from ``bench_keywords.make_rules`` (60%
-  ``word``, written with or without the ``word:`` prefix, 20% ``substring:``, 20%
-  ``squeezed:``), none of which occurs in the benign vocabulary below.
-
-Messages (fixed seed), two mixes:
-
-* ``typical`` (``--typical``): half from ``bench_url_extract.corpus("typical")`` (short chat
-  lines in twelve languages, emoji, 10% with an example.* link, a fifth of those obfuscated),
-  half from ``bench_keywords.make_message`` (about 100 characters of phrases in nine
-  languages, emoji, links, mentions, prices); 5% also get a benign link on a made-up host;
-* ``link-heavy`` (``--link-heavy``): ``bench_url_extract.corpus("link-heavy")`` (1-3
-  example.* links each, a third obfuscated) plus 1-2 benign made-up links each.
-
-Benign made-up links are to unlisted names, or near misses of listed ones: another page or
-a sibling directory on a listed host, a listed directory without its slash, the parent or a
-sibling of a listed subdomain rule, a listed name under another top-level domain, a listed
-name with a digit added. Benign keyword near misses: a ``word`` term inside a longer word,
-a ``squeezed`` term spelled out glued to a letter, a ``word`` term spelled letter by letter
-inside a longer run of single letters (``q z o r b l a x q``). A share ``--planted`` of
-each mix gets one listed item instead, half URLs, half keywords, kind drawn uniformly:
-
-* URL kinds (the docs' table; each applied to a page, prefix or domain entry): plain,
-  ``hxxp``, ``[:]//``, ``[.]``, ``(dot)``, `` dot ``, zero-width, full-width, ``。``, no
-  scheme, percent-encoding, upper-case host, ``user@``/port, query/fragment added, in
-  brackets or Markdown, glued to CJK text, IDN (the listed host is IDN), subdomain of a
-  listed domain rule, path under a listed prefix, IPv4 as a number, a hashed (url_sha256)
-  entry. Reported apart: a fifth of the zero-width ones use U+061C ARABIC LETTER MARK (a
-  direction mark, which the docs' table covers); and, outside the goal, `` dot ``'s
-  documented gap (one join before a rare top-level domain, no path or scheme);
-* keyword kinds: ``bench_keywords.KINDS`` (plain, case, accents, combining marks, zero-width,
-  full-width, Cyrillic, Greek, leetspeak, mixed), for ``squeezed`` terms
-  ``bench_keywords.SQUEEZED_KINDS`` (spaced, punctuated, mixed+spaced), and for ``word``
-  terms letter by letter (one of `` ``, ``.``, ``-``, ``_``, `` . `` between the letters).
-
-A planted item is found when a match of its entry id covers its span (exact span counted
-too). Any match in a message with nothing planted is a false positive; a match in a planted
-message of another entry is reported as extra.
+The lists are described in text_lists.py, the messages and what is planted in them in
+text_messages.py.
 
 Figures: list generation, import, index build from the store (fresh process: time, RSS
 growth, peak), snapshot save, snapshot load (fresh process; RSS also with every page of the
@@ -115,6 +67,9 @@ from text_messages import (
     Planter,
     make_corpora,
     vocabulary,
+)
+from text_report import (
+    report,
 )
 
 from hashguard.engine import Engine
@@ -300,75 +255,6 @@ def run(args: argparse.Namespace, tmp: Path, db: str) -> int:
     if args.json:
         args.json.write_text(json.dumps(results, indent=1, ensure_ascii=False))
     return 0
-
-
-def report(r: dict[str, Any]) -> None:
-    m, b, lo = r["machine"], r["build"], r["load"]
-    urls, keywords = sum(r["url_rows"].values()), sum(r["keyword_rules"].values())
-    lines = [
-        f"machine: {m['cpu']}, {m['cores']} cores; Python {m['python']}; {m['platform']}",
-        f"database: {r['args']['database']}; {urls:,} URL rows, {keywords:,} keyword rules",
-        f"generate lists {r['generate_s']:.1f} s; import URLs {r['import_urls_s']:.1f} s, "
-        f"keywords {r['import_keywords_s']:.1f} s",
-        f"index build from the store {b['seconds']:.1f} s, "
-        f"RSS +{b['rss_after_mb'] - b['rss_before_mb']:.0f} MB ({b['rss_after_mb']:.0f} MB, "
-        f"peak {b['peak_mb']:.0f} MB); snapshot save {b['save_seconds'] * 1e3:.0f} ms",
-        f"snapshot load {lo['seconds'] * 1e3:.0f} ms, "
-        f"RSS +{lo['rss_after_mb'] - lo['rss_before_mb']:.0f} MB ({lo['rss_after_mb']:.0f} MB, "
-        f"peak {lo['peak_mb']:.0f} MB; {lo['rss_touched_mb']:.0f} MB with every index page "
-        f"read); first match {lo['first_match_s'] * 1e3:.1f} ms",
-        "",
-        "msgs/CPU-s: messages per CPU second of this process (time.process_time, one thread "
-        f"on core {r['cpu']}, so per core), median of {r['args']['repeats']} passes, each "
-        "timing the rows of a mix side by side in slices of 250 messages; msgs/wall-s: "
-        "perf_counter; p50/p99/max: perf_counter_ns around each call, one pass",
-        f"{'mix':11} {'what':23} {'msgs/CPU-s':>11} {'msgs/wall-s':>11} {'p50 us':>8} "
-        f"{'p99 us':>8} {'max us':>9}",
-    ]
-    for mix, figures in r["mixes"].items():
-        for what in (
-            "match_text",
-            "match_text_clean",
-            "match_text_planted",
-            "match_text_cold",
-            "match_text_planted_cold",
-            "extract_urls",
-            "keywords",
-        ):
-            s = figures[what]
-            lines.append(
-                f"{mix:11} {what:23} {s['msgs_per_cpu_s']:11,.0f} {s['msgs_per_wall_s']:11,.0f} "
-                f"{s['p50_us']:8.1f} {s['p99_us']:8.1f} {s['max_us']:9.0f}"
-            )
-        lines.append(
-            f"{'':11} ({figures['messages']:,} messages, {figures['clean']:,} clean, mean "
-            f"{figures['mean_chars']:.0f} chars, {figures['urls_found']:,} URLs found)"
-        )
-    lines += ["", f"{'planted kind':48} {'planted':>7} {'found':>7} {'recall':>7} {'exact':>7}"]
-    for kind, v in r["recall"].items():
-        lines.append(
-            f"{kind:48} {v['planted']:7} {v['found']:7} {v['found'] / v['planted']:7.1%} "
-            f"{v['exact_span'] / v['planted']:7.1%}{'' if v['goal'] else '  (outside the goal)'}"
-        )
-    for kind, v in r["recall"].items():
-        lines += [
-            f"  miss [{kind}] {x['planted']!r} ({x['entry']}); URLs found {x['urls']}"
-            for x in v["misses"][:2]
-        ]
-    lines += [
-        "",
-        f"false positives: {r['false_positive_messages']} of {r['clean_messages']:,} messages "
-        "with nothing planted",
-    ]
-    for kind, v in r["benign_near_misses"].items():
-        lines.append(f"  {kind:58} {v['messages']:6} messages, {v['false_positive_messages']} hit")
-    for fp in r["false_positives"][:10]:
-        found = [(x["entry"], x.get("matched")) for x in fp["matches"]]
-        lines.append(f"  FP {fp['text']!r}: {found}")
-    lines.append(f"other entries matched in planted messages: {r['extra_matches_in_planted']}")
-    lines += [f"  extra {x['text']!r}: {x['match']}" for x in r["extra_examples"][:5]]
-    lines.append(f"this process: RSS {r['rss_now_mb']:.0f} MB, peak {r['rss_peak_mb']:.0f} MB")
-    print("\n" + "\n".join(lines))
 
 
 if __name__ == "__main__":

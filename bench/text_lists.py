@@ -1,5 +1,23 @@
 """Text benchmarks: made-up host names, and the URL and keyword lists written from them
-(used by bench_text and ab_text)."""
+(used by bench_text and ab_text).
+
+Lists (written as CSV to a temporary directory and imported through the real path,
+``Store.import_rows`` with the CSV reader, into a fresh SQLite store there or a fresh
+schema of ``--pg``):
+
+* bank ``urls``: ``--urls`` ``url`` rows, ~70% page URLs (``http://host/dir/page.html``,
+  several per host), ~20% directory prefixes (``host/dir/``), ~10% domain rules
+  (``name.tld``, ``sub.name.tld``, ``*.name.tld``), a few hundred pages on IPv4 hosts of
+  the documentation ranges, 2% of the names IDN (Latin with diacritics, or Cyrillic under
+  ``.рф`` or ``.ru``; listed in Unicode or punycode); plus ``--hashed`` ``url_sha256`` rows
+  (the SHA-256 of page, prefix and domain expressions on other hosts). Names are made up, under real
+  top-level domains; every registered name is used by one rule kind only, and host and path
+  words are spelled without the consonants of the keyword terms (b d f g k m n p r s t v z;
+  digits 5 and 7, which read as s and t), so no list URL contains a keyword;
+* bank ``keywords``: ``--keywords`` made-up terms from ``bench_keywords.make_rules`` (60%
+  ``word``, written with or without the ``word:`` prefix, 20% ``substring:``, 20%
+  ``squeezed:``), none of which occurs in the benign vocabulary of text_messages.py.
+"""
 
 from __future__ import annotations
 

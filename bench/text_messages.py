@@ -1,5 +1,40 @@
 """Text benchmarks: benign near misses and the message corpora, with listed items planted
-in a share of them (used by bench_text and ab_text)."""
+in a share of them (used by bench_text and ab_text).
+
+Messages (fixed seed), two mixes:
+
+* ``typical`` (``--typical``): half from ``bench_url_extract.corpus("typical")`` (short chat
+  lines in twelve languages, emoji, 10% with an example.* link, a fifth of those obfuscated),
+  half from ``bench_keywords.make_message`` (about 100 characters of phrases in nine
+  languages, emoji, links, mentions, prices); 5% also get a benign link on a made-up host;
+* ``link-heavy`` (``--link-heavy``): ``bench_url_extract.corpus("link-heavy")`` (1-3
+  example.* links each, a third obfuscated) plus 1-2 benign made-up links each.
+
+Benign made-up links are to unlisted names, or near misses of listed ones: another page or
+a sibling directory on a listed host, a listed directory without its slash, the parent or a
+sibling of a listed subdomain rule, a listed name under another top-level domain, a listed
+name with a digit added. Benign keyword near misses: a ``word`` term inside a longer word,
+a ``squeezed`` term spelled out glued to a letter, a ``word`` term spelled letter by letter
+inside a longer run of single letters (``q z o r b l a x q``). A share ``--planted`` of
+each mix gets one listed item instead, half URLs, half keywords, kind drawn uniformly:
+
+* URL kinds (the docs' table; each applied to a page, prefix or domain entry): plain,
+  ``hxxp``, ``[:]//``, ``[.]``, ``(dot)``, `` dot ``, zero-width, full-width, ``。``, no
+  scheme, percent-encoding, upper-case host, ``user@``/port, query/fragment added, in
+  brackets or Markdown, glued to CJK text, IDN (the listed host is IDN), subdomain of a
+  listed domain rule, path under a listed prefix, IPv4 as a number, a hashed (url_sha256)
+  entry. Reported apart: a fifth of the zero-width ones use U+061C ARABIC LETTER MARK (a
+  direction mark, which the docs' table covers); and, outside the goal, `` dot ``'s
+  documented gap (one join before a rare top-level domain, no path or scheme);
+* keyword kinds: ``bench_keywords.KINDS`` (plain, case, accents, combining marks, zero-width,
+  full-width, Cyrillic, Greek, leetspeak, mixed), for ``squeezed`` terms
+  ``bench_keywords.SQUEEZED_KINDS`` (spaced, punctuated, mixed+spaced), and for ``word``
+  terms letter by letter (one of `` ``, ``.``, ``-``, ``_``, `` . `` between the letters).
+
+A planted item is found when a match of its entry id covers its span (exact span counted
+too). Any match in a message with nothing planted is a false positive; a match in a planted
+message of another entry is reported as extra.
+"""
 
 from __future__ import annotations
 
