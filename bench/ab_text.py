@@ -36,7 +36,7 @@ import tempfile
 from pathlib import Path
 
 from _harness import store_for
-from bench_keywords import make_rules
+from keyword_corpus import make_rules
 from text_lists import Names, write_keyword_list, write_url_list
 from text_measure import timed_import
 from text_messages import Forms, Planter, make_corpora, vocabulary

@@ -44,9 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from _harness import machine, rss_mb
-from bench_keywords import (
-    make_rules,
-)
+from keyword_corpus import make_rules
 from text_lists import (
     Names,
     check_alphabet,

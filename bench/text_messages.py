@@ -43,15 +43,10 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench_keywords import (
-    EXTRAS,
-    KINDS,
-    PHRASES,
-    SQUEEZED_KINDS,
-    make_message,
-)
 from bench_url_extract import LINKS, NAMES, OBFUSCATED, TEXTS, WORDS
 from bench_url_extract import corpus as chat_corpus
+from keyword_corpus import EXTRAS, PHRASES, make_message
+from keyword_forms import KINDS, SQUEEZED_KINDS
 from text_lists import H_DIGITS, TLD_NAMES, Names, UrlEntry, UrlList
 from text_plants import (
     CJK_AFTER,
