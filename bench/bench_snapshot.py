@@ -61,7 +61,7 @@ def map_only(directory: Path, probe: np.ndarray) -> None:
     )
     tables = Tables(int(info["chunks"]), mapped("pdq.offsets.npy"), mapped("pdq.order.npy"))
     index = HammingIndex(mapped("pdq.words.npy"), rows, tables)
-    assert len(index.search(probe, 31)[1]) == 1
+    assert len(index.within(probe, 31)[1]) == 1
 
 
 def checked(directory: Path, probe: np.ndarray) -> None:
@@ -69,7 +69,7 @@ def checked(directory: Path, probe: np.ndarray) -> None:
     assert found is not None
     index = found[1]["pdq"]
     assert isinstance(index, HammingIndex)
-    assert len(index.search(probe, 31)[1]) == 1
+    assert len(index.within(probe, 31)[1]) == 1
 
 
 def measure(n: int, repeats: int, seed: int) -> dict[str, float]:
