@@ -65,6 +65,26 @@ def median_seconds(action: Callable[[], object], repeats: int = 5) -> float:
     return statistics.median(times)
 
 
+def ready_after(url: str, process: Any, timeout: float = 600, in_a_row: int = 10) -> float | None:
+    """Seconds until ``in_a_row`` fresh connections in a row get 200 from ``url``/v1/ready
+    (so every worker has loaded); None if ``process`` (a Popen) exited first."""
+    import httpx  # the bench extra
+
+    started, streak = time.monotonic(), 0
+    while time.monotonic() - started < timeout:
+        if process.poll() is not None:
+            return None
+        try:
+            ok = httpx.get(f"{url}/v1/ready", timeout=2).status_code == 200
+        except httpx.TransportError:
+            ok = False
+        streak = streak + 1 if ok else 0
+        if streak == in_a_row:
+            return time.monotonic() - started
+        time.sleep(0.02 if ok else 0.2)
+    raise SystemExit(f"{url} not ready after {timeout} s")
+
+
 def write_json(path: Path | None, results: Any, packages: tuple[str, ...] = ()) -> None:
     """Save ``results`` with the machine and the command that made them (if ``path``)."""
     if path is None:

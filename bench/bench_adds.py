@@ -45,8 +45,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psycopg
+from _harness import ready_after
 
 from hashguard.lists.rows import ListRow
 from hashguard.store.store import Store
@@ -108,19 +108,8 @@ class Server:
         )  # fmt: skip
 
     def wait_ready(self, timeout: float = 600) -> None:
-        started, streak = time.monotonic(), 0
-        while time.monotonic() - started < timeout:
-            if self.process.poll() is not None:
-                raise SystemExit(f"server exited, see {self.log.name}")
-            try:
-                ok = httpx.get(f"{self.url}/v1/ready", timeout=2).status_code == 200
-            except httpx.TransportError:
-                ok = False
-            streak = streak + 1 if ok else 0
-            if streak == 10:
-                return
-            time.sleep(0.05 if ok else 0.3)
-        raise SystemExit(f"server not ready after {timeout}s, see {self.log.name}")
+        if ready_after(self.url, self.process, timeout) is None:
+            raise SystemExit(f"server exited, see {self.log.name}")
 
     def stop(self) -> None:
         self.process.terminate()

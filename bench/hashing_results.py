@@ -4,16 +4,11 @@ hashes), the environment it ran in, and the printed report."""
 from __future__ import annotations
 
 import math
-import os
-import platform
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
-import numpy as np
-import pdqhash
-import PIL
+from _harness import machine
 from PIL import features
 
 COMPAT_BITS = 10  # ThreatExchange: hashers agree within 10 bits ...
@@ -77,22 +72,9 @@ class SetResult:
 
 
 def environment() -> dict[str, object]:
-    cpu = "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     return {
-        "python": platform.python_version(),
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "pillow": PIL.__version__,
+        **machine(("Pillow", "numpy", "pdqhash")),
         "libjpeg_turbo": bool(features.check_feature("libjpeg_turbo")),
-        "numpy": np.__version__,
-        "pdqhash": getattr(pdqhash, "__version__", "?"),
     }
 
 

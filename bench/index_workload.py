@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import multiprocessing
 import re
-import statistics
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -18,6 +17,7 @@ from typing import Any
 import faiss
 import numpy as np
 import psutil
+from _harness import median_seconds as harness_median_seconds
 
 BITS = 256
 THRESHOLD = 31
@@ -100,12 +100,7 @@ def metered() -> Iterator[dict[str, float]]:
 
 
 def median_seconds(action: Callable[[], object]) -> float:
-    times = []
-    for _ in range(REPEATS):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return harness_median_seconds(action, REPEATS)
 
 
 def time_each(search: Search, count: int, budget: float, n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import numpy as np
 import psutil
+from _harness import ready_after
 
 from hashguard.errors import RowError
 from hashguard.lists import formats
@@ -165,21 +165,10 @@ class Server:
         )  # fmt: skip
 
     def wait_ready(self, timeout: float = 600, in_a_row: int = 10) -> float:
-        """Seconds from start until ``in_a_row`` fresh connections in a row answer
-        /v1/ready with 200 (so every worker has loaded)."""
-        streak = 0
-        while time.perf_counter() - self.started < timeout:
-            if self.process.poll() is not None:
-                raise SystemExit(f"server exited:\n{self.log_tail()}")
-            try:
-                ok = httpx.get(f"{self.url}/v1/ready", timeout=2).status_code == 200
-            except httpx.TransportError:
-                ok = False
-            streak = streak + 1 if ok else 0
-            if streak == in_a_row:
-                return time.perf_counter() - self.started
-            time.sleep(0.02 if ok else 0.2)
-        raise SystemExit(f"server not ready after {timeout}s:\n{self.log_tail()}")
+        """Seconds from start until every worker answers /v1/ready with 200."""
+        if ready_after(self.url, self.process, timeout, in_a_row) is None:
+            raise SystemExit(f"server exited:\n{self.log_tail()}")
+        return time.perf_counter() - self.started
 
     def log_tail(self) -> str:
         self.log.flush()
