@@ -93,6 +93,10 @@ def test_bad_thresholds_are_refused_and_change_nothing(two_types: tuple[Store, R
             store.create_bank("other", thresholds={k: v or 0 for k, v in changes.items()})
     with pytest.raises(InvalidValue, match="two different PDQ thresholds"):
         store.update_bank("iwf", pdq_threshold=20, thresholds={"pdq": 21})
+    with pytest.raises(InvalidValue, match="two different PDQ thresholds"):
+        store.update_bank("iwf", pdq_threshold=20, thresholds={"PDQ": 21})
+    with pytest.raises(InvalidValue, match="two different pdq_wide thresholds"):
+        store.update_bank("iwf", thresholds={"pdq_wide": 5, "PDQ_WIDE": 6})
     assert store.bank("iwf").thresholds == {"pdq_wide": 20}
     assert [b.name for b in store.banks()] == ["iwf"]
     # the same threshold twice is one setting, and a type's name is read case-blind

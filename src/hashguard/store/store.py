@@ -449,7 +449,12 @@ def _with_pdq(
     thresholds: Mapping[str, int | None] | None, pdq_threshold: int | None
 ) -> dict[str, int | None]:
     """``thresholds`` with the PDQ one given on its own (the older, shorter way) put in."""
-    out = dict(thresholds or {})
+    out: dict[str, int | None] = {}
+    for name, value in (thresholds or {}).items():  # names as the registry reads them
+        key = name.strip().lower()
+        if key in out and out[key] != value:
+            raise InvalidValue(f"two different {key} thresholds given")
+        out[key] = value
     if pdq_threshold is not None:
         if out.get("pdq", pdq_threshold) != pdq_threshold:
             raise InvalidValue("two different PDQ thresholds given: pdq_threshold and thresholds")
