@@ -23,7 +23,7 @@ from hashguard.media.budget import BatchTally
 from hashguard.media.image import DEFAULT_LIMITS, DecodeLimits
 from hashguard.signals.base import Signal
 from hashguard.signals.registry import Registry, default_registry
-from hashguard.store.store import Store
+from hashguard.store.repositories import Repositories
 from hashguard.text.message import Message
 
 log = logging.getLogger(__name__)
@@ -105,7 +105,7 @@ class Status:
 class Engine:
     def __init__(
         self,
-        store: Store,
+        store: Repositories,
         registry: Registry | None = None,
         *,
         index_dir: Path | None = None,

@@ -49,7 +49,6 @@ from hashguard.feeds.sync import MANIFEST, Limits, open_feed
 from hashguard.lists.rows import ListRow
 from hashguard.signals.registry import default_registry
 from hashguard.sources.feed import sync_feed
-from hashguard.store import audit
 from hashguard.store.store import Store
 from tests.helpers import import_text, serve, serve_files
 
@@ -132,7 +131,7 @@ class Side:
             for variable in settings["headers_env"].values():
                 os.environ.pop(variable, None)
         # each version applied is one import, audited with the file it came from
-        synced = [r for r in audit.read(self.store.engine) if r["action"] == "source.sync"]
+        synced = [r for r in self.store.audit.read() if r["action"] == "source.sync"]
         files = [r["detail"]["source"] for r in synced[len(synced) - len(reports) :]]
         return [Path(urllib.parse.urlparse(f).path).name.split("-")[0] for f in files]
 
@@ -615,5 +614,5 @@ def test_checkpoint_round_trip_and_a_damaged_one(subscriber: Side) -> None:
     assert subscriber.store.sources.get("upstream").as_dict()["checkpoint"] == {"unreadable": "{"}
     reset = subscriber.store.sources.reset_checkpoint("upstream", actor="curator")
     assert reset.checkpoint is None and subscriber.checkpoint() == Checkpoint()
-    (record,) = [r for r in audit.read(subscriber.store.engine) if r["action"] == "source.reset"]
+    (record,) = [r for r in subscriber.store.audit.read() if r["action"] == "source.reset"]
     assert record["actor"] == "curator" and record["target"] == "upstream"

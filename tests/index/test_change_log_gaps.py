@@ -17,6 +17,7 @@ from hashguard.index import live
 from hashguard.lists import formats
 from hashguard.signals.base import Signal
 from hashguard.signals.registry import default_registry
+from hashguard.store.sources import Sources
 from hashguard.store.store import Store
 from tests.helpers import import_text
 
@@ -28,7 +29,7 @@ class Killed(Exception):
     pass
 
 
-def killed(conn: Connection) -> None:
+def killed(self: object, conn: Connection, name: str, checkpoint: str) -> None:
     raise Killed("the import's process died before its commit")
 
 
@@ -53,8 +54,10 @@ def test_a_gap_left_by_a_rolled_back_import_is_caught_up_not_rebuilt(
     )
     errors: list[RowError] = []
     rows = formats.get("csv").read(io.BytesIO(big.encode()), default_registry(), errors)
+    # The last thing before the commit: saving a sync's checkpoint.
+    monkeypatch.setattr(Sources, "save_checkpoint", killed)
     with pytest.raises(Killed):
-        store.import_rows("iwf", rows, errors, "big.csv", also=killed)
+        store.import_rows("iwf", rows, errors, "big.csv", checkpoint=("none", "{}"))
     assert store.last_seq() == at  # nothing of it was committed
     one = md5s(1, 2)[0]
     report = import_text(store, "iwf", f"signal_type,signal,id\nmd5,{one},after\n")

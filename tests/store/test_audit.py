@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.exc import DBAPIError
 
-from hashguard.store import audit
 from hashguard.store.store import Store
 
 REWRITES = [
@@ -22,5 +21,5 @@ def test_the_audit_log_refuses_rewrites(store: Store, statement: str) -> None:
     store.create_bank("iwf", actor="cli:alice")
     with pytest.raises(DBAPIError, match="append-only"), store.engine.begin() as conn:
         conn.exec_driver_sql(statement)
-    rows = audit.read(store.engine)
+    rows = store.audit.read()
     assert [(r["actor"], r["action"]) for r in rows] == [("cli:alice", "bank.create")]

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from hashguard.errors import InvalidValue
+from hashguard.banks.model import validate_name
+from hashguard.errors import InvalidValue, NotFound
 
 # match: submit content or hashes, get verdicts (never read list entries back);
 # match:distance: with match, also how close each match is (PDQ distance, the listed URL or
@@ -78,3 +79,33 @@ class ApiKey:
             "created_at": self.created_at.isoformat() if self.created_at else None,
             "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
         }
+
+
+@dataclass(frozen=True)
+class NewKey:
+    """A key about to be stored: checked, named, and its secret (shown once)."""
+
+    name: str
+    scopes: tuple[str, ...]
+    rate_limit: int | None
+    secret: str
+    prefix: str
+
+    @classmethod
+    def make(cls, name: str | None, scopes: list[str], rate_limit: int | None) -> NewKey:
+        """Without a name the key is named for its scopes and prefix (``match-1a2b3c4d``)."""
+        checked = parse_scopes(scopes)
+        if rate_limit is not None and rate_limit < 0:
+            raise InvalidValue(f"rate limit must be 0 (none) or more requests/s, not {rate_limit}")
+        secret, prefix = new_key()
+        name = name or f"{'-'.join(checked)}-{prefix}"
+        validate_name(name, "key")
+        return cls(name, checked, rate_limit, secret, prefix)
+
+
+def no_key(name: str) -> NotFound:
+    return NotFound(
+        f"no API key named {name!r}",
+        cli_hint="see `hashguard keys list`",
+        http_hint="see GET /v1/keys",
+    )

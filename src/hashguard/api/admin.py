@@ -9,7 +9,6 @@ from fastapi import APIRouter, Query, Request
 from hashguard.api.auth import Admin
 from hashguard.api.deps import JsonBody, StoreDep
 from hashguard.api.schemas import ERRORS, KeyCreated, KeyIn, KeyOut
-from hashguard.store import audit
 
 router = APIRouter(tags=["admin"], responses=ERRORS)
 
@@ -47,4 +46,4 @@ def audit_log(
     after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> dict[str, Any]:
-    return {"records": audit.read(s.engine, after=after, limit=limit)}
+    return {"records": s.audit.read(after=after, limit=limit)}

@@ -21,7 +21,7 @@ from hashguard.access.probing import ProbeDetector, ProbeLimits
 from hashguard.access.ratelimit import RateLimiter
 from hashguard.access.visibility import View
 from hashguard.errors import Forbidden, ProbingSuspected, RateLimited, Unauthorized
-from hashguard.store.key_table import Keys
+from hashguard.store.repositories import KeyRepository
 
 NEGATIVE_TTL = 1.0  # seconds an unknown key is remembered as unknown
 NEGATIVE_MAX = 10_000
@@ -51,7 +51,7 @@ class Caller:
 class Authenticator:
     def __init__(
         self,
-        keys: Keys,
+        keys: KeyRepository,
         *,
         required: bool = True,
         default_rate: int = 0,

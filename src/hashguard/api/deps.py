@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from hashguard.api.bodies import is_json, media_type
 from hashguard.engine import Engine
 from hashguard.errors import UnsupportedMediaType
-from hashguard.store.store import Store
+from hashguard.store.repositories import Repositories
 
 
 def engine(request: Request) -> Engine:
@@ -17,7 +17,7 @@ def engine(request: Request) -> Engine:
     return found
 
 
-def store(request: Request) -> Store:
+def store(request: Request) -> Repositories:
     return engine(request).store
 
 
@@ -32,4 +32,4 @@ async def json_body(request: Request) -> None:
 JsonBody = Depends(json_body)
 
 EngineDep = Annotated[Engine, Depends(engine)]
-StoreDep = Annotated[Store, Depends(store)]
+StoreDep = Annotated[Repositories, Depends(store)]

@@ -17,7 +17,6 @@ from fastapi import Request
 from hashguard.access.probing import Alarm
 from hashguard.api.auth import Authenticator, Caller
 from hashguard.engine import Result, TextResult
-from hashguard.store import audit
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +54,7 @@ def report(request: Request, caller: Caller, alarm: Alarm, result: Result) -> No
         "pid": os.getpid(),
     }
     try:
-        audit.append(
-            request.app.state.engine.store.engine, "hashguard", "key.probing", caller.name, detail
-        )
+        audit = request.app.state.engine.store.audit
+        audit.append("hashguard", "key.probing", caller.name, detail)
     except Exception:  # the block and the log line stand without it
         log.exception("could not write the probing alarm of key %r to the audit log", caller.name)

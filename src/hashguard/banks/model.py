@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from hashguard.errors import InvalidValue
+from hashguard.errors import InvalidValue, NotFound
 from hashguard.signals.base import Signal
 from hashguard.signals.pdq import DEFAULT_THRESHOLD, MAX_THRESHOLD
 
@@ -33,6 +33,14 @@ def validate_name(name: str, what: str = "bank") -> str:
 
 def validate_bank_name(name: str) -> str:
     return validate_name(name, "bank")
+
+
+def no_bank(name: str) -> NotFound:
+    return NotFound(
+        f"no bank named {name!r}",
+        cli_hint="see `hashguard bank list`",
+        http_hint="see GET /v1/banks",
+    )
 
 
 # What a match-scope key sees of an entry besides its bank, id and signal type: enough to act

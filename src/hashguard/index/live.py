@@ -11,9 +11,9 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -23,15 +23,7 @@ from hashguard.index import snapshot
 from hashguard.index.base import Hit, SignalIndex
 from hashguard.index.entries import EntryCache
 from hashguard.signals.registry import Registry
-
-
-class ChangeLog(Protocol):  # what following the store needs
-    def last_seq(self) -> int: ...
-    def count_changes_after(self, seq: int, limit: int) -> int: ...
-    def changes_after(self, seq: int, limit: int = ...) -> list[Change]: ...
-    def active_signals(self, signal_types: Sequence[str]) -> tuple[int, Iterator[Any]]: ...
-    def banks(self) -> list[Bank]: ...
-
+from hashguard.store.repositories import ChangeLog
 
 log = logging.getLogger(__name__)
 

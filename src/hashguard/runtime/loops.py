@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from hashguard.engine import Engine
 from hashguard.sources.runner import Outcome, sync_due
-from hashguard.store import notify
+from hashguard.store.repositories import Wakeup
 
 log = logging.getLogger(__name__)
 
@@ -27,20 +27,15 @@ async def follow(
     *,
     listen: bool = True,
     listen_poll: float = LISTEN_POLL_SECONDS,
-    on_listener: Callable[[notify.Listener | None], None] = lambda _: None,
+    on_listener: Callable[[Wakeup | None], None] = lambda _: None,
 ) -> None:
     """Run ``step`` (load, then catch up; see :func:`follow_step`) whenever the change log
-    may have moved. On PostgreSQL a NOTIFY wakes it at once after each change committed
-    anywhere (store/notify.py), and the poll is only the fallback; on SQLite, or while not
-    listening, it polls every REFRESH_SECONDS."""
+    may have moved. Where the change log can announce changes (PostgreSQL's NOTIFY, see
+    store/notify.py) it wakes at once after each change committed anywhere, and the poll is
+    only the fallback; on SQLite, or while not listening, it polls every REFRESH_SECONDS."""
     wake = asyncio.Event()
     loop = asyncio.get_running_loop()
-    store = engine.store
-    listener = (
-        notify.Listener(store.engine, lambda: loop.call_soon_threadsafe(wake.set))
-        if store.dialect == "postgresql" and listen
-        else None
-    )
+    listener = engine.store.listen(lambda: loop.call_soon_threadsafe(wake.set)) if listen else None
     on_listener(listener)
     try:
         while True:

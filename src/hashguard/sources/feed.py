@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization as ser
@@ -22,8 +21,8 @@ from hashguard.feeds.manifest import Checkpoint
 from hashguard.feeds.signing import trusted_keys
 from hashguard.feeds.sync import Limits, open_feed
 from hashguard.signals.registry import Registry
-from hashguard.store.sources import Source
-from hashguard.store.store import Store
+from hashguard.sources.model import Source
+from hashguard.store.repositories import Repositories
 from hashguard.store.workdir import private_workspace
 
 
@@ -64,7 +63,7 @@ def _checkpoint(source: Source) -> Checkpoint:
 
 
 def sync_feed(
-    store: Store,
+    store: Repositories,
     source: Source,
     registry: Registry,
     *,
@@ -104,7 +103,7 @@ def sync_feed(
                     step.source,
                     actor=f"source:{source.name}",
                     action="source.sync",
-                    also=partial(store.sources.save_checkpoint, name=source.name, checkpoint=saved),
+                    checkpoint=(source.name, saved),
                 )
             )
     return reports

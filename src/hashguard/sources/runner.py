@@ -18,13 +18,13 @@ from hashguard.errors import (
     ListRejected,
 )
 from hashguard.signals.registry import Registry
-from hashguard.store.sources import Source
-from hashguard.store.store import Store
+from hashguard.sources.model import Source
+from hashguard.store.repositories import Repositories
 
 log = logging.getLogger(__name__)
 
 # What a source kind registers: sync ``source`` into its bank, one import report per batch.
-Syncer = Callable[[Store, Source, Registry], Sequence[Any]]
+Syncer = Callable[[Repositories, Source, Registry], Sequence[Any]]
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ def _clean(message: str) -> str:
     return message if len(message) <= _MAX_ERROR else message[: _MAX_ERROR - 1] + "…"
 
 
-def sync_source(store: Store, source: Source, registry: Registry) -> Outcome:
+def sync_source(store: Repositories, source: Source, registry: Registry) -> Outcome:
     """Sync one source; never raises for the source's own failures (any ``Exception``),
     which are recorded on the source (``last_error``) and logged, a rejected list as an
     error to alert on."""
@@ -118,7 +118,9 @@ def due(source: Source, now: datetime) -> bool:
     return (now - last).total_seconds() >= source.interval
 
 
-def sync_due(store: Store, registry: Registry, owner: str, lease_seconds: float) -> list[Outcome]:
+def sync_due(
+    store: Repositories, registry: Registry, owner: str, lease_seconds: float
+) -> list[Outcome]:
     """Sync every due source if ``owner`` holds (or can take) the lease; else nothing. Each
     source is on its own: one that fails is recorded and the round goes on to the next."""
     outcomes: list[Outcome] = []

@@ -18,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Iterator
-from functools import partial
 from typing import Any
 
 import dacite
@@ -34,8 +33,8 @@ from hashguard.banks.model import ImportReport
 from hashguard.errors import ConfigError, FeedUnavailable, InvalidValue, ListRejected, RowError
 from hashguard.lists.rows import ListRow, parse_row
 from hashguard.signals.registry import Registry
-from hashguard.store.sources import Source
-from hashguard.store.store import Store
+from hashguard.sources.model import Source
+from hashguard.store.repositories import Repositories
 
 APIS: dict[str, type[Any]] = {
     api.get_name(): api
@@ -128,7 +127,7 @@ def _checkpoint(api_cls: type[Any], saved: str | None) -> Any:
         raise InvalidValue(f"unreadable checkpoint ({e}); remove and re-add the source") from None
 
 
-def sync_exchange(store: Store, source: Source, registry: Registry) -> list[ImportReport]:
+def sync_exchange(store: Repositories, source: Source, registry: Registry) -> list[ImportReport]:
     api_cls, api = _api(source)
     checkpoint = _checkpoint(api_cls, source.checkpoint)
     if checkpoint is not None and checkpoint.is_stale():
@@ -155,6 +154,6 @@ def sync_exchange(store: Store, source: Source, registry: Registry) -> list[Impo
                 f"{source.name} ({api_cls.get_name()})",
                 actor=f"source:{source.name}",
                 action="source.sync",
-                also=partial(store.sources.save_checkpoint, name=source.name, checkpoint=saved),
+                checkpoint=(source.name, saved),
             )
         )

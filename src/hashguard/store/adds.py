@@ -25,11 +25,12 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DataError, IntegrityError
 
-from hashguard.banks.model import Bank, Entry, ImportReport
-from hashguard.errors import HashguardError, InvalidValue, ItemFailed, NotFound
+from hashguard.banks.model import Bank, Entry, ImportReport, no_bank
+from hashguard.errors import HashguardError, InvalidValue, ItemFailed
 from hashguard.lists.rows import ListRow
 from hashguard.signals.base import Signal
 from hashguard.store import audit
+from hashguard.store.repositories import Added
 
 log = logging.getLogger(__name__)
 
@@ -79,9 +80,6 @@ class EntryAdd:
     @property
     def entry_id(self) -> str:
         return self.rows[0].key
-
-
-Added = tuple[ImportReport, Entry]
 
 
 def write_entry(conn: Connection, bank: Bank, add: EntryAdd) -> Added:
@@ -252,7 +250,7 @@ class GroupCommit:
                 try:
                     bank = banks.get(add.bank)
                     if bank is None:
-                        raise NotFound(f"no bank named {add.bank!r} (see `hashguard bank list`)")
+                        raise no_bank(add.bank)
                     results.append(write_entry(conn, bank, add))
                 except Exception as e:
                     raise ItemFailed(i, _item_error(add, e)) from e

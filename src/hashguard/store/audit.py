@@ -22,26 +22,29 @@ def record(
     )
 
 
-def append(
-    engine: Engine, actor: str, action: str, target: str | None, detail: dict[str, Any]
-) -> None:
-    """A record of something that changes no table (an alarm), in a transaction of its own."""
-    with engine.begin() as conn:
-        record(conn, actor, action, target, detail)
+class Audit:
+    """The audit log of the SQL store, read and appended to on its own."""
 
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
 
-def read(engine: Engine, *, after: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
-    a = t.audit
-    q = select(a).where(a.c.id > after).order_by(a.c.id).limit(limit)
-    with engine.connect() as conn:
-        return [
-            {
-                "id": r.id,
-                "at": r.at.isoformat() if isinstance(r.at, datetime) else r.at,
-                "actor": r.actor,
-                "action": r.action,
-                "target": r.target,
-                "detail": json.loads(r.detail) if r.detail else {},
-            }
-            for r in conn.execute(q)
-        ]
+    def append(self, actor: str, action: str, target: str | None, detail: dict[str, Any]) -> None:
+        """A record of something that changes no table (an alarm), in a transaction of its own."""
+        with self.engine.begin() as conn:
+            record(conn, actor, action, target, detail)
+
+    def read(self, *, after: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
+        a = t.audit
+        q = select(a).where(a.c.id > after).order_by(a.c.id).limit(limit)
+        with self.engine.connect() as conn:
+            return [
+                {
+                    "id": r.id,
+                    "at": r.at.isoformat() if isinstance(r.at, datetime) else r.at,
+                    "actor": r.actor,
+                    "action": r.action,
+                    "target": r.target,
+                    "detail": json.loads(r.detail) if r.detail else {},
+                }
+                for r in conn.execute(q)
+            ]

@@ -1,4 +1,4 @@
-"""API keys in the store (hashes only; see :mod:`hashguard.access.api_keys`)."""
+"""API keys in the SQL store (hashes only; see :mod:`hashguard.access.api_keys`)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ from typing import Any
 from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from hashguard.access.api_keys import ApiKey, hash_key, new_key, parse_scopes
-from hashguard.banks.model import validate_name
-from hashguard.errors import Conflict, InvalidValue, NotFound
+from hashguard.access.api_keys import ApiKey, NewKey, hash_key, no_key, parse_scopes
+from hashguard.errors import Conflict
 from hashguard.store import audit, notify
 from hashguard.store import tables as t
 from hashguard.store.database import begin_write
@@ -28,30 +27,24 @@ class Keys:
     def create(
         self, name: str | None, scopes: list[str], *, rate_limit: int | None = None, actor: str
     ) -> tuple[ApiKey, str]:
-        """A new key and its secret, which is shown this once and never stored. Without a
-        name the key is named for its scopes and prefix (``match-1a2b3c4d``)."""
-        checked = parse_scopes(scopes)
-        if rate_limit is not None and rate_limit < 0:
-            raise InvalidValue(f"rate limit must be 0 (none) or more requests/s, not {rate_limit}")
-        secret, prefix = new_key()
-        name = name or f"{'-'.join(checked)}-{prefix}"
-        validate_name(name, "key")
+        """A new key and its secret, which is shown this once and never stored."""
+        new = NewKey.make(name, scopes, rate_limit)
         try:
             with begin_write(self.engine) as conn:
                 conn.execute(
                     insert(t.api_keys).values(
-                        name=name,
-                        key_hash=hash_key(secret),
-                        prefix=prefix,
-                        scopes=",".join(checked),
-                        rate_limit=rate_limit,
+                        name=new.name,
+                        key_hash=hash_key(new.secret),
+                        prefix=new.prefix,
+                        scopes=",".join(new.scopes),
+                        rate_limit=new.rate_limit,
                     )
                 )
-                audit.record(conn, actor, "key.create", name, {"scopes": list(checked)})
+                audit.record(conn, actor, "key.create", new.name, {"scopes": list(new.scopes)})
                 notify.changed(conn)
         except IntegrityError:
-            raise Conflict(f"a key named {name!r} already exists") from None
-        return self.get(name), secret
+            raise Conflict(f"a key named {new.name!r} already exists") from None
+        return self.get(new.name), new.secret
 
     def revoke(self, name: str, *, actor: str) -> ApiKey:
         with begin_write(self.engine) as conn:
@@ -69,11 +62,7 @@ class Keys:
         with self.engine.connect() as conn:
             r = conn.execute(select(t.api_keys).where(t.api_keys.c.name == name)).first()
         if r is None:
-            raise NotFound(
-                f"no API key named {name!r}",
-                cli_hint="see `hashguard keys list`",
-                http_hint="see GET /v1/keys",
-            )
+            raise no_key(name)
         return _key(r)
 
     def list(self) -> list[ApiKey]:

@@ -1,67 +1,23 @@
-"""Upstream lists in the store: which bank each one feeds, its checkpoint, its last outcome,
-and the lease that lets one process at a time sync across every replica."""
+"""Upstream lists in the SQL store: which bank each one feeds, its checkpoint, its last
+outcome, and the lease that lets one process at a time sync across every replica."""
 
 from __future__ import annotations
 
 import json
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from hashguard import plugins
-from hashguard.banks.model import validate_name
-from hashguard.errors import Conflict, InvalidValue, NotFound
+from hashguard.errors import Conflict
+from hashguard.sources.model import Source, check_new_source, decoded_checkpoint, no_source
 from hashguard.store import audit
 from hashguard.store import tables as t
 from hashguard.store.database import begin_write
 
-DEFAULT_INTERVAL = 900  # seconds between scheduled syncs of one source
-_LEASE = "sync_lease"
-
-
-@dataclass(frozen=True)
-class Source:
-    name: str
-    kind: str
-    bank: str
-    url: str
-    settings: dict[str, Any] = field(default_factory=dict)
-    checkpoint: str | None = None
-    enabled: bool = True
-    last_attempt_at: datetime | None = None
-    last_success_at: datetime | None = None
-    last_error: str | None = None
-
-    @property
-    def interval(self) -> int:
-        return int(self.settings.get("interval", DEFAULT_INTERVAL))
-
-    def as_dict(self) -> dict[str, Any]:
-        def when(moment: datetime | None) -> str | None:
-            return moment.isoformat() if moment else None
-
-        return {
-            "name": self.name, "kind": self.kind, "bank": self.bank, "url": self.url,
-            "settings": self.settings, "enabled": self.enabled,
-            "checkpoint": _decoded(self.checkpoint),
-            "last_attempt_at": when(self.last_attempt_at),
-            "last_success_at": when(self.last_success_at), "last_error": self.last_error,
-        }  # fmt: skip
-
-
-def _decoded(checkpoint: str | None) -> Any:
-    """A checkpoint as JSON for people, even a damaged one (to be reset, not to crash on)."""
-    if not checkpoint:
-        return None
-    try:
-        return json.loads(checkpoint)
-    except ValueError:
-        return {"unreadable": checkpoint}
+LEASE = "sync_lease"  # its row in hg_meta
 
 
 def _source(r: Any) -> Source:
@@ -69,6 +25,16 @@ def _source(r: Any) -> Source:
         r.name, r.kind, r.bank, r.url, json.loads(r.settings), r.checkpoint, bool(r.enabled),
         r.last_attempt_at, r.last_success_at, r.last_error,
     )  # fmt: skip
+
+
+def lease_value(owner: str, seconds: float, now: float) -> str:
+    return json.dumps({"owner": owner, "until": now + seconds})
+
+
+def lease_taken(current: str, owner: str, now: float) -> bool:
+    """Whether the lease ``current`` is held by someone else and still running."""
+    held = json.loads(current)
+    return bool(held["owner"] != owner and held["until"] > now)
 
 
 class Sources:
@@ -79,10 +45,7 @@ class Sources:
         self, name: str, kind: str, bank: str, url: str, settings: Mapping[str, Any], *,
         actor: str,
     ) -> Source:  # fmt: skip
-        validate_name(name, "source")
-        kinds = plugins.load(plugins.SOURCE_KINDS)  # installed kinds (hashguard.plugins)
-        if kind not in kinds:
-            raise InvalidValue(f"unknown source kind {kind!r}: use {', '.join(kinds)}")
+        check_new_source(name, kind)
         try:
             with begin_write(self.engine) as conn:
                 conn.execute(
@@ -105,22 +68,14 @@ class Sources:
     def remove(self, name: str, *, actor: str) -> None:
         with begin_write(self.engine) as conn:
             if not conn.execute(delete(t.sources).where(t.sources.c.name == name)).rowcount:
-                raise NotFound(
-                    f"no source named {name!r}",
-                    cli_hint="see `hashguard sources list`",
-                    http_hint="see GET /v1/sources",
-                )
+                raise no_source(name)
             audit.record(conn, actor, "source.remove", name, {})
 
     def get(self, name: str) -> Source:
         with self.engine.connect() as conn:
             r = conn.execute(select(t.sources).where(t.sources.c.name == name)).first()
         if r is None:
-            raise NotFound(
-                f"no source named {name!r}",
-                cli_hint="see `hashguard sources list`",
-                http_hint="see GET /v1/sources",
-            )
+            raise no_source(name)
         return _source(r)
 
     def list(self) -> list[Source]:
@@ -140,13 +95,8 @@ class Sources:
         before = self.get(name)
         with begin_write(self.engine) as conn:
             conn.execute(update(t.sources).where(t.sources.c.name == name).values(checkpoint=None))
-            audit.record(
-                conn,
-                actor,
-                "source.reset",
-                name,
-                {"checkpoint": _decoded(before.checkpoint)},
-            )
+            detail = {"checkpoint": decoded_checkpoint(before.checkpoint)}
+            audit.record(conn, actor, "source.reset", name, detail)
         return self.get(name)
 
     def record_outcome(self, name: str, error: str | None) -> None:
@@ -163,21 +113,20 @@ class Sources:
         holder that dies simply lets its lease run out.
         """
         now = time.time()
-        mine = json.dumps({"owner": owner, "until": now + seconds})
+        mine = lease_value(owner, seconds, now)
         m = t.meta
         with begin_write(self.engine) as conn:
-            current = conn.scalar(select(m.c.value).where(m.c.key == _LEASE))
+            current = conn.scalar(select(m.c.value).where(m.c.key == LEASE))
             if current is None:
                 try:
                     with conn.begin_nested():
-                        conn.execute(insert(m).values(key=_LEASE, value=mine))
+                        conn.execute(insert(m).values(key=LEASE, value=mine))
                     return True
                 except IntegrityError:
                     return False
-            held = json.loads(current)
-            if held["owner"] != owner and held["until"] > now:
+            if lease_taken(current, owner, now):
                 return False
             done = conn.execute(
-                update(m).where(m.c.key == _LEASE, m.c.value == current).values(value=mine)
+                update(m).where(m.c.key == LEASE, m.c.value == current).values(value=mine)
             ).rowcount
             return bool(done)

@@ -19,6 +19,7 @@ from hashguard.banks.model import (
     Entry,
     ImportReport,
     merge_thresholds,
+    no_bank,
     parse_match_fields,
     thresholds_json,
     validate_bank_name,
@@ -29,10 +30,11 @@ from hashguard.signals.base import Signal
 from hashguard.signals.registry import Registry, shared_registry
 from hashguard.store import audit, notify
 from hashguard.store import tables as t
-from hashguard.store.adds import Added, EntryAdd, GroupCommit
+from hashguard.store.adds import EntryAdd, GroupCommit
 from hashguard.store.database import LOCK_WAIT, begin_write, default_db_url, migrate, open_engine
 from hashguard.store.importer import apply_list
 from hashguard.store.key_table import Keys
+from hashguard.store.repositories import Added
 from hashguard.store.sources import Sources
 from hashguard.store.workdir import clean_stale, work_dir
 
@@ -81,6 +83,7 @@ class Store:
         clean_stale(self.work_dir)
         self.keys = Keys(self.engine)
         self.sources = Sources(self.engine)
+        self.audit = audit.Audit(self.engine)
         self._after_write: list[Callable[[], None]] = []
         self._adds = GroupCommit(self._writing)
 
@@ -114,6 +117,11 @@ class Store:
     def after_write(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` after each committed change to banks or entries made here."""
         self._after_write.append(callback)
+
+    def listen(self, wake: Callable[[], object]) -> notify.Listener | None:
+        """On PostgreSQL, ``wake`` is called after each change committed anywhere (NOTIFY);
+        SQLite cannot tell: its readers poll."""
+        return notify.Listener(self.engine, wake) if self.dialect == "postgresql" else None
 
     @contextmanager
     def _writing(self) -> Iterator[Connection]:
@@ -242,11 +250,7 @@ class Store:
         for bank in self.banks():
             if bank.name == name:
                 return bank
-        raise NotFound(
-            f"no bank named {name!r}",
-            cli_hint="see `hashguard bank list`",
-            http_hint="see GET /v1/banks",
-        )
+        raise no_bank(name)
 
     def bank_counts(self) -> dict[str, dict[str, int]]:
         """Entries per bank and status."""
@@ -273,18 +277,19 @@ class Store:
         *,
         actor: str = "local",
         action: str = "bank.import",
-        also: Callable[[Connection], None] | None = None,
+        checkpoint: tuple[str, str] | None = None,
     ) -> ImportReport:
         """Apply a list atomically. ``errors`` is filled by the reader while rows stream in;
-        any error rolls the whole import back (:class:`ListRejected`). ``also`` runs in the
-        same transaction (a sync's checkpoint commits with the rows it follows)."""
+        any error rolls the whole import back (:class:`ListRejected`). ``checkpoint``: a
+        source's (name, checkpoint), saved in the same transaction, so that a sync's
+        checkpoint commits with the rows it follows."""
         bank = self.bank(bank_name)
         with self._writing() as conn:
             report = apply_list(conn, bank.id, bank.name, rows, errors, source)
             detail = {"source": source, **report.as_dict()}
             audit.record(conn, actor, action, bank_name, detail)
-            if also is not None:
-                also(conn)
+            if checkpoint is not None:
+                self.sources.save_checkpoint(conn, *checkpoint)
             return report
 
     def submit_entry(
