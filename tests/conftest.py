@@ -1,4 +1,4 @@
-"""Shared fixtures: the reference test data, and stores on SQLite and PostgreSQL.
+"""Shared fixtures: the reference test data, and stores on SQLite, PostgreSQL and in memory.
 
 Every store test runs on both databases. PostgreSQL comes from ``HASHGUARD_TEST_PG``
 (default ``postgresql://postgres@127.0.0.1:5432/test``); each test gets a schema of its own.
@@ -16,6 +16,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from hashguard.store.memory import MemoryStore
+from hashguard.store.repositories import Repositories
 from hashguard.store.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
@@ -66,5 +68,19 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def store(db_url: str) -> Iterator[Store]:
     s = Store(db_url)
+    yield s
+    s.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "memory"])
+def repos(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Repositories]:
+    """A store behind the repository interfaces: SQL on each database, or in memory. Tests
+    taking this are the contract every implementation keeps."""
+    if request.param == "memory":
+        s: Repositories = MemoryStore()
+    elif request.param == "sqlite":
+        s = Store(f"sqlite:///{tmp_path / 'hg.db'}")
+    else:
+        s = Store(str(request.getfixturevalue("pg_url")))
     yield s
     s.close()

@@ -16,10 +16,10 @@ from hashguard.banks.model import ImportReport
 from hashguard.errors import RowError
 from hashguard.lists import formats
 from hashguard.signals.registry import default_registry
-from hashguard.store.store import Store
+from hashguard.store.repositories import Repositories
 
 
-def import_text(store: Store, bank: str, text: str, fmt: str = "csv") -> ImportReport:
+def import_text(store: Repositories, bank: str, text: str, fmt: str = "csv") -> ImportReport:
     errors: list[RowError] = []
     rows = formats.get(fmt).read(io.BytesIO(text.encode()), default_registry(), errors)
     return store.import_rows(bank, rows, errors, f"test.{fmt}")

@@ -1,4 +1,5 @@
-"""Content in, matches out: the engine over a real store and real images."""
+"""Content in, matches out: the engine over real images and each store (SQLite, PostgreSQL,
+in memory)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from hashguard.content import hash_content
 from hashguard.engine import Engine
 from hashguard.errors import MediaError
 from hashguard.signals.base import Signal
+from hashguard.store.repositories import Repositories
 from hashguard.store.store import Store
 from tests.helpers import encode, import_text
 
@@ -18,11 +20,17 @@ BRIDGE = "pdq/bridge-mods/aaa-orig.jpg"
 
 
 @pytest.fixture
+def store(repos: Repositories) -> Repositories:
+    """The engine takes any store: these tests run on every one."""
+    return repos
+
+
+@pytest.fixture
 def bridge(testdata: Path) -> bytes:
     return (testdata / BRIDGE).read_bytes()
 
 
-def listed(store: Store, data: bytes, bank: str = "iwf", entry: str = "item-1") -> None:
+def listed(store: Repositories, data: bytes, bank: str = "iwf", entry: str = "item-1") -> None:
     signals = hash_content(data)
     assert signals.pdq is not None
     import_text(
@@ -34,7 +42,7 @@ def listed(store: Store, data: bytes, bank: str = "iwf", entry: str = "item-1") 
 
 
 def test_exact_and_near_duplicates_match(
-    store: Store, testdata: Path, bridge: bytes, tmp_path: Path
+    store: Repositories, testdata: Path, bridge: bytes, tmp_path: Path
 ) -> None:
     store.create_bank("iwf")
     listed(store, bridge)
@@ -55,7 +63,7 @@ def test_exact_and_near_duplicates_match(
 
 
 def test_rotated_and_flipped_copies_match(
-    store: Store, testdata: Path, bridge: bytes, tmp_path: Path
+    store: Repositories, testdata: Path, bridge: bytes, tmp_path: Path
 ) -> None:
     store.create_bank("iwf")
     listed(store, (testdata / "pdq/reg-test-input/dih/bridge-1-original.jpg").read_bytes())
@@ -70,7 +78,9 @@ def test_rotated_and_flipped_copies_match(
     assert len(variants) == 8  # each orientation matched through its own variant
 
 
-def test_padded_copy_matches_through_trimming(store: Store, testdata: Path, tmp_path: Path) -> None:
+def test_padded_copy_matches_through_trimming(
+    store: Repositories, testdata: Path, tmp_path: Path
+) -> None:
     store.create_bank("iwf")
     listed(store, (testdata / "pytx/sample-b.jpg").read_bytes())
     engine = Engine(store, index_dir=tmp_path / "idx")
@@ -80,7 +90,7 @@ def test_padded_copy_matches_through_trimming(store: Store, testdata: Path, tmp_
     assert matches and (matches[0].variant or "").startswith("trimmed")
 
 
-def test_live_changes_reach_the_index(store: Store, bridge: bytes, tmp_path: Path) -> None:
+def test_live_changes_reach_the_index(store: Repositories, bridge: bytes, tmp_path: Path) -> None:
     store.create_bank("iwf")
     engine = Engine(store, index_dir=tmp_path / "idx")
     assert engine.match_content(bridge).matches == []
@@ -93,7 +103,7 @@ def test_live_changes_reach_the_index(store: Store, bridge: bytes, tmp_path: Pat
 
 
 def test_bank_settings_apply_without_rebuilding(
-    store: Store, testdata: Path, bridge: bytes, tmp_path: Path
+    store: Repositories, testdata: Path, bridge: bytes, tmp_path: Path
 ) -> None:
     store.create_bank("iwf")
     listed(store, bridge)
@@ -109,7 +119,9 @@ def test_bank_settings_apply_without_rebuilding(
     assert engine.match_content(bridge).matches == []
 
 
-def test_restart_loads_snapshot_and_catches_up(store: Store, bridge: bytes, tmp_path: Path) -> None:
+def test_restart_loads_snapshot_and_catches_up(
+    store: Repositories, bridge: bytes, tmp_path: Path
+) -> None:
     store.create_bank("iwf")
     listed(store, bridge, entry="old")
     first = Engine(store, index_dir=tmp_path / "idx")
@@ -137,7 +149,7 @@ def test_snapshot_of_another_store_is_not_used(db_url: str, bridge: bytes, tmp_p
     assert engine.match_content(bridge).matches == []
 
 
-def test_precomputed_signals_and_low_quality(store: Store, tmp_path: Path) -> None:
+def test_precomputed_signals_and_low_quality(store: Repositories, tmp_path: Path) -> None:
     store.create_bank("iwf")
     blank = hash_content(encode(Image.new("RGB", (64, 64), (200, 200, 200)), "PNG"))
     assert blank.pdq is not None and blank.low_quality
@@ -152,7 +164,9 @@ def test_precomputed_signals_and_low_quality(store: Store, tmp_path: Path) -> No
     assert matches[0].low_quality and matches[0].as_dict()["low_quality"] is True
 
 
-def test_searches_while_the_log_is_applied(store: Store, bridge: bytes, tmp_path: Path) -> None:
+def test_searches_while_the_log_is_applied(
+    store: Repositories, bridge: bytes, tmp_path: Path
+) -> None:
     """Request threads search while the follower thread applies changes: no torn reads."""
     import threading
 
@@ -184,7 +198,7 @@ def test_searches_while_the_log_is_applied(store: Store, bridge: bytes, tmp_path
 
 
 def test_exact_orientations_bring_turned_copies_back_within_a_few_bits(
-    store: Store, testdata: Path, tmp_path: Path
+    store: Repositories, testdata: Path, tmp_path: Path
 ) -> None:
     store.create_bank("iwf")
     listed(store, (testdata / "pdq/reg-test-input/dih/bridge-1-original.jpg").read_bytes())

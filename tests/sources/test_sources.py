@@ -256,15 +256,6 @@ def test_threatexchange_local_file_exchange(
     assert [s.name for s in store.sources.list()] == ["tx"]
 
 
-def test_one_fetcher_at_a_time(store: Store) -> None:
-    assert store.sources.claim("a", 0.5)
-    assert not store.sources.claim("b", 0.5)
-    assert store.sources.claim("a", 0.5)  # renewed by its holder
-    time.sleep(0.6)
-    assert store.sources.claim("b", 0.5)
-    assert not store.sources.claim("a", 0.5)
-
-
 def test_service_syncs_due_sources_on_its_own(
     publisher: tuple[str, Path, Path],
     store: Store,

@@ -1,4 +1,5 @@
-"""Importing lists into banks, on SQLite and PostgreSQL: atomic, idempotent, logged."""
+"""Importing lists into banks, on SQLite, PostgreSQL and in memory: atomic, idempotent,
+logged."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from hashguard.errors import Conflict, InvalidValue, ListRejected, NotFound
 from hashguard.lists.csv_format import csv_text
 from hashguard.lists.rows import KNOWN
+from hashguard.store.repositories import Repositories
 from hashguard.store.store import Store
 from tests.helpers import import_text
 
@@ -26,39 +28,39 @@ LIST = (
 )
 
 
-def snapshot(store: Store, bank: str = "iwf") -> list[dict[str, object]]:
-    return list(store.export_rows(bank, include_retracted=True))
+def snapshot(repos: Repositories, bank: str = "iwf") -> list[dict[str, object]]:
+    return list(repos.export_rows(bank, include_retracted=True))
 
 
-def test_banks(store: Store) -> None:
-    store.create_bank("iwf", pdq_threshold=20)
+def test_banks(repos: Repositories) -> None:
+    repos.create_bank("iwf", pdq_threshold=20)
     with pytest.raises(Conflict, match="already exists"):
-        store.create_bank("iwf")
+        repos.create_bank("iwf")
     with pytest.raises(InvalidValue, match="bad bank name"):
-        store.create_bank("no spaces please")
+        repos.create_bank("no spaces please")
     with pytest.raises(InvalidValue, match="from 0 to 63"):
-        store.create_bank("other", pdq_threshold=300)
+        repos.create_bank("other", pdq_threshold=300)
     with pytest.raises(NotFound, match="no bank named 'nope'"):
-        store.bank("nope")
-    assert store.update_bank("iwf", enabled=False, pdq_threshold=10).as_dict() == {
+        repos.bank("nope")
+    assert repos.update_bank("iwf", enabled=False, pdq_threshold=10).as_dict() == {
         "name": "iwf", "pdq_threshold": 10, "thresholds": {"pdq": 10}, "enabled": False,
         "match_fields": ["category", "severity"],
     }  # fmt: skip
-    assert [c.kind for c in store.changes_after(0)] == ["bank", "bank"]
+    assert [c.kind for c in repos.changes_after(0)] == ["bank", "bank"]
     # what match keys see: kept, and logged as a bank change so every process picks it up
-    assert store.update_bank("iwf", match_fields=["note", "extra.url"]).match_fields == (
+    assert repos.update_bank("iwf", match_fields=["note", "extra.url"]).match_fields == (
         "note",
         "extra.url",
     )
-    assert store.bank("iwf").match_fields == ("note", "extra.url")
-    assert [c.kind for c in store.changes_after(0)] == ["bank", "bank", "bank"]
+    assert repos.bank("iwf").match_fields == ("note", "extra.url")
+    assert [c.kind for c in repos.changes_after(0)] == ["bank", "bank", "bank"]
 
 
-def test_import_adds_entries_and_logs_each_signal(store: Store) -> None:
-    store.create_bank("iwf")
-    report = import_text(store, "iwf", LIST)
+def test_import_adds_entries_and_logs_each_signal(repos: Repositories) -> None:
+    repos.create_bank("iwf")
+    report = import_text(repos, "iwf", LIST)
     assert (report.rows, report.entries_added, report.signals_added) == (3, 2, 3)
-    changes = store.changes_after(1)
+    changes = repos.changes_after(1)
     assert [(c.kind, c.signal_type) for c in changes] == [
         ("add", "md5"),
         ("add", "pdq"),
@@ -66,25 +68,25 @@ def test_import_adds_entries_and_logs_each_signal(store: Store) -> None:
     ]
     assert [c.seq for c in changes] == sorted(c.seq for c in changes)
     assert (report.first_seq, report.last_seq) == (changes[0].seq, changes[-1].seq)
-    entries = store.entries([changes[0].entry_pk])  # type: ignore[list-item]
+    entries = repos.entries([changes[0].entry_pk])  # type: ignore[list-item]
     entry = next(iter(entries.values()))
     assert entry.id == "item-1" and entry.category == "A" and entry.extra == {"source": "hotline"}
     assert {s.type for s in entry.signals} == {"md5", "pdq"}
 
 
-def test_reimport_is_idempotent(store: Store) -> None:
-    store.create_bank("iwf")
-    import_text(store, "iwf", LIST)
-    seq = store.last_seq()
-    again = import_text(store, "iwf", LIST)
+def test_reimport_is_idempotent(repos: Repositories) -> None:
+    repos.create_bank("iwf")
+    import_text(repos, "iwf", LIST)
+    seq = repos.last_seq()
+    again = import_text(repos, "iwf", LIST)
     assert (again.entries_added, again.signals_added, again.metadata_updated) == (0, 0, 0)
-    assert store.last_seq() == seq
+    assert repos.last_seq() == seq
 
 
-def test_a_bad_row_in_the_middle_changes_nothing(store: Store) -> None:
-    store.create_bank("iwf")
-    import_text(store, "iwf", LIST)
-    before, seq = snapshot(store), store.last_seq()
+def test_a_bad_row_in_the_middle_changes_nothing(repos: Repositories) -> None:
+    repos.create_bank("iwf")
+    import_text(repos, "iwf", LIST)
+    before, seq = snapshot(repos), repos.last_seq()
     bad = (
         "signal_type,signal,id,action\n"
         + "".join(f"md5,{i:032x},new-{i},add\n" for i in range(50))
@@ -93,60 +95,60 @@ def test_a_bad_row_in_the_middle_changes_nothing(store: Store) -> None:
         + "pdq,abcd,short,add\n"
     )
     with pytest.raises(ListRejected) as info:
-        import_text(store, "iwf", bad)
+        import_text(repos, "iwf", bad)
     assert [e.line for e in info.value.errors] == [52, 54]
     assert "nothing was imported" in info.value.message
-    assert snapshot(store) == before and store.last_seq() == seq
+    assert snapshot(repos) == before and repos.last_seq() == seq
 
 
-def test_retract_and_reactivate(store: Store) -> None:
-    store.create_bank("iwf")
-    import_text(store, "iwf", LIST)
-    report = import_text(store, "iwf", "signal_type,signal,id,action\n,,item-1,retract\n")
+def test_retract_and_reactivate(repos: Repositories) -> None:
+    repos.create_bank("iwf")
+    import_text(repos, "iwf", LIST)
+    report = import_text(repos, "iwf", "signal_type,signal,id,action\n,,item-1,retract\n")
     assert report.retracted == 1
-    kinds = [(c.kind, c.signal_type) for c in store.changes_after(report.first_seq - 1)]  # type: ignore[operator]
+    kinds = [(c.kind, c.signal_type) for c in repos.changes_after(report.first_seq - 1)]  # type: ignore[operator]
     assert sorted(kinds) == [("retract", "md5"), ("retract", "pdq")]
     # retraction by signal alone reaches an entry that was listed with an id
-    by_signal = import_text(store, "iwf", f"signal_type,signal,action\nmd5,{MD5_B},retract\n")
+    by_signal = import_text(repos, "iwf", f"signal_type,signal,action\nmd5,{MD5_B},retract\n")
     assert by_signal.retracted == 1
-    assert all(r.get("action") == "retract" for r in snapshot(store))
-    back = import_text(store, "iwf", LIST)
+    assert all(r.get("action") == "retract" for r in snapshot(repos))
+    back = import_text(repos, "iwf", LIST)
     assert (back.reactivated, back.entries_added) == (2, 0)
-    assert not any("action" in r for r in snapshot(store))
+    assert not any("action" in r for r in snapshot(repos))
 
 
-def test_last_row_for_an_entry_wins(store: Store) -> None:
-    store.create_bank("iwf")
+def test_last_row_for_an_entry_wins(repos: Repositories) -> None:
+    repos.create_bank("iwf")
     report = import_text(
-        store, "iwf",
+        repos, "iwf",
         f"signal_type,signal,id,action\nmd5,{MD5},a,add\n,,a,retract\nmd5,{MD5_B},b,retract\n"
         f"md5,{MD5_B},b,add\n",
     )  # fmt: skip
     assert report.entries_added == 1
-    assert [r["id"] for r in snapshot(store)] == ["b"]
+    assert [r["id"] for r in snapshot(repos)] == ["b"]
 
 
-def test_metadata_changes_are_applied_and_logged(store: Store) -> None:
-    store.create_bank("iwf")
-    import_text(store, "iwf", LIST)
-    report = import_text(store, "iwf", LIST.replace("item-1,A", "item-1,C"))
+def test_metadata_changes_are_applied_and_logged(repos: Repositories) -> None:
+    repos.create_bank("iwf")
+    import_text(repos, "iwf", LIST)
+    report = import_text(repos, "iwf", LIST.replace("item-1,A", "item-1,C"))
     assert report.metadata_updated == 1 and report.signals_added == 0
-    assert store.changes_after(report.first_seq - 1)[0].kind == "update"  # type: ignore[operator]
-    assert {r["category"] for r in snapshot(store) if r["id"] == "item-1"} == {"C"}
+    assert repos.changes_after(report.first_seq - 1)[0].kind == "update"  # type: ignore[operator]
+    assert {r["category"] for r in snapshot(repos) if r["id"] == "item-1"} == {"C"}
 
 
-def test_banks_are_separate(store: Store) -> None:
-    store.create_bank("iwf")
-    store.create_bank("ncmec")
-    import_text(store, "iwf", LIST)
-    assert snapshot(store, "ncmec") == []
-    assert import_text(store, "ncmec", LIST).entries_added == 2
-    assert store.bank_counts() == {"iwf": {"active": 2}, "ncmec": {"active": 2}}
+def test_banks_are_separate(repos: Repositories) -> None:
+    repos.create_bank("iwf")
+    repos.create_bank("ncmec")
+    import_text(repos, "iwf", LIST)
+    assert snapshot(repos, "ncmec") == []
+    assert import_text(repos, "ncmec", LIST).entries_added == 2
+    assert repos.bank_counts() == {"iwf": {"active": 2}, "ncmec": {"active": 2}}
 
 
-def test_low_quality_pdq_entries_are_counted(store: Store) -> None:
-    store.create_bank("iwf")
-    report = import_text(store, "iwf", f"signal_type,signal,quality\npdq,{PDQ},20\n")
+def test_low_quality_pdq_entries_are_counted(repos: Repositories) -> None:
+    repos.create_bank("iwf")
+    report = import_text(repos, "iwf", f"signal_type,signal,quality\npdq,{PDQ},20\n")
     assert report.low_quality == 1
 
 
@@ -169,7 +171,7 @@ rows_strategy = st.lists(
 )
 @given(rows=rows_strategy)
 def test_export_then_import_round_trips(
-    store: Store, rows: list[tuple[str, bytes, str, str]]
+    repos: Repositories, rows: list[tuple[str, bytes, str, str]]
 ) -> None:
     width = {"md5": 16, "sha1": 20, "pdq": 32}
     text = csv_text(
@@ -185,17 +187,17 @@ def test_export_then_import_round_trips(
         ),
         [],
     )
-    name = f"b{store.last_seq()}"
-    store.create_bank(name)
-    import_text(store, name, text)
-    exported = list(store.export_rows(name))
+    name = f"b{repos.last_seq()}"
+    repos.create_bank(name)
+    import_text(repos, name, text)
+    exported = list(repos.export_rows(name))
     copy = f"{name}c"
-    store.create_bank(copy)
+    repos.create_bank(copy)
     out = io.StringIO()
     extra = sorted({k for r in exported for k in r} - set(KNOWN))
     csv.DictWriter(out, fieldnames=[*KNOWN, *extra], lineterminator="\n").writeheader()
-    import_text(store, copy, csv_text(exported, extra))
-    assert list(store.export_rows(copy)) == exported
+    import_text(repos, copy, csv_text(exported, extra))
+    assert list(repos.export_rows(copy)) == exported
 
 
 def test_bulk_import_rebuilds_the_value_index(

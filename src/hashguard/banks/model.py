@@ -217,3 +217,60 @@ def thresholds_json(thresholds: Mapping[str, int]) -> str:
 
 def thresholds_from_json(stored: str | None) -> dict[str, int]:
     return {str(k): int(v) for k, v in json.loads(stored or "{}").items()}
+
+
+def with_pdq(
+    thresholds: Mapping[str, int | None] | None, pdq_threshold: int | None
+) -> dict[str, int | None]:
+    """``thresholds`` with the PDQ one given on its own (the older, shorter way) put in."""
+    out: dict[str, int | None] = {}
+    for name, value in (thresholds or {}).items():  # names as the registry reads them
+        key = name.strip().lower()
+        if key in out and out[key] != value:
+            raise InvalidValue(f"two different {key} thresholds given")
+        out[key] = value
+    if pdq_threshold is not None:
+        if out.get("pdq", pdq_threshold) != pdq_threshold:
+            raise InvalidValue("two different PDQ thresholds given: pdq_threshold and thresholds")
+        out["pdq"] = pdq_threshold
+    return out
+
+
+def new_bank(
+    name: str,
+    thresholds: Mapping[str, int | None] | None,
+    pdq_threshold: int | None,
+    match_fields: list[str] | tuple[str, ...] | None,
+    registry: Registry,
+) -> tuple[Bank, dict[str, Any]]:
+    """A bank about to be created (its id still 0), checked, and its audit detail (which
+    names match fields only when given: a bank without them follows the default)."""
+    validate_bank_name(name)
+    own = merge_thresholds({}, with_pdq(thresholds, pdq_threshold), registry)
+    detail: dict[str, Any] = {"thresholds": own}
+    fields: tuple[str, ...] = DEFAULT_MATCH_FIELDS
+    if match_fields is not None:
+        fields = parse_match_fields(match_fields)
+        detail["match_fields"] = list(fields)
+    return Bank(0, name, own, True, fields), detail
+
+
+def bank_changes(
+    bank: Bank,
+    thresholds: Mapping[str, int | None] | None,
+    pdq_threshold: int | None,
+    enabled: bool | None,
+    match_fields: list[str] | tuple[str, ...] | None,
+    registry: Registry,
+) -> dict[str, Any]:
+    """What an update changes of ``bank``, checked, as its audit detail: the new
+    ``thresholds`` (whole), ``enabled``, ``match_fields``; empty if nothing."""
+    detail: dict[str, Any] = {}
+    changes = with_pdq(thresholds, pdq_threshold)
+    if changes:
+        detail["thresholds"] = merge_thresholds(bank.thresholds, changes, registry)
+    if enabled is not None:
+        detail["enabled"] = enabled
+    if match_fields is not None:
+        detail["match_fields"] = list(parse_match_fields(match_fields))
+    return detail

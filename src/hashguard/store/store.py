@@ -7,22 +7,21 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
-from typing import Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from hashguard.banks.model import (
-    DEFAULT_MATCH_FIELDS,
     Bank,
     Change,
     Entry,
     ImportReport,
-    merge_thresholds,
+    bank_changes,
+    new_bank,
     no_bank,
-    parse_match_fields,
     thresholds_json,
-    validate_bank_name,
 )
 from hashguard.errors import ConfigError, Conflict, InvalidValue, NotFound, RowError
 from hashguard.lists.rows import ListRow, text_problem
@@ -34,7 +33,7 @@ from hashguard.store.adds import EntryAdd, GroupCommit
 from hashguard.store.database import LOCK_WAIT, begin_write, default_db_url, migrate, open_engine
 from hashguard.store.importer import apply_list
 from hashguard.store.key_table import Keys
-from hashguard.store.repositories import Added
+from hashguard.store.repositories import Added, Repositories
 from hashguard.store.sources import Sources
 from hashguard.store.workdir import clean_stale, work_dir
 
@@ -147,19 +146,14 @@ class Store:
     ) -> Bank:
         """A new bank; ``thresholds``: its match threshold per signal type (``pdq_threshold``
         is the PDQ one); a type it leaves out matches at the type's default."""
-        validate_bank_name(name)
-        own = merge_thresholds({}, _with_pdq(thresholds, pdq_threshold), self.registry)
-        fields = DEFAULT_MATCH_FIELDS if match_fields is None else parse_match_fields(match_fields)
-        stored = None if match_fields is None else json.dumps(list(fields))
-        detail: dict[str, Any] = {"thresholds": own}
-        if match_fields is not None:
-            detail["match_fields"] = list(fields)
+        bank, detail = new_bank(name, thresholds, pdq_threshold, match_fields, self.registry)
+        stored = json.dumps(detail["match_fields"]) if "match_fields" in detail else None
         try:
             with self._writing() as conn:
                 bank_id = conn.execute(
                     insert(t.banks).values(
                         name=name,
-                        thresholds=thresholds_json(own),
+                        thresholds=thresholds_json(bank.thresholds),
                         enabled=True,
                         match_fields=stored,
                     )
@@ -168,7 +162,7 @@ class Store:
                 audit.record(conn, actor, "bank.create", name, detail)
         except IntegrityError:
             raise Conflict(f"bank {name!r} already exists") from None
-        return Bank(bank_id, name, own, True, fields)
+        return replace(bank, id=bank_id)
 
     def update_bank(
         self,
@@ -184,19 +178,12 @@ class Store:
         type's default (types not named keep theirs); ``match_fields``: what match keys see
         of its entries (an empty list: only bank, id and signal type)."""
         bank = self.bank(name)
-        values: dict[str, Any] = {}
-        detail: dict[str, Any] = {}
-        changes = _with_pdq(thresholds, pdq_threshold)
-        if changes:
-            own = merge_thresholds(bank.thresholds, changes, self.registry)
-            values["thresholds"] = thresholds_json(own)
-            detail["thresholds"] = own
-        if enabled is not None:
-            values["enabled"] = detail["enabled"] = enabled
-        if match_fields is not None:
-            fields = parse_match_fields(match_fields)
-            values["match_fields"] = json.dumps(list(fields))
-            detail["match_fields"] = list(fields)
+        detail = bank_changes(bank, thresholds, pdq_threshold, enabled, match_fields, self.registry)
+        values = dict(detail)
+        if "thresholds" in values:
+            values["thresholds"] = thresholds_json(values["thresholds"])
+        if "match_fields" in values:
+            values["match_fields"] = json.dumps(values["match_fields"])
         if values:
             with self._writing() as conn:
                 conn.execute(update(t.banks).where(t.banks.c.id == bank.id).values(**values))
@@ -450,18 +437,5 @@ class Store:
         return int(first.at_seq), rows()
 
 
-def _with_pdq(
-    thresholds: Mapping[str, int | None] | None, pdq_threshold: int | None
-) -> dict[str, int | None]:
-    """``thresholds`` with the PDQ one given on its own (the older, shorter way) put in."""
-    out: dict[str, int | None] = {}
-    for name, value in (thresholds or {}).items():  # names as the registry reads them
-        key = name.strip().lower()
-        if key in out and out[key] != value:
-            raise InvalidValue(f"two different {key} thresholds given")
-        out[key] = value
-    if pdq_threshold is not None:
-        if out.get("pdq", pdq_threshold) != pdq_threshold:
-            raise InvalidValue("two different PDQ thresholds given: pdq_threshold and thresholds")
-        out["pdq"] = pdq_threshold
-    return out
+if TYPE_CHECKING:  # mypy holds the class to the interfaces
+    _KEEPS: Repositories = Store("")

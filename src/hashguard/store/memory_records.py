@@ -1,0 +1,165 @@
+"""The in-memory store's API keys, sources and audit log: what
+:mod:`~hashguard.store.key_table`, :mod:`~hashguard.store.sources` and
+:mod:`~hashguard.store.audit` keep in SQL, with the same checks (shared with them)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from hashguard.access.api_keys import ApiKey, NewKey, hash_key, no_key
+from hashguard.errors import Conflict
+from hashguard.sources.model import Source, check_new_source, decoded_checkpoint, no_source
+from hashguard.store.sources import lease_taken, lease_value
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class MemoryAudit:
+    def __init__(self, lock: threading.RLock) -> None:
+        self._lock = lock
+        self._rows: list[dict[str, Any]] = []
+
+    def append(self, actor: str, action: str, target: str | None, detail: dict[str, Any]) -> None:
+        with self._lock:
+            self._rows.append(
+                {
+                    "id": len(self._rows) + 1,
+                    "at": now().isoformat(),
+                    "actor": actor[:128],
+                    "action": action,
+                    "target": target,
+                    # stored as the SQL log stores it: JSON, odd values as their text
+                    "detail": json.loads(json.dumps(detail, default=str)),
+                }
+            )
+
+    def read(self, *, after: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(r) for r in self._rows[after : after + limit]]  # ids are 1, 2, ...
+
+
+class MemoryKeys:
+    def __init__(self, lock: threading.RLock, audit: MemoryAudit) -> None:
+        self._lock = lock
+        self._audit = audit
+        self._keys: dict[str, tuple[str, ApiKey]] = {}  # name: (hash, key), in creation order
+
+    def create(
+        self, name: str | None, scopes: list[str], *, rate_limit: int | None = None, actor: str
+    ) -> tuple[ApiKey, str]:
+        new = NewKey.make(name, scopes, rate_limit)
+        with self._lock:
+            if new.name in self._keys:
+                raise Conflict(f"a key named {new.name!r} already exists")
+            key = ApiKey(
+                len(self._keys) + 1, new.name, new.prefix, new.scopes, new.rate_limit, now()
+            )
+            self._keys[new.name] = (hash_key(new.secret), key)
+            self._audit.append(actor, "key.create", new.name, {"scopes": list(new.scopes)})
+        return key, new.secret
+
+    def revoke(self, name: str, *, actor: str) -> ApiKey:
+        with self._lock:
+            digest, key = self._found(name)
+            if key.revoked_at is None:
+                key = replace(key, revoked_at=now())
+                self._keys[name] = (digest, key)
+                self._audit.append(actor, "key.revoke", name, {})
+            return key
+
+    def _found(self, name: str) -> tuple[str, ApiKey]:
+        if name not in self._keys:
+            raise no_key(name)
+        return self._keys[name]
+
+    def get(self, name: str) -> ApiKey:
+        with self._lock:
+            return self._found(name)[1]
+
+    def list(self) -> list[ApiKey]:
+        with self._lock:
+            return [key for _, key in self._keys.values()]
+
+    def by_hash(self) -> dict[str, ApiKey]:
+        with self._lock:
+            return dict(self._keys.values())
+
+    def find(self, secret: str) -> ApiKey | None:
+        return self.by_hash().get(hash_key(secret))
+
+
+class MemorySources:
+    def __init__(self, lock: threading.RLock, audit: MemoryAudit) -> None:
+        self._lock = lock
+        self._audit = audit
+        self._sources: dict[str, Source] = {}
+        self._lease: str | None = None
+
+    def add(
+        self, name: str, kind: str, bank: str, url: str, settings: Mapping[str, Any], *,
+        actor: str,
+    ) -> Source:  # fmt: skip
+        check_new_source(name, kind)
+        with self._lock:
+            if name in self._sources:
+                raise Conflict(f"a source named {name!r} already exists")
+            stored = json.loads(json.dumps(dict(settings), sort_keys=True))
+            self._sources[name] = Source(name, kind, bank, url, stored)
+            self._audit.append(actor, "source.add", name, {"kind": kind, "bank": bank, "url": url})
+            return self._sources[name]
+
+    def remove(self, name: str, *, actor: str) -> None:
+        with self._lock:
+            if self._sources.pop(name, None) is None:
+                raise no_source(name)
+            self._audit.append(actor, "source.remove", name, {})
+
+    def get(self, name: str) -> Source:
+        with self._lock:
+            if name not in self._sources:
+                raise no_source(name)
+            return self._sources[name]
+
+    def list(self) -> list[Source]:
+        with self._lock:
+            return [self._sources[n] for n in sorted(self._sources)]
+
+    def save_checkpoint(self, name: str, checkpoint: str | None) -> None:
+        """Called under the store's lock by the import the checkpoint follows."""
+        if name in self._sources:
+            self._sources[name] = replace(self._sources[name], checkpoint=checkpoint)
+
+    def reset_checkpoint(self, name: str, *, actor: str) -> Source:
+        with self._lock:
+            before = self.get(name)
+            self.save_checkpoint(name, None)
+            detail = {"checkpoint": decoded_checkpoint(before.checkpoint)}
+            self._audit.append(actor, "source.reset", name, detail)
+            return self.get(name)
+
+    def record_outcome(self, name: str, error: str | None) -> None:
+        with self._lock:
+            source = self._sources.get(name)
+            if source is None:
+                return
+            moment = now()
+            success = moment if error is None else source.last_success_at
+            self._sources[name] = replace(
+                source, last_attempt_at=moment, last_error=error, last_success_at=success
+            )
+
+    def claim(self, owner: str, seconds: float) -> bool:
+        at = time.time()
+        with self._lock:
+            if self._lease is not None and lease_taken(self._lease, owner, at):
+                return False
+            self._lease = lease_value(owner, seconds, at)
+            return True
