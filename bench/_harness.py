@@ -13,11 +13,14 @@ import sqlite3
 import statistics
 import sys
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from alembic import command
 from alembic.config import Config
 
@@ -124,3 +127,15 @@ def store_for(source: Path, db_file: Path) -> str:
         command.downgrade(config, head_revision(source))
     engine.dispose()
     return url
+
+
+@contextmanager
+def pg_schema(url: str) -> Iterator[str]:
+    """A PostgreSQL URL whose search path is a schema made for this run (dropped after)."""
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {schema}")
+        try:
+            yield f"{url}?options=-csearch_path%3D{schema}"
+        finally:
+            admin.execute(f"DROP SCHEMA {schema} CASCADE")

@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from bench_adds import Server, log, pg_schema
+from _harness import pg_schema
+from bench_adds import Server, log
 
 from hashguard.lists.rows import ListRow
 from hashguard.store.store import Store

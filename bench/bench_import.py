@@ -19,11 +19,10 @@ import json
 import statistics
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import numpy as np
-import psycopg
+from _harness import pg_schema
 
 from hashguard.errors import RowError
 from hashguard.lists import formats
@@ -112,15 +111,9 @@ def main() -> None:
         print(f"wrote {args.rows:,} rows in {time.perf_counter() - started:.0f}s")
         results["sqlite"] = measure(f"sqlite:///{tmp}/bench.db", path, args.rows)
         print("sqlite", results["sqlite"], flush=True)
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(args.pg, autocommit=True) as admin:
-            admin.execute(f"CREATE SCHEMA {schema}")
-            try:
-                url = f"{args.pg}?options=-csearch_path%3D{schema}"
-                results["postgresql"] = measure(url, path, args.rows)
-                print("postgresql", results["postgresql"], flush=True)
-            finally:
-                admin.execute(f"DROP SCHEMA {schema} CASCADE")
+        with pg_schema(args.pg) as url:
+            results["postgresql"] = measure(url, path, args.rows)
+            print("postgresql", results["postgresql"], flush=True)
     print(
         f"\n{'database':<12}{'rows':>12}{'seconds':>10}{'rows/s':>10}{'re-import rows/s':>18}"
         "   one row into the full bank, ms: add / update / retract / re-add"

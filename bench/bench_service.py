@@ -64,15 +64,14 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import psycopg
+from _harness import pg_schema
 from service_load import (
     Load,
 )
@@ -156,18 +155,6 @@ def bench_database(
     loads = make_loads(workdir, listed, keys["match"], args)
     servers = {v: bench_server(url, workdir, v, keys, loads, args) for v in args.variants}
     return {"rows_per_type": args.rows, "import_s": import_s, "servers": servers}
-
-
-@contextmanager
-def pg_schema(url: str) -> Iterator[str]:
-    """A PostgreSQL URL whose search path is a schema made for this run (dropped after)."""
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(url, autocommit=True) as admin:
-        admin.execute(f"CREATE SCHEMA {schema}")
-        try:
-            yield f"{url}?options=-csearch_path%3D{schema}"
-        finally:
-            admin.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 def ensure_prerequisites(corpus: Path) -> None:

@@ -38,12 +38,11 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from _harness import machine, rss_mb
+from _harness import machine, pg_schema, rss_mb
 from keyword_corpus import make_rules
 from text_lists import (
     Names,
@@ -112,15 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="hg-bench-text-") as tmp:
         if not args.pg:
             return run(args, Path(tmp), f"sqlite:///{tmp}/bench.db")
-        import psycopg
-
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(args.pg, autocommit=True) as admin:
-            admin.execute(f"CREATE SCHEMA {schema}")
-            try:
-                return run(args, Path(tmp), f"{args.pg}?options=-csearch_path%3D{schema}")
-            finally:
-                admin.execute(f"DROP SCHEMA {schema} CASCADE")
+        with pg_schema(args.pg) as url:
+            return run(args, Path(tmp), url)
 
 
 def run(args: argparse.Namespace, tmp: Path, db: str) -> int:

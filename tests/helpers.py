@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import io
+import socketserver
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +33,9 @@ def encode(im: Image.Image, fmt: str, **options: object) -> bytes:
 
 
 @contextmanager
-def serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
-    """A real HTTP server on loopback; yields its base URL."""
+def serve(handler: type[socketserver.BaseRequestHandler]) -> Iterator[str]:
+    """A real server on loopback, HTTP unless ``handler`` answers otherwise; yields its base
+    URL."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:

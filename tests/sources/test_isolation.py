@@ -6,7 +6,6 @@ it."""
 from __future__ import annotations
 
 import socketserver
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,8 +19,8 @@ from hashguard.engine import Engine
 from hashguard.signals.registry import default_registry
 from hashguard.sources.runner import sync_due
 from hashguard.store.store import Store
-from tests.helpers import import_text
-from tests.sources.test_sources import active, cli, md5, pdq, publish, publisher
+from tests.helpers import serve
+from tests.sources.test_sources import Publisher, active, cli, pdq, publisher
 
 __all__ = ["publisher"]  # the fixture, shared with test_sources
 
@@ -36,27 +35,15 @@ def serve_garbage() -> Iterator[str]:
             self.rfile.readline()
             self.wfile.write(b"\x00garbage, not a status line\r\n\r\n")
 
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/feed/"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve(Handler) as base:
+        yield f"{base}/feed/"
 
 
 def test_one_failing_source_does_not_stop_the_others(
-    publisher: tuple[str, Path, Path],
-    store: Store,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    publisher: Publisher, store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    db, key, pub = publisher
-    h = md5()
-    import_text(Store(db), "hotline", f"signal_type,signal,id\nmd5,{h},x\n")
-    feed_dir = tmp_path / "feed"
-    publish(db, key, feed_dir, capsys)
+    pub, feed_dir = publisher.pub, tmp_path / "feed"
+    h = publisher.publish_one(feed_dir, capsys)
     store.create_bank("mirror")
     store.create_bank("shared")
     listed = tmp_path / "hashes.txt"

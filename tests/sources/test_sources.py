@@ -8,7 +8,7 @@ import hashlib
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pytest
@@ -41,6 +41,23 @@ def cli(
     return code, [json.loads(line) for line in lines if line.startswith("{")]
 
 
+class Publisher(NamedTuple):
+    """A publishing hashguard's store, its feed's private and public key files."""
+
+    db: str
+    key: Path
+    pub: Path
+
+    def publish_one(
+        self, feed_dir: Path, capsys: pytest.CaptureFixture[str], entry: str = "x"
+    ) -> str:
+        """List one new MD5 as ``entry`` and publish to ``feed_dir``; returns the MD5."""
+        h = md5()
+        import_text(Store(self.db), "hotline", f"signal_type,signal,id\nmd5,{h},{entry}\n")
+        publish(self.db, self.key, feed_dir, capsys)
+        return h
+
+
 def active(store: Store, bank: str) -> set[str]:
     return {r["signal"] for r in store.export_rows(bank)}
 
@@ -70,7 +87,7 @@ def follow(
 
 
 @pytest.fixture
-def publisher(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[str, Path, Path]:
+def publisher(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Publisher:
     """A publishing hashguard with a bank 'hotline', a key pair and a feed directory."""
     db = f"sqlite:///{tmp_path / 'publisher.db'}"
     Store(db).create_bank("hotline")
@@ -79,14 +96,11 @@ def publisher(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[str, 
         db, "feed", "keygen", "--private-key", key, "--public-key", pub, capsys=capsys
     )
     assert code == 0 and len(made["key_id"]) == 16
-    return db, key, pub
+    return Publisher(db, key, pub)
 
 
 def test_feed_source_follows_the_publisher(
-    publisher: tuple[str, Path, Path],
-    store: Store,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    publisher: Publisher, store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db, key, pub = publisher
     up = Store(db)
@@ -143,15 +157,10 @@ def test_feed_source_follows_the_publisher(
 
 
 def test_tampered_feed_changes_nothing_and_exits_8(
-    publisher: tuple[str, Path, Path],
-    store: Store,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    publisher: Publisher, store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    db, key, pub = publisher
-    import_text(Store(db), "hotline", f"signal_type,signal,id\nmd5,{md5()},a\n")
-    feed_dir = tmp_path / "feed"
-    publish(db, key, feed_dir, capsys)
+    pub, feed_dir = publisher.pub, tmp_path / "feed"
+    publisher.publish_one(feed_dir, capsys, entry="a")
     snapshot = next(feed_dir.glob("snapshot-*.jsonl"))
     snapshot.write_text(snapshot.read_text().replace('"a"', '"b"'))  # same size, other content
     follow(store, feed_dir, pub, capsys)
@@ -166,7 +175,7 @@ def test_tampered_feed_changes_nothing_and_exits_8(
 
 
 def test_crash_mid_sync_resumes_without_loss_or_duplicates(
-    publisher: tuple[str, Path, Path],
+    publisher: Publisher,
     store: Store,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
@@ -257,16 +266,10 @@ def test_threatexchange_local_file_exchange(
 
 
 def test_service_syncs_due_sources_on_its_own(
-    publisher: tuple[str, Path, Path],
-    store: Store,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    publisher: Publisher, store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    db, key, pub = publisher
-    h = md5()
-    import_text(Store(db), "hotline", f"signal_type,signal,id\nmd5,{h},x\n")
-    feed_dir = tmp_path / "feed"
-    publish(db, key, feed_dir, capsys)
+    pub, feed_dir = publisher.pub, tmp_path / "feed"
+    h = publisher.publish_one(feed_dir, capsys)
     follow(store, feed_dir, pub, capsys)
     engine = Engine(store, index_dir=tmp_path / "idx")
     with TestClient(create_app(engine, ServeOptions(auth=False, sync_every=0.2))) as client:
@@ -279,17 +282,14 @@ def test_service_syncs_due_sources_on_its_own(
 
 
 def test_feed_source_over_http_with_a_secret_from_the_environment(
-    publisher: tuple[str, Path, Path],
+    publisher: Publisher,
     store: Store,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    db, key, pub = publisher
-    h = md5()
-    import_text(Store(db), "hotline", f"signal_type,signal,id\nmd5,{h},x\n")
-    root = tmp_path / "www"
-    publish(db, key, root / "iwf", capsys)
+    pub, root = publisher.pub, tmp_path / "www"
+    h = publisher.publish_one(root / "iwf", capsys)
 
     with serve_files(root, "Bearer benign-token") as base:
         follow(store, f"{base}/iwf/", pub, capsys, "--header-env", "Authorization=IWF_TOKEN")
@@ -306,17 +306,12 @@ def test_feed_source_over_http_with_a_secret_from_the_environment(
 
 
 def test_sources_over_http(
-    publisher: tuple[str, Path, Path],
-    store: Store,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    publisher: Publisher, store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from tests.api.conftest import make_service
 
-    db, key, pub = publisher
-    import_text(Store(db), "hotline", f"signal_type,signal,id\nmd5,{md5()},x\n")
-    feed_dir = tmp_path / "feed"
-    publish(db, key, feed_dir, capsys)
+    pub, feed_dir = publisher.pub, tmp_path / "feed"
+    publisher.publish_one(feed_dir, capsys)
     follow(store, feed_dir, pub, capsys)
     for service in make_service(store, tmp_path):
         assert service.call("GET", "/v1/sources", "match").status_code == 403

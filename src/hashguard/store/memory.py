@@ -12,7 +12,7 @@ import shutil
 import tempfile
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import replace
@@ -24,13 +24,11 @@ from hashguard.banks.model import (
     Change,
     Entry,
     ImportReport,
-    bank_changes,
-    new_bank,
-    no_bank,
 )
-from hashguard.errors import Conflict, InvalidValue, ListRejected, NotFound, RowError
-from hashguard.lists.rows import ListRow, text_problem
+from hashguard.errors import Conflict, ListRejected, RowError
+from hashguard.lists.rows import ListRow
 from hashguard.signals.registry import Registry, shared_registry
+from hashguard.store.curation import Curation
 from hashguard.store.memory_records import MemoryAudit, MemoryKeys, MemorySources
 from hashguard.store.memory_tables import Tables, apply_rows
 from hashguard.store.repositories import Added, Repositories
@@ -51,7 +49,7 @@ class _Wakeup:
             self._wakeups.remove(self)
 
 
-class MemoryStore:
+class MemoryStore(Curation):
     safe_url = "memory:"
 
     def __init__(self, *, registry: Registry | None = None) -> None:
@@ -90,49 +88,26 @@ class MemoryStore:
 
     # banks
 
-    def create_bank(
-        self,
-        name: str,
-        pdq_threshold: int | None = None,
-        *,
-        thresholds: Mapping[str, int] | None = None,
-        match_fields: list[str] | tuple[str, ...] | None = None,
-        actor: str = "local",
-    ) -> Bank:
-        bank, detail = new_bank(name, thresholds, pdq_threshold, match_fields, self.registry)
+    def _add_bank(self, bank: Bank, detail: dict[str, Any], actor: str) -> Bank:
         with self._writing() as tables:
-            if any(b.name == name for b in tables.banks.values()):
-                raise Conflict(f"bank {name!r} already exists")
+            if any(b.name == bank.name for b in tables.banks.values()):
+                raise Conflict(f"bank {bank.name!r} already exists")
             bank = replace(bank, id=tables.new_id("banks"))
             tables.banks[bank.id] = bank
             tables.log("bank", bank.id)
-            self.audit.append(actor, "bank.create", name, detail)
+            self.audit.append(actor, "bank.create", bank.name, detail)
         return bank
 
-    def update_bank(
-        self,
-        name: str,
-        *,
-        pdq_threshold: int | None = None,
-        thresholds: Mapping[str, int | None] | None = None,
-        enabled: bool | None = None,
-        match_fields: list[str] | tuple[str, ...] | None = None,
-        actor: str = "local",
-    ) -> Bank:
-        bank = self.bank(name)
-        detail = bank_changes(bank, thresholds, pdq_threshold, enabled, match_fields, self.registry)
-        if detail:
-            with self._writing() as tables:
-                bank = self.bank(name)
-                tables.banks[bank.id] = replace(
-                    bank,
-                    thresholds=detail.get("thresholds", bank.thresholds),
-                    enabled=detail.get("enabled", bank.enabled),
-                    match_fields=tuple(detail.get("match_fields", bank.match_fields)),
-                )
-                tables.log("bank", bank.id)
-                self.audit.append(actor, "bank.update", name, detail)
-        return self.bank(name)
+    def _change_bank(self, bank: Bank, detail: dict[str, Any], actor: str) -> None:
+        with self._writing() as tables:
+            tables.banks[bank.id] = replace(
+                bank,
+                thresholds=detail.get("thresholds", bank.thresholds),
+                enabled=detail.get("enabled", bank.enabled),
+                match_fields=tuple(detail.get("match_fields", bank.match_fields)),
+            )
+            tables.log("bank", bank.id)
+            self.audit.append(actor, "bank.update", bank.name, detail)
 
     def delete_bank(self, name: str, *, actor: str = "local") -> int:
         with self._writing() as tables:
@@ -155,12 +130,6 @@ class MemoryStore:
             live = [b for i, b in self._tables.banks.items() if i not in self._tables.deleted]
         return sorted(live, key=lambda b: b.name)
 
-    def bank(self, name: str) -> Bank:
-        for bank in self.banks():
-            if bank.name == name:
-                return bank
-        raise no_bank(name)
-
     def bank_counts(self) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
         with self._lock:
@@ -172,24 +141,17 @@ class MemoryStore:
 
     # lists
 
-    def import_rows(
-        self,
-        bank_name: str,
-        rows: Iterable[ListRow],
-        errors: list[RowError],
-        source: str,
-        *,
-        actor: str = "local",
-        action: str = "bank.import",
-        checkpoint: tuple[str, str] | None = None,
-    ) -> ImportReport:
-        self.bank(bank_name)
+    def _import(
+        self, bank: Bank, rows: Iterable[ListRow], errors: list[RowError], source: str,
+        audit_as: tuple[str, str], checkpoint: tuple[str, str] | None,
+    ) -> ImportReport:  # fmt: skip
         staged = list(rows)  # the reader fills ``errors`` while this runs
         if errors:
             raise ListRejected(source, sorted(errors, key=lambda e: e.line))
+        actor, action = audit_as
         with self._writing() as tables:
-            report = apply_rows(tables, self.bank(bank_name), staged)
-            self.audit.append(actor, action, bank_name, {"source": source, **report.as_dict()})
+            report = apply_rows(tables, self.bank(bank.name), staged)
+            self.audit.append(actor, action, bank.name, {"source": source, **report.as_dict()})
             if checkpoint is not None:
                 self.sources.save_checkpoint(*checkpoint)
         return report
@@ -198,42 +160,23 @@ class MemoryStore:
         self, bank_name: str, rows: Sequence[ListRow], *, actor: str = "local",
         action: str = "entry.add",
     ) -> Future[Added]:  # fmt: skip
+        """Done at once: the future is settled when this returns."""
         future: Future[Added] = Future()
         try:
-            future.set_result(self.add_entry(bank_name, rows, actor=actor, action=action))
+            key = rows[0].key
+            if any(r.action != "add" or r.key != key or r.signal_type is None for r in rows):
+                raise ValueError("submit_entry takes the additions of one entry")
+            report = self.import_rows(
+                bank_name, rows, [], f"entry {key}", actor=actor, action=action
+            )
+            future.set_result((report, self.entry(bank_name, key)))
         except Exception as e:
             future.set_exception(e)
         return future
 
-    def add_entry(
-        self, bank_name: str, rows: Sequence[ListRow], *, actor: str = "local",
-        action: str = "entry.add",
-    ) -> Added:  # fmt: skip
-        key = rows[0].key
-        if any(r.action != "add" or r.key != key or r.signal_type is None for r in rows):
-            raise ValueError("add_entry takes the additions of one entry")
-        report = self.import_rows(bank_name, rows, [], f"entry {key}", actor=actor, action=action)
-        return report, self.entry(bank_name, key)
-
-    def retract_entry(self, bank_name: str, entry_id: str, *, actor: str = "local") -> Entry:
-        entry = self.entry(bank_name, entry_id)
-        if entry.status == "active":
-            row = ListRow(line=1, action="retract", id=entry_id, signal_type=None, value=None)
-            self.import_rows(
-                bank_name, [row], [], f"entry {entry_id}", actor=actor, action="entry.retract"
-            )
-        return self.entry(bank_name, entry_id)
-
-    def entry(self, bank_name: str, entry_id: str) -> Entry:
-        problem = text_problem(entry_id)
+    def _entry_pk(self, bank: Bank, entry_id: str) -> int | None:
         with self._lock:
-            bank = self.bank(bank_name)
-            if problem is not None:
-                raise InvalidValue(f"an entry id {problem}")
-            pk = self._tables.by_key.get((bank.id, entry_id))
-            if pk is None:
-                raise NotFound(f"bank {bank_name!r} has no entry {entry_id!r}")
-            return self._tables.entry(pk)
+            return self._tables.by_key.get((bank.id, entry_id))
 
     def entries(self, pks: Sequence[int], *, signals: bool = True) -> dict[int, Entry]:
         with self._lock:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import replace
@@ -18,18 +18,16 @@ from hashguard.banks.model import (
     Change,
     Entry,
     ImportReport,
-    bank_changes,
-    new_bank,
-    no_bank,
     thresholds_json,
 )
-from hashguard.errors import ConfigError, Conflict, InvalidValue, NotFound, RowError
-from hashguard.lists.rows import ListRow, text_problem
+from hashguard.errors import ConfigError, Conflict, RowError
+from hashguard.lists.rows import ListRow
 from hashguard.signals.base import Signal
 from hashguard.signals.registry import Registry, shared_registry
 from hashguard.store import audit, notify
 from hashguard.store import tables as t
 from hashguard.store.adds import EntryAdd, GroupCommit
+from hashguard.store.curation import Curation
 from hashguard.store.database import LOCK_WAIT, begin_write, default_db_url, migrate, open_engine
 from hashguard.store.importer import apply_list
 from hashguard.store.key_table import Keys
@@ -58,7 +56,7 @@ _ENTRY_SIGNALS = select(t.entry_signals).where(
 )
 
 
-class Store:
+class Store(Curation):
     def __init__(
         self,
         url: str,
@@ -135,61 +133,34 @@ class Store:
 
     # banks
 
-    def create_bank(
-        self,
-        name: str,
-        pdq_threshold: int | None = None,
-        *,
-        thresholds: Mapping[str, int] | None = None,
-        match_fields: list[str] | tuple[str, ...] | None = None,
-        actor: str = "local",
-    ) -> Bank:
-        """A new bank; ``thresholds``: its match threshold per signal type (``pdq_threshold``
-        is the PDQ one); a type it leaves out matches at the type's default."""
-        bank, detail = new_bank(name, thresholds, pdq_threshold, match_fields, self.registry)
+    def _add_bank(self, bank: Bank, detail: dict[str, Any], actor: str) -> Bank:
         stored = json.dumps(detail["match_fields"]) if "match_fields" in detail else None
         try:
             with self._writing() as conn:
                 bank_id = conn.execute(
                     insert(t.banks).values(
-                        name=name,
+                        name=bank.name,
                         thresholds=thresholds_json(bank.thresholds),
                         enabled=True,
                         match_fields=stored,
                     )
                 ).inserted_primary_key[0]  # type: ignore[index]
                 conn.execute(insert(t.changes).values(kind="bank", bank_id=bank_id))
-                audit.record(conn, actor, "bank.create", name, detail)
+                audit.record(conn, actor, "bank.create", bank.name, detail)
         except IntegrityError:
-            raise Conflict(f"bank {name!r} already exists") from None
+            raise Conflict(f"bank {bank.name!r} already exists") from None
         return replace(bank, id=bank_id)
 
-    def update_bank(
-        self,
-        name: str,
-        *,
-        pdq_threshold: int | None = None,
-        thresholds: Mapping[str, int | None] | None = None,
-        enabled: bool | None = None,
-        match_fields: list[str] | tuple[str, ...] | None = None,
-        actor: str = "local",
-    ) -> Bank:
-        """Change settings. ``thresholds``: per signal type, a new threshold or None for the
-        type's default (types not named keep theirs); ``match_fields``: what match keys see
-        of its entries (an empty list: only bank, id and signal type)."""
-        bank = self.bank(name)
-        detail = bank_changes(bank, thresholds, pdq_threshold, enabled, match_fields, self.registry)
+    def _change_bank(self, bank: Bank, detail: dict[str, Any], actor: str) -> None:
         values = dict(detail)
         if "thresholds" in values:
             values["thresholds"] = thresholds_json(values["thresholds"])
         if "match_fields" in values:
             values["match_fields"] = json.dumps(values["match_fields"])
-        if values:
-            with self._writing() as conn:
-                conn.execute(update(t.banks).where(t.banks.c.id == bank.id).values(**values))
-                conn.execute(insert(t.changes).values(kind="bank", bank_id=bank.id))
-                audit.record(conn, actor, "bank.update", name, detail)
-        return self.bank(name)
+        with self._writing() as conn:
+            conn.execute(update(t.banks).where(t.banks.c.id == bank.id).values(**values))
+            conn.execute(insert(t.changes).values(kind="bank", bank_id=bank.id))
+            audit.record(conn, actor, "bank.update", bank.name, detail)
 
     def delete_bank(self, name: str, *, actor: str = "local") -> int:
         """Retract every active entry (logged, so indexes drop them) and retire the bank.
@@ -233,12 +204,6 @@ class Store:
             ).all()
         return [Bank.from_row(r) for r in rows]
 
-    def bank(self, name: str) -> Bank:
-        for bank in self.banks():
-            if bank.name == name:
-                return bank
-        raise no_bank(name)
-
     def bank_counts(self) -> dict[str, dict[str, int]]:
         """Entries per bank and status."""
         q = (
@@ -255,26 +220,14 @@ class Store:
 
     # lists
 
-    def import_rows(
-        self,
-        bank_name: str,
-        rows: Iterable[ListRow],
-        errors: list[RowError],
-        source: str,
-        *,
-        actor: str = "local",
-        action: str = "bank.import",
-        checkpoint: tuple[str, str] | None = None,
-    ) -> ImportReport:
-        """Apply a list atomically. ``errors`` is filled by the reader while rows stream in;
-        any error rolls the whole import back (:class:`ListRejected`). ``checkpoint``: a
-        source's (name, checkpoint), saved in the same transaction, so that a sync's
-        checkpoint commits with the rows it follows."""
-        bank = self.bank(bank_name)
+    def _import(
+        self, bank: Bank, rows: Iterable[ListRow], errors: list[RowError], source: str,
+        audit_as: tuple[str, str], checkpoint: tuple[str, str] | None,
+    ) -> ImportReport:  # fmt: skip
+        actor, action = audit_as
         with self._writing() as conn:
             report = apply_list(conn, bank.id, bank.name, rows, errors, source)
-            detail = {"source": source, **report.as_dict()}
-            audit.record(conn, actor, action, bank_name, detail)
+            audit.record(conn, actor, action, bank.name, {"source": source, **report.as_dict()})
             if checkpoint is not None:
                 self.sources.save_checkpoint(conn, *checkpoint)
             return report
@@ -289,36 +242,14 @@ class Store:
         commits share the next transaction (see :mod:`hashguard.store.adds`)."""
         return self._adds.submit(EntryAdd(bank_name, tuple(rows), actor, action))
 
-    def add_entry(
-        self, bank_name: str, rows: Sequence[ListRow], *, actor: str = "local",
-        action: str = "entry.add",
-    ) -> Added:  # fmt: skip
-        """:meth:`submit_entry`, waiting for the commit."""
-        return self.submit_entry(bank_name, rows, actor=actor, action=action).result()
-
-    def retract_entry(self, bank_name: str, entry_id: str, *, actor: str = "local") -> Entry:
-        entry = self.entry(bank_name, entry_id)
-        if entry.status == "active":
-            row = ListRow(line=1, action="retract", id=entry_id, signal_type=None, value=None)
-            self.import_rows(
-                bank_name, [row], [], f"entry {entry_id}", actor=actor, action="entry.retract"
-            )
-        return self.entry(bank_name, entry_id)
-
-    def entry(self, bank_name: str, entry_id: str) -> Entry:
-        bank = self.bank(bank_name)
-        problem = text_problem(entry_id)
-        if problem is not None:  # PostgreSQL would refuse the query itself
-            raise InvalidValue(f"an entry id {problem}")
+    def _entry_pk(self, bank: Bank, entry_id: str) -> int | None:
         with self.engine.connect() as conn:
             pk = conn.scalar(
                 select(t.entries.c.id).where(
                     t.entries.c.bank_id == bank.id, t.entries.c.source_id == entry_id
                 )
             )
-        if pk is None:
-            raise NotFound(f"bank {bank_name!r} has no entry {entry_id!r}")
-        return self.entries([pk])[pk]
+        return None if pk is None else int(pk)
 
     def export_rows(
         self, bank_name: str, *, include_retracted: bool = False
