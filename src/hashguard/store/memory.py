@@ -19,12 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hashguard.banks.model import (
-    Bank,
-    Change,
-    Entry,
-    ImportReport,
-)
+from hashguard.banks.model import Bank, Change, Entry, ImportReport
 from hashguard.errors import Conflict, ListRejected, RowError
 from hashguard.lists.rows import ListRow
 from hashguard.signals.registry import Registry, shared_registry

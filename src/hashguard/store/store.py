@@ -1,4 +1,5 @@
-"""The Store: banks, entries and the change log in SQLite or PostgreSQL."""
+"""The SQL store: banks, entries and the change log in SQLite or PostgreSQL (the checks
+around each write are in :mod:`hashguard.store.curation`)."""
 
 from __future__ import annotations
 
@@ -13,13 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, bindparam, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from hashguard.banks.model import (
-    Bank,
-    Change,
-    Entry,
-    ImportReport,
-    thresholds_json,
-)
+from hashguard.banks.model import Bank, Change, Entry, ImportReport, thresholds_json
 from hashguard.errors import ConfigError, Conflict, RowError
 from hashguard.lists.rows import ListRow
 from hashguard.signals.base import Signal
