@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hashguard.banks.model import Bank
 from hashguard.batch import read_file
 from hashguard.content import ContentSignals, hash_content
 from hashguard.errors import TooLarge
@@ -144,6 +145,21 @@ class Engine:
         applied = self.indexes.catch_up(self.store)
         self.last_refresh = time.monotonic()
         return applied
+
+    @property
+    def seq(self) -> int:
+        """The last change applied to the indexes (no database read, unlike status())."""
+        return self.indexes.seq
+
+    @property
+    def banks(self) -> Mapping[int, Bank]:
+        """The banks' settings as of :attr:`seq`, by id."""
+        return self.indexes.banks
+
+    @property
+    def entry_reads(self) -> tuple[int, int]:
+        """Matched entries read since this engine started: (from memory, from the store)."""
+        return self.indexes.entries.hits, self.indexes.entries.misses
 
     def ready(self, max_staleness: float = 5.0) -> bool:
         """Loaded, and caught up with the change log within the last ``max_staleness`` s."""

@@ -26,7 +26,7 @@ async def health(request: Request) -> dict[str, Any]:
 )
 async def ready(e: EngineDep) -> JSONResponse:
     ok = e.ready()
-    body = {"ready": ok, "loaded": e.loaded, "index_seq": e.indexes.seq}  # no database read
+    body = {"ready": ok, "loaded": e.loaded, "index_seq": e.seq}  # no database read
     return JSONResponse(body, status_code=200 if ok else 503)
 
 

@@ -100,7 +100,7 @@ def _answer(
 ) -> dict[str, Any]:
     out = result.as_dict()
     if result.matches and not view.full:
-        fields = _BANK_FIELDS.of(engine.indexes.banks)
+        fields = _BANK_FIELDS.of(engine.banks)
         out["matches"] = matches_shown(result.matches, view, fields)
     if given := context.given():
         out["context"] = given

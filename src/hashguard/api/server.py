@@ -46,6 +46,8 @@ from hashguard.engine import Engine
 from hashguard.errors import ConfigError
 from hashguard.runtime import loops
 from hashguard.runtime.loops import LISTEN_POLL_SECONDS
+from hashguard.runtime.metrics import Metrics
+from hashguard.runtime.metrics import metrics as runtime_metrics
 from hashguard.settings import Settings
 from hashguard.store.store import Store
 
@@ -81,16 +83,15 @@ class ServeOptions:
 
 
 def _after_round(
-    engine: Engine, auth: Authenticator, m: metrics.Metrics, step: Callable[[], None]
+    engine: Engine, auth: Authenticator, m: Metrics, step: Callable[[], None]
 ) -> Callable[[], None]:
     """A follower round, then what the HTTP adapter keeps current: keys and metrics."""
 
     def round_() -> None:
         step()
         auth.refresh()
-        status = engine.status()
-        m.index(status.sizes, status.seq, status.lag)
-        m.entries(engine.indexes.entries)
+        m.index(engine.status())
+        m.entries(*engine.entry_reads)
 
     return round_
 
@@ -106,7 +107,7 @@ def create_app(engine: Engine, options: ServeOptions | None = None) -> FastAPI:
         share=1.0 / max(1, options.workers),
         probing=options.probing(),
     )
-    m = metrics.metrics()
+    m = runtime_metrics()
 
     def freeze() -> None:
         if options.freeze_loaded:

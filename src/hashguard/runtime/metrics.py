@@ -1,0 +1,92 @@
+"""The process's figures for Prometheus: requests, latency, matches, probing alarms, source
+syncs, index size and lag, where matched entries were read from. Kept here for every
+adapter; the HTTP one serves them at GET /metrics (:mod:`hashguard.api.metrics`).
+
+With several worker processes, ``serve`` points PROMETHEUS_MULTIPROC_DIR at a fresh
+directory before starting them; each worker writes its figures there and any worker's
+/metrics answers for all of them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from prometheus_client import Counter, Gauge, Histogram
+
+if TYPE_CHECKING:
+    from hashguard.engine import Status
+
+_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+
+class Metrics:
+    """The service's figures. One instance per process (Prometheus metrics are global)."""
+
+    def __init__(self) -> None:
+        self.requests = Counter(
+            "hashguard_requests", "HTTP requests", ["route", "method", "status"]
+        )
+        self.latency = Histogram(
+            "hashguard_request_seconds", "HTTP request latency", ["route"], buckets=_BUCKETS
+        )
+        self.matches = Counter("hashguard_matches", "Matches returned", ["bank", "signal_type"])
+        self.probing = Counter(
+            "hashguard_probing_alarms",
+            "Keys whose queries looked like probing of the lists (then blocked a while)",
+            ["key"],
+        )
+        self.syncs = Counter(
+            "hashguard_source_syncs",
+            "Source syncs by outcome: ok, rejected (alert), unavailable, error",
+            ["source", "status"],
+        )
+        self.index_size = Gauge(
+            "hashguard_index_entries",
+            "Signals in the in-memory index",
+            ["signal_type"],
+            multiprocess_mode="liveall",
+        )
+        self.index_seq = Gauge(
+            "hashguard_index_seq",
+            "Last change-log sequence number applied",
+            multiprocess_mode="liveall",
+        )
+        self.index_lag = Gauge(
+            "hashguard_index_lag",
+            "Changes logged but not yet applied to the index",
+            multiprocess_mode="liveall",
+        )
+        self.entry_reads = Gauge(
+            "hashguard_entry_reads",
+            "Matched entries read since each worker started, by where from: memory (kept "
+            "since an earlier match) or store",
+            ["source"],
+            multiprocess_mode="livesum",
+        )
+
+    def matched(self, matches: list[dict[str, Any]]) -> None:
+        for m in matches:
+            self.matches.labels(m["bank"], m["signal_type"]).inc()
+
+    def synced(self, source: str, status: str) -> None:
+        self.syncs.labels(source, status).inc()
+
+    def entries(self, from_memory: int, from_store: int) -> None:
+        self.entry_reads.labels("memory").set(from_memory)
+        self.entry_reads.labels("store").set(from_store)
+
+    def index(self, status: Status) -> None:
+        for name, size in status.sizes.items():
+            self.index_size.labels(name).set(size)
+        self.index_seq.set(status.seq)
+        self.index_lag.set(status.lag)
+
+
+_metrics: Metrics | None = None
+
+
+def metrics() -> Metrics:
+    global _metrics
+    if _metrics is None:
+        _metrics = Metrics()
+    return _metrics
