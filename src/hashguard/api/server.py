@@ -90,7 +90,9 @@ def _after_round(
     def round_() -> None:
         step()
         auth.refresh()
-        m.index(engine.status())
+        # As of the catch-up's read: every change logged then is applied now (a round that
+        # fails ends above, and its figures stay as they were).
+        m.index(engine.status(last_seq=engine.seq))
         m.entries(*engine.entry_reads)
 
     return round_

@@ -27,6 +27,7 @@ from hashguard.store.repositories import ChangeLog
 
 log = logging.getLogger(__name__)
 
+CATCH_UP_BATCH = 10_000  # changes read at a time
 REBUILD_BACKLOG = 200_000  # changes (rows, not sequence numbers); beyond this a rebuild is faster
 COMPACT_TAIL = 50_000  # rows added since the tables were built
 
@@ -156,17 +157,18 @@ class IndexSet:
 
         A backlog too long to replay change by change (a bulk import) is a rebuild instead.
         """
-        # Counted in rows: sequence numbers taken by a transaction that rolled back (an
-        # import killed mid-way, on PostgreSQL) leave a gap that is no backlog at all.
-        backlog = store.count_changes_after(self.seq, REBUILD_BACKLOG + 1)
-        if backlog > REBUILD_BACKLOG:
-            self.rebuild(store)
-            return backlog
+        # One query in the common case (a few changes): the backlog is counted only when a
+        # whole batch came back. Counted in rows: sequence numbers taken by a transaction
+        # that rolled back (an import killed mid-way, on PostgreSQL) leave a gap that is no
+        # backlog at all.
+        limit = min(CATCH_UP_BATCH, REBUILD_BACKLOG + 1)
         applied = 0
-        while True:
-            batch = store.changes_after(self.seq, limit=10_000)
-            if not batch:
-                break
+        while batch := store.changes_after(self.seq, limit=limit):
+            if not applied and len(batch) == limit:
+                backlog = store.count_changes_after(self.seq, REBUILD_BACKLOG + 1)
+                if backlog > REBUILD_BACKLOG:
+                    self.rebuild(store)
+                    return backlog
             bank_changed = any(c.kind == "bank" for c in batch)
             banks = {b.id: b for b in store.banks()} if bank_changed else None
             with self._lock:
@@ -178,6 +180,8 @@ class IndexSet:
             else:
                 self.entries.forget({c.entry_pk for c in batch if c.entry_pk is not None})
             applied += len(batch)
+            if len(batch) < limit:  # the log's end (writers commit in sequence order)
+                break
         if applied:
             with self._lock:  # e.g. recompile keyword lists here, not on a request thread
                 for index in self.indexes.values():

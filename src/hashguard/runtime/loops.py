@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 0.25  # how often each process follows the change log (SQLite, fallback)
 LISTEN_POLL_SECONDS = 2.0  # the same while notifications of changes arrive (PostgreSQL)
+ROUND_GAP = 0.05  # seconds from the start of one round to the next, at least
 
 
 async def follow(
@@ -40,6 +41,7 @@ async def follow(
     try:
         while True:
             wake.clear()  # a change committed while catching up wakes the next round
+            started = loop.time()
             try:
                 await asyncio.to_thread(step)
             except Exception:  # keep serving on the last good index
@@ -47,6 +49,9 @@ async def follow(
             listening = listener is not None and listener.listening
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), listen_poll if listening else REFRESH_SECONDS)
+            # Woken at once after a quiet spell; under a stream of changes, a round at most
+            # every ROUND_GAP takes all that came meanwhile (each round costs both cores).
+            await asyncio.sleep(max(0.0, started + ROUND_GAP - loop.time()))
     finally:
         if listener is not None:
             await asyncio.to_thread(listener.close)

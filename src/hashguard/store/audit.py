@@ -11,15 +11,16 @@ from sqlalchemy import Connection, Engine, insert, select
 
 from hashguard.store import tables as t
 
+# Built once: every curation call writes one (a single add, say, where building and
+# compiling the statement each time cost about as much as running it).
+_RECORD = insert(t.audit)
+
 
 def record(
     conn: Connection, actor: str, action: str, target: str | None, detail: dict[str, Any]
 ) -> None:
-    conn.execute(
-        insert(t.audit).values(
-            actor=actor[:128], action=action, target=target, detail=json.dumps(detail, default=str)
-        )
-    )
+    row = {"actor": actor[:128], "action": action, "target": target}
+    conn.execute(_RECORD, {**row, "detail": json.dumps(detail, default=str)})
 
 
 class Audit:
