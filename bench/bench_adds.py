@@ -13,7 +13,8 @@ all of them alike. Peers, in the same run:
   ``POST /c/bank/NAME/signal`` (``--hma-bank``, which must exist). This script does not
   install or start it; docs/benchmarks.md says how it was run.
 - ``--before-src``: a second hashguard server started from another source tree (say an
-  older commit's ``src``, from ``git archive``) on the same store.
+  older commit's ``src``, from ``git archive``) on a store of its own, filled alike (on one
+  store, each server's followers would wake on the other's adds too).
 - the floor: a plain psycopg ``INSERT`` of one row + ``COMMIT`` into a table of its own, in
   a loop on one connection and on ``max(--connections)`` connections at once (threads):
   what any durable single-row add costs on this PostgreSQL.
@@ -28,6 +29,7 @@ Prerequisites: ``wrk`` (Debian package). The schema is dropped after.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -174,34 +176,37 @@ def main() -> None:
     args = parser.parse_args()
 
     out: Result = {"rows": args.rows, "seconds": args.seconds, "repeats": args.repeats}
-    with pg_schema(args.pg) as url, tempfile.TemporaryDirectory() as tmp:
-        log(f"filling the bank with {args.rows:,} entries")
-        key = fill(url, args.rows)
-        servers = {"hashguard": Server(url, Path(tmp), "hashguard")}
-        if args.before_src:
-            servers["before"] = Server(url, Path(tmp), "before", args.before_src)
+    # Each server follows a store of its own: on one store, every add would wake the other
+    # server's followers too, and each would be measured with the other's costs.
+    names = ["hashguard", *(["before"] if args.before_src else [])]
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory())
+        urls = {name: stack.enter_context(pg_schema(args.pg)) for name in names}
+        servers: dict[str, Server] = {}
         targets: dict[str, tuple[str, str, str]] = {}
-        try:
-            for name, server in servers.items():
-                server.wait_ready()
-                targets[name] = (f"{server.url}/v1/banks/{BANK}/entries", "hashguard", key)
-            if args.hma_url:
-                targets["hma"] = (f"{args.hma_url}/c/bank/{args.hma_bank}/signal", "hma", "")
-            for target, api, token in targets.values():
-                wrk(target, api, token, max(args.connections), WARMUP_SECONDS)
-            runs: dict[str, dict[int, list[Result]]] = {t: {} for t in [*targets, "floor"]}
-            for c in args.connections:
-                for i in range(args.repeats):
-                    for name, (target, api, token) in targets.items():
-                        r = wrk(target, api, token, c, args.seconds)
-                        runs[name].setdefault(c, []).append(r)
-                        log(f"{name} c={c} run {i + 1}: {r['rps']:.0f} adds/s p50 {r['p50_ms']} ms")
-                    r = floor(url, c, args.seconds)
-                    runs["floor"].setdefault(c, []).append(r)
-                    log(f"floor c={c} run {i + 1}: {r['rps']:.0f}/s p50 {r['p50_ms']} ms")
-        finally:
-            for server in servers.values():
-                server.stop()
+        stack.callback(lambda: [server.stop() for server in servers.values()])
+        for name, url in urls.items():
+            log(f"{name}: filling the bank with {args.rows:,} entries")
+            key = fill(url, args.rows)
+            src = args.before_src if name == "before" else None
+            servers[name] = Server(url, Path(tmp), name, src)
+            targets[name] = (f"{servers[name].url}/v1/banks/{BANK}/entries", "hashguard", key)
+        for server in servers.values():
+            server.wait_ready()
+        if args.hma_url:
+            targets["hma"] = (f"{args.hma_url}/c/bank/{args.hma_bank}/signal", "hma", "")
+        for target, api, token in targets.values():
+            wrk(target, api, token, max(args.connections), WARMUP_SECONDS)
+        runs: dict[str, dict[int, list[Result]]] = {t: {} for t in [*targets, "floor"]}
+        for c in args.connections:
+            for i in range(args.repeats):
+                for name, (target, api, token) in targets.items():
+                    r = wrk(target, api, token, c, args.seconds)
+                    runs[name].setdefault(c, []).append(r)
+                    log(f"{name} c={c} run {i + 1}: {r['rps']:.0f} adds/s p50 {r['p50_ms']} ms")
+                r = floor(urls["hashguard"], c, args.seconds)
+                runs["floor"].setdefault(c, []).append(r)
+                log(f"floor c={c} run {i + 1}: {r['rps']:.0f}/s p50 {r['p50_ms']} ms")
     out["results"] = {
         name: {c: median_of(rs) for c, rs in by_c.items()} for name, by_c in runs.items()
     }
