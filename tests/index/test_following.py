@@ -31,6 +31,16 @@ def add(store: MemoryStore, i: int) -> None:
     store.import_rows("iwf", [ListRow(1, "add", f"e{i}", "md5", md5(i))], [], "test")
 
 
+def followed(changes: int) -> tuple[MemoryStore, Engine]:
+    """A store with ``changes`` adds logged after an engine loaded it."""
+    store = MemoryStore()
+    store.create_bank("iwf")
+    engine = Engine(store)
+    for i in range(changes):
+        add(store, i)
+    return store, engine
+
+
 def counted(store: MemoryStore, monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     """How often the follower reads the change log, by method (the real ones run)."""
     calls: Counter[str] = Counter()
@@ -46,11 +56,7 @@ def counted(store: MemoryStore, monkeypatch: pytest.MonkeyPatch) -> Counter[str]
 
 
 def test_a_round_with_a_few_changes_reads_the_log_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    store = MemoryStore()
-    store.create_bank("iwf")
-    engine = Engine(store)
-    for i in range(3):
-        add(store, i)
+    store, engine = followed(3)
     calls = counted(store, monkeypatch)
     assert engine.refresh() == 3
     assert calls == {"changes_after": 1}
@@ -64,11 +70,7 @@ def test_a_long_backlog_is_read_in_batches_and_counted_once(
     from hashguard.index import live
 
     monkeypatch.setattr(live, "CATCH_UP_BATCH", 4)
-    store = MemoryStore()
-    store.create_bank("iwf")
-    engine = Engine(store)
-    for i in range(10):
-        add(store, i)
+    store, engine = followed(10)
     calls = counted(store, monkeypatch)
     assert engine.refresh() == 10
     # batches of 4, 4 and 2: the last, short, is the log's end; the first, full, is counted
@@ -77,9 +79,7 @@ def test_a_long_backlog_is_read_in_batches_and_counted_once(
 
 
 def test_rounds_are_spaced_under_a_stream_of_changes() -> None:
-    store = MemoryStore()  # it announces every write, as PostgreSQL's NOTIFY does
-    store.create_bank("iwf")
-    engine = Engine(store)
+    store, engine = followed(0)  # a memory store announces every write, as NOTIFY does
     rounds: list[float] = []
 
     def step() -> None:
