@@ -165,16 +165,14 @@ class Engine:
         """Loaded, and caught up with the change log within the last ``max_staleness`` s."""
         return self.loaded and time.monotonic() - self.last_refresh <= max_staleness
 
-    def status(self, *, max_staleness: float = 5.0, last_seq: int | None = None) -> Status:
-        """The indexes' state, for health checks, metrics and ``hashguard index``.
-        ``last_seq``: the last change logged, if the caller has just read it (the follower,
-        right after catching up); else it is read from the store."""
+    def status(self, *, max_staleness: float = 5.0) -> Status:
+        """The indexes' state, for health checks, metrics and ``hashguard index``."""
         return Status(
             loaded=self.loaded,
             ready=self.ready(max_staleness),
             loaded_from=self.indexes.loaded_from,
             seq=self.indexes.seq,
-            last_seq=self.store.last_seq() if last_seq is None else last_seq,
+            last_seq=self.store.last_seq(),
             types=self.indexes.stats(),
         )
 

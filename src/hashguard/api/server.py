@@ -90,9 +90,7 @@ def _after_round(
     def round_() -> None:
         step()
         auth.refresh()
-        # As of the catch-up's read: every change logged then is applied now (a round that
-        # fails ends above, and its figures stay as they were).
-        m.index(engine.status(last_seq=engine.seq))
+        m.index(engine.status())  # the lag read afresh: what came in during the round
         m.entries(*engine.entry_reads)
 
     return round_

@@ -187,7 +187,7 @@ def apply_rows(tables: Tables, bank: Bank, rows: list[ListRow]) -> ImportReport:
         low_quality += signal_type == "pdq" and quality is not None and quality < 50
 
     retracted = _retract(tables, bank, rows, last)
-    seqs = [c.seq for c in tables.changes if c.seq > before]
+    logged = tables.changes[before:]  # seq n is at index n - 1
     return ImportReport(
         bank=bank.name,
         rows=len(rows),
@@ -197,8 +197,8 @@ def apply_rows(tables: Tables, bank: Bank, rows: list[ListRow]) -> ImportReport:
         retracted=retracted,
         metadata_updated=updated,
         low_quality=low_quality,
-        first_seq=min(seqs, default=None),
-        last_seq=max(seqs, default=None),
+        first_seq=logged[0].seq if logged else None,
+        last_seq=logged[-1].seq if logged else None,
     )
 
 
