@@ -17,19 +17,21 @@ import json
 import logging
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, text
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
 from hashguard.banks.model import Bank, Entry, ImportReport, no_bank
 from hashguard.errors import HashguardError, InvalidValue, ItemFailed
 from hashguard.lists.rows import ListRow
 from hashguard.signals.base import Signal
 from hashguard.store import audit
+from hashguard.store.adds_pg import NewEntry, write_new
 from hashguard.store.repositories import Added
 
 log = logging.getLogger(__name__)
@@ -114,10 +116,24 @@ def write_entry(conn: Connection, bank: Bank, add: EntryAdd) -> Added:
                 change("add", pk, signal_pk)
             conn.execute(_REACTIVATE, {"e": pk})
             reactivated = 1
-    # Signals the entry lacks, each once with its lowest quality, in the order first listed.
-    have = {(t, v) for _, t, v, _ in signals}
+    lacking = _lacking(add.rows, {(t, v) for _, t, v, _ in signals})
+    for (type_name, value), quality in lacking.items():
+        params = {"e": pk, "t": type_name, "v": value, "q": quality}
+        signal_pk = conn.execute(_NEW_SIGNAL, params).scalar_one()
+        change("add", pk, signal_pk)
+        signals.append((signal_pk, type_name, value, quality))
+    report = _report(bank, add, lacking, added, reactivated, updated, seqs)
+    audit.record(conn, add.actor, add.action, bank.name, _detail(add, report))
+    return report, _entry(bank, add, pk, [(t, v, q) for _, t, v, q in signals])
+
+
+def _lacking(
+    rows: Sequence[ListRow], have: set[tuple[str, str]]
+) -> dict[tuple[str, str], int | None]:
+    """The signals of ``rows`` not in ``have``, each once with its lowest quality, in the
+    order first listed (as the importer adds them)."""
     lacking: dict[tuple[str, str], int | None] = {}
-    for r in add.rows:
+    for r in rows:
         k = (r.signal_type, r.value)
         if k in have:
             continue
@@ -126,32 +142,75 @@ def write_entry(conn: Connection, bank: Bank, add: EntryAdd) -> Added:
             lacking[k] = r.quality if q is None else q if r.quality is None else min(q, r.quality)
         else:
             lacking[k] = r.quality  # type: ignore[index]
-    low_quality = 0
-    for (type_name, value), quality in lacking.items():
-        params = {"e": pk, "t": type_name, "v": value, "q": quality}
-        signal_pk = conn.execute(_NEW_SIGNAL, params).scalar_one()
-        change("add", pk, signal_pk)
-        signals.append((signal_pk, type_name, value, quality))
-        low_quality += type_name == "pdq" and quality is not None and quality < 50
-    report = ImportReport(
+    return lacking
+
+
+def _report(
+    bank: Bank, add: EntryAdd, lacking: dict[tuple[str, str], int | None], added: int,
+    reactivated: int, updated: int, seqs: Sequence[int],
+) -> ImportReport:  # fmt: skip
+    low = sum(t == "pdq" and q is not None and q < 50 for (t, _), q in lacking.items())
+    return ImportReport(
         bank=bank.name,
         rows=len(add.rows),
         entries_added=added,
         signals_added=len(lacking),
         reactivated=reactivated,
         metadata_updated=updated,
-        low_quality=low_quality,
+        low_quality=low,
         first_seq=min(seqs, default=None),
         last_seq=max(seqs, default=None),
     )
-    detail = {"source": f"entry {key}", **report.as_dict()}
-    audit.record(conn, add.actor, add.action, bank.name, detail)
-    entry = Entry(
-        pk=pk, bank=bank.name, id=key, signals=tuple(Signal(t, v, q) for _, t, v, q in signals),
+
+
+def _detail(add: EntryAdd, report: ImportReport) -> dict[str, Any]:
+    """The audit record's detail."""
+    return {"source": f"entry {add.entry_id}", **report.as_dict()}
+
+
+def _entry(bank: Bank, add: EntryAdd, pk: int, signals: list[tuple[str, str, int | None]]) -> Entry:
+    first = add.rows[0]
+    return Entry(
+        pk=pk, bank=bank.name, id=add.entry_id, signals=tuple(Signal(*s) for s in signals),
         status="active", category=first.category, severity=first.severity, note=first.note,
         extra=json.loads(first.extra) if first.extra else {},
     )  # fmt: skip
-    return report, entry
+
+
+def _write_new(
+    conn: Connection, banks: dict[str, Bank], adds: Sequence[EntryAdd],
+    results: list[Added | None],
+) -> None:  # fmt: skip
+    """Fill in ``results`` for the adds of ids their bank does not hold yet, written in one
+    statement (PostgreSQL; see store/adds_pg.py). The rest are left to the row path: ids
+    already there, a second add of one id, adds to a bank that is gone (it says why)."""
+    group: list[tuple[NewEntry, Bank, EntryAdd, dict[tuple[str, str], int | None]]] = []
+    seen: set[tuple[int, str]] = set()
+    for i, add in enumerate(adds):
+        bank = banks.get(add.bank)
+        if bank is None or (bank.id, add.entry_id) in seen:
+            continue
+        seen.add((bank.id, add.entry_id))
+        lacking = _lacking(add.rows, set())
+        first = add.rows[0]
+        detail = _detail(add, _report(bank, add, lacking, 1, 0, 0, ()))
+        new = NewEntry(
+            i, bank.id, add.entry_id, first.category, first.severity, first.note, first.extra,
+            add.actor[:128], add.action, bank.name, json.dumps(detail, default=str),
+            tuple((t, v, q) for (t, v), q in lacking.items()),
+        )  # fmt: skip
+        group.append((new, bank, add, lacking))
+    if not group:
+        return
+    try:
+        written = write_new(conn, [new for new, *_ in group])
+    except DBAPIError as e:  # a value the database refuses: the row path finds which
+        raise GroupFailed from e
+    for new, bank, add, lacking in group:
+        if new.i in written:
+            pk, first_seq, last_seq = written[new.i]
+            report = _report(bank, add, lacking, 1, 0, 0, (first_seq, last_seq))
+            results[new.i] = report, _entry(bank, add, pk, list(new.signals))
 
 
 def _item_error(add: EntryAdd, e: Exception) -> Exception:
@@ -165,6 +224,10 @@ def _item_error(add: EntryAdd, e: Exception) -> Exception:
 
 
 Pending = tuple[EntryAdd, "Future[Added]"]
+
+
+class GroupFailed(Exception):
+    """The one statement for a group's new entries failed: write the group row by row."""
 
 
 class GroupCommit:
@@ -226,9 +289,13 @@ class GroupCommit:
         add that fails is taken out and the rest written again (so at most one retry per
         failed add: failures cost, successes do not)."""
         pending = [p for p in batch if p[1].set_running_or_notify_cancel()]
+        grouped = True
         while pending:
             try:
-                results = self._transaction([add for add, _ in pending])
+                results = self._transaction([add for add, _ in pending], grouped)
+            except GroupFailed:
+                grouped = False
+                continue
             except ItemFailed as failed:
                 pending.pop(failed.index)[1].set_exception(failed.error)
                 continue
@@ -242,16 +309,21 @@ class GroupCommit:
             self.largest = max(self.largest, len(pending))
             return
 
-    def _transaction(self, adds: list[EntryAdd]) -> list[Added]:
-        results: list[Added] = []
+    def _transaction(self, adds: list[EntryAdd], grouped: bool) -> list[Added]:
+        """``grouped``: new entries in one statement where the database can (PostgreSQL)."""
+        results: list[Added | None] = [None] * len(adds)
         with self._writing() as conn:
             banks = {r.name: Bank.from_row(r) for r in conn.execute(_BANKS)}
+            if grouped and conn.dialect.name == "postgresql":
+                _write_new(conn, banks, adds, results)
             for i, add in enumerate(adds):
+                if results[i] is not None:
+                    continue
                 try:
                     bank = banks.get(add.bank)
                     if bank is None:
                         raise no_bank(add.bank)
-                    results.append(write_entry(conn, bank, add))
+                    results[i] = write_entry(conn, bank, add)
                 except Exception as e:
                     raise ItemFailed(i, _item_error(add, e)) from e
-        return results
+        return [r for r in results if r is not None]

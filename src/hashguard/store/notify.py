@@ -23,10 +23,14 @@ RETRY_SECONDS = 5.0  # between attempts to listen again after the connection fai
 CHECK_SECONDS = 1.0  # how often the listening thread looks whether it should stop
 
 
+# An expression to select in a transaction: the listeners are notified when it commits.
+PG_NOTIFY = f"pg_notify({_CHANNEL}, '')"
+
+
 def changed(conn: Connection) -> None:
     """Notify the listeners of this store when ``conn``'s transaction commits."""
     if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(f"SELECT pg_notify({_CHANNEL}, '')")
+        conn.exec_driver_sql(f"SELECT {PG_NOTIFY}")
 
 
 class Listener:

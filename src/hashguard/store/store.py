@@ -35,7 +35,12 @@ __all__ = ["Store", "default_db_url"]
 # Every writer of the change log takes this lock, so sequence numbers become visible in order
 # and a process tailing the log can never skip one that commits late. It is keyed by schema:
 # stores in other schemas of the same database have logs (and locks) of their own.
-_PG_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('hashguard:' || current_schema(), 0))"
+# Sent with the lock (a round trip less): the notification goes out only if the transaction
+# commits, so sending it first is as good as last.
+_PG_LOCK = (
+    "SELECT pg_advisory_xact_lock(hashtextextended('hashguard:' || current_schema(), 0)), "
+    + notify.PG_NOTIFY
+)
 
 IN_LIST = 10_000  # keys bound in one IN (...) list
 
@@ -120,9 +125,8 @@ class Store(Curation):
         """A transaction that may append to the change log."""
         with begin_write(self.engine) as conn:
             if self.dialect == "postgresql":
-                conn.execute(text(_PG_LOCK))
+                conn.execute(text(_PG_LOCK))  # and the NOTIFY
             yield conn
-            notify.changed(conn)
         for callback in self._after_write:
             callback()
 
