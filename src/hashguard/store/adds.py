@@ -9,6 +9,7 @@ and a writer thread takes every add queued while the previous transaction commit
 the next one. Each caller's future is settled only after that commit: an acknowledged add
 is durable. One add that fails (its bank is gone, the database refuses a value) fails alone:
 the transaction is rolled back and written again without it.
+On PostgreSQL the group's adds of new ids are written in one statement (store/adds_pg.py).
 """
 
 from __future__ import annotations
