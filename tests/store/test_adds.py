@@ -142,3 +142,44 @@ def test_adds_submitted_together_share_transactions(store: Store) -> None:
     assert sorted(r.first_seq for r in reports) == [c.seq for c in store.changes_after(1)]
     assert store._adds.batches < 50  # queued while the first committed: fewer transactions
     assert store.bank_counts() == {"own": {"active": 50}}
+
+
+def test_a_group_of_new_and_known_ids_equals_one_entry_lists(store: Store) -> None:
+    """New ids (one statement on PostgreSQL), a known id and a second add of a new one (row
+    path after it) in one transaction: the same entries, reports and change log as lists."""
+    for bank in ("grouped", "listed"):
+        store.create_bank(bank)
+        store.add_entry(bank, rows_of("known", [VALUES[0]], {}))
+    specs = [
+        ("n1", [VALUES[1]], {"category": "A"}),
+        ("known", [VALUES[2]], {}),
+        ("n1", [VALUES[4]], {"category": "A"}),
+        ("n2", [VALUES[2], VALUES[3]], {}),
+    ]
+    before = store.audit.read()[-1]["id"]
+    batch = [
+        (EntryAdd("grouped", tuple(rows_of(*spec)), "test"), Future[Added]()) for spec in specs
+    ]
+    store._adds.write(batch)
+    got = [future.result(0) for _, future in batch]
+    # the last add of each id answers the entry as stored (n1's first add: before its second)
+    for i in (1, 2, 3):
+        assert got[i][1] == store.entry("grouped", specs[i][0])
+    wants = [
+        store.import_rows("listed", rows_of(*spec), [], f"entry {spec[0]}", action="entry.add")
+        for spec in specs
+    ]
+    blank = {"bank": "-", "first_seq": 0, "last_seq": 0}
+    assert [{**r.as_dict(), **blank} for r, _ in got] == [{**w.as_dict(), **blank} for w in wants]
+    assert state(store, "grouped")[0] == state(store, "listed")[0]
+    assert sorted(state(store, "grouped")[1]) == sorted(state(store, "listed")[1])
+    # each add's audit record holds its own report, sequence numbers included
+    records = [r for r in store.audit.read(after=before) if r["target"] == "grouped"]
+    by_source = {r["detail"]["source"]: r["detail"] for r in records}
+    assert len(records) == 4
+    for (report, _), (entry_id, *_) in zip(got, specs, strict=True):
+        if entry_id != "n1":
+            assert by_source[f"entry {entry_id}"] == {
+                "source": f"entry {entry_id}",
+                **report.as_dict(),
+            }

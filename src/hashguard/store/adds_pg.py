@@ -19,7 +19,7 @@ from sqlalchemy import Connection, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import Integer, Text
 
-_INTS = ("n_i", "n_bank", "s_i", "s_quality")
+_INTS = ("n_i", "n_bank_id", "s_i", "s_quality")
 _TEXTS = (
     "n_key", "n_category", "n_severity", "n_note", "n_extra", "n_actor", "n_action", "n_target",
     "n_detail", "s_type", "s_value",
@@ -28,7 +28,7 @@ _TEXTS = (
 # :n_* the group's new entries, :s_* their signals; ``i`` is the add's place in the group.
 _WRITE_NEW = text("""
 WITH n AS (
-    SELECT * FROM unnest(:n_i, :n_bank, :n_key, :n_category, :n_severity, :n_note, :n_extra,
+    SELECT * FROM unnest(:n_i, :n_bank_id, :n_key, :n_category, :n_severity, :n_note, :n_extra,
                          :n_actor, :n_action, :n_target, :n_detail)
         AS n (i, bank_id, key, category, severity, note, extra, actor, action, target, detail)
 ), s AS (
@@ -89,7 +89,6 @@ def write_new(conn: Connection, group: Sequence[NewEntry]) -> dict[int, tuple[in
     number. The caller holds the change-log lock."""
     columns = NewEntry._fields[:-1]
     params: dict[str, list[Any]] = {f"n_{c}": [getattr(g, c) for g in group] for c in columns}
-    params["n_bank"] = params.pop("n_bank_id")
     signals = [(g.i, *signal) for g in group for signal in g.signals]
     by_column = zip(*signals, strict=True)
     for name, values in zip(("s_i", "s_type", "s_value", "s_quality"), by_column, strict=True):
