@@ -4,6 +4,7 @@ around each write are in :mod:`hashguard.store.curation`)."""
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
@@ -12,7 +13,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, text, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from hashguard.banks.model import Bank, Change, Entry, ImportReport, thresholds_json
 from hashguard.errors import ConfigError, Conflict, RowError
@@ -32,6 +33,8 @@ from hashguard.store.workdir import clean_stale, work_dir
 
 __all__ = ["Store", "default_db_url"]
 
+log = logging.getLogger(__name__)
+
 # Every writer of the change log takes this lock, so sequence numbers become visible in order
 # and a process tailing the log can never skip one that commits late. It is keyed by schema:
 # stores in other schemas of the same database have logs (and locks) of their own.
@@ -43,6 +46,7 @@ _PG_LOCK = (
 )
 
 IN_LIST = 10_000  # keys bound in one IN (...) list
+RESTAT_AFTER = 1_000  # changes in one import after which PostgreSQL's statistics are refreshed
 
 # Built once: building a statement costs more than running it (~0.4 ms against ~0.1 ms on
 # SQLite), and these run on the request path whenever a hit's entry is not cached.
@@ -229,7 +233,23 @@ class Store(Curation):
             audit.record(conn, actor, action, bank.name, {"source": source, **report.as_dict()})
             if checkpoint is not None:
                 self.sources.save_checkpoint(conn, *checkpoint)
-            return report
+        if report.first_seq is not None and report.last_seq is not None:
+            self._restat(report.last_seq - report.first_seq + 1)
+        return report
+
+    def _restat(self, changed: int) -> None:
+        """After a large import, refresh PostgreSQL's planner statistics at once. Until
+        autovacuum gets to it (a minute or more later), the planner guesses a third of the
+        change log follows any sequence number and hash-joins the whole of both tables:
+        7.5 ms per follower round at 20,000 entries instead of 0.05 ms, a round every 50 ms
+        in every worker while adds stream in."""
+        if self.dialect != "postgresql" or changed < RESTAT_AFTER:
+            return
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(text("ANALYZE hg_entries, hg_entry_signals, hg_changes"))
+        except SQLAlchemyError:  # the import has committed; autovacuum will analyze later
+            log.warning("could not ANALYZE after an import of %d changes", changed, exc_info=True)
 
     def submit_entry(
         self, bank_name: str, rows: Sequence[ListRow], *, actor: str = "local",
