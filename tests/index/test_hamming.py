@@ -133,3 +133,43 @@ def test_rows_lookup_spans_base_and_tail() -> None:
     assert pks.tolist() == [12, 10] and banks.tolist() == [2, 1] and alive.all()
     rows.kill(np.array([2]))
     assert rows.live_count() == 2
+
+
+@pytest.mark.parametrize("size", [N, 40])  # with chunk tables, and scanned
+def test_add_all_equals_adds_one_by_one(size: int) -> None:
+    rng = np.random.default_rng(3)
+    codes = rng.integers(0, 256, (size, 32), dtype=np.uint8)
+
+    def built() -> HammingIndex:
+        index = HammingIndex.build(codes, np.arange(size), np.zeros(size, np.int32))
+        index.remove(codes[7], 7)  # a dead row: adding it back for entry 7 is new again
+        index.add(codes[9], 500, 1)  # a live tail row
+        return index
+
+    fresh = rng.integers(0, 256, (3, 32), dtype=np.uint8)
+    batch = [
+        (fresh[0], 1000, 1),
+        (fresh[0], 1000, 1),  # repeated within the batch: not added twice
+        (fresh[0], 1001, 1),  # the same hash for another entry
+        (codes[3], 3, 0),  # live in the base already
+        (codes[3], 2000, 1),  # that hash, another entry
+        (codes[7], 7, 0),  # dead in the base
+        (codes[9], 500, 1),  # live in the tail already
+        (near(codes[11], [0, 1]), 11, 0),  # near a base row, not equal
+        (fresh[1], 1002, 2),
+        (fresh[1].tobytes(), 1002, 2),  # as bytes, as the follower passes keys
+        (fresh[2].tobytes(), 1003, 2),
+    ]
+    one_by_one, together = built(), built()
+    expected = [one_by_one.add(*row) for row in batch]
+    assert together.add_all(batch) == sum(expected) == 7
+    assert together.tail_size == one_by_one.tail_size
+    keys = [np.frombuffer(k, np.uint8) if isinstance(k, bytes) else k for k, _, _ in batch]
+    for threshold in (0, 8):
+        got, want = (index.within(np.stack(keys), threshold) for index in (together, one_by_one))
+        assert sorted(zip(*(a.tolist() for a in got), strict=True)) == sorted(
+            zip(*(a.tolist() for a in want), strict=True)
+        )
+    # Retracting afterwards finds every row the batch added.
+    assert together.remove(fresh[0], 1000) == 1 and together.remove(fresh[0], 1001) == 1
+    assert together.within(fresh[0][None], 0)[1].tolist() == []

@@ -61,6 +61,11 @@ class SignalIndex(ABC):
     def add(self, key: Any, pk: int, bank: int) -> bool:
         """Add one row; False if that (key, entry) is live already."""
 
+    def add_all(self, rows: Sequence[tuple[Any, int, int]]) -> int:
+        """:meth:`add` each ``(key, pk, bank)`` in order; returns how many were new. An
+        index overrides it where a batch costs much less (the change-log follower's case)."""
+        return sum(self.add(key, pk, bank) for key, pk, bank in rows)
+
     @abstractmethod
     def remove(self, key: Any, pk: int) -> int:
         """Retract entry ``pk``'s rows holding ``key``; returns how many."""

@@ -307,12 +307,41 @@ class HammingIndex(SignalIndex):
         code = _code(key)
         if len(self.rows.live_of(self._exact_rows(code), pk)):
             return False
+        self._append(code, pk, bank)
+        return True
+
+    def add_all(self, rows: Sequence[tuple[Any, int, int]]) -> int:
+        """Like :meth:`add` each, with one probe of the tables for all: a follower round
+        applies every add committed in the last ROUND_GAP, ~0.25 ms each one at a time."""
+        if len(rows) < 2:
+            return super().add_all(rows)
+        codes = np.stack([_code(key) for key, _, _ in rows])
+        q = as_words(codes)
+        if self.tables is not None:
+            qn, cand = self.tables.candidates(q, 0)
+            cand = cand.astype(np.int64)
+        else:
+            qn = np.repeat(np.arange(len(q)), len(self.base))
+            cand = np.tile(np.arange(len(self.base)), len(q))
+        same = distances(self.base[cand], q[qn]) == 0 if len(cand) else np.zeros(0, bool)
+        qn, cand = qn[same], cand[same]
+        added = 0
+        for i, (_, pk, bank) in enumerate(rows):
+            # The tail is looked up afresh for each: it holds the batch's earlier rows.
+            tail = self._tail_rows.get(codes[i].tobytes(), [])
+            held = np.concatenate([cand[qn == i], np.asarray(tail, np.int64) + len(self.base)])
+            if len(self.rows.live_of(held, pk)):
+                continue
+            self._append(codes[i], pk, bank)
+            added += 1
+        return added
+
+    def _append(self, code: np.ndarray, pk: int, bank: int) -> None:
         self._tail_rows.setdefault(np.ascontiguousarray(code, np.uint8).tobytes(), []).append(
             self.tail.n
         )
         self.tail.extend(as_words(code))
         self.rows.append(np.array([pk], np.int64), np.array([bank], np.int32))
-        return True
 
     def remove(self, key: bytes | np.ndarray, pk: int) -> int:
         """Retract the rows of entry ``pk`` holding this hash; returns how many."""

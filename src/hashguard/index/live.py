@@ -190,24 +190,34 @@ class IndexSet:
         return applied
 
     def _apply(self, changes: Iterable[Change]) -> None:
+        # Adds are applied per index in batches (add_all), each flushed before a retract
+        # on its index so that order within an index holds. ``seq`` moves only once all is
+        # applied: after a failure the round is replayed, and replaying is idempotent.
+        adds: dict[str, list[tuple[Any, int, int]]] = {}
+        last = self.seq
         for change in changes:
-            if change.kind in ("add", "retract") and change.signal_type and change.value:
-                try:
-                    signal_type = self.registry.get(change.signal_type)
-                except UnknownSignalType:  # written by a plugin this process does not load
-                    log.warning("change %d: unknown signal type %r", change.seq, change.signal_type)
-                    self.seq = change.seq
-                    continue
-                index = self.indexes.get(change.signal_type)
-                if index is None:
-                    index = self.indexes[change.signal_type] = signal_type.new_index()
-                assert change.entry_pk is not None
-                key = signal_type.index_key(change.value)
-                if change.kind == "add":
-                    index.add(key, change.entry_pk, change.bank_id)
-                else:
-                    index.remove(key, change.entry_pk)
-            self.seq = change.seq
+            last = change.seq
+            if change.kind not in ("add", "retract") or not change.signal_type or not change.value:
+                continue
+            try:
+                signal_type = self.registry.get(change.signal_type)
+            except UnknownSignalType:  # written by a plugin this process does not load
+                log.warning("change %d: unknown signal type %r", change.seq, change.signal_type)
+                continue
+            name = change.signal_type
+            index = self.indexes.get(name)
+            if index is None:
+                index = self.indexes[name] = signal_type.new_index()
+            assert change.entry_pk is not None
+            key = signal_type.index_key(change.value)
+            if change.kind == "add":
+                adds.setdefault(name, []).append((key, change.entry_pk, change.bank_id))
+            else:
+                index.add_all(adds.pop(name, []))
+                index.remove(key, change.entry_pk)
+        for name, rows in adds.items():
+            self.indexes[name].add_all(rows)
+        self.seq = last
 
     # searching
 
