@@ -67,8 +67,11 @@ def test_another_process_change_wakes_the_follower(pg_url: str, tmp_path: Path) 
 
             time.sleep(0.5)  # the follower's first rounds are done: it now waits on the poll
             assert not matches()
+            key_changes = app.state.listener.key_changes  # type: ignore[attr-defined]
             import_text(other, "own", f"signal_type,signal,id\nmd5,{MD5},x\n")
             assert wait_for(matches, WITHIN)
+            # a list change is no key change: the keys are not reloaded for it
+            assert app.state.listener.key_changes == key_changes  # type: ignore[attr-defined]
             # a revoked key is refused promptly too (keys notify as well)
             other.keys.revoke("m", actor="test")
 
@@ -77,6 +80,7 @@ def test_another_process_change_wakes_the_follower(pg_url: str, tmp_path: Path) 
                 return answer.status_code == 401
 
             assert wait_for(refused, WITHIN)
+            assert app.state.listener.key_changes == key_changes + 1  # type: ignore[attr-defined]
     finally:
         served.close()
         other.close()

@@ -17,6 +17,7 @@ import logging
 import os
 import sys
 import tempfile
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
@@ -49,10 +50,12 @@ from hashguard.runtime.loops import LISTEN_POLL_SECONDS
 from hashguard.runtime.metrics import Metrics
 from hashguard.runtime.metrics import metrics as runtime_metrics
 from hashguard.settings import Settings
+from hashguard.store.repositories import Wakeup
 from hashguard.store.store import Store
 
 log = logging.getLogger(__name__)
 _OPTIONS_ENV = "HASHGUARD_SERVE_OPTIONS"
+STATUS_SECONDS = 1.0  # the index gauges (lag, sizes) are read at most this often
 
 
 @dataclass(frozen=True)
@@ -83,14 +86,32 @@ class ServeOptions:
 
 
 def _after_round(
-    engine: Engine, auth: Authenticator, m: Metrics, step: Callable[[], None]
+    engine: Engine,
+    auth: Authenticator,
+    m: Metrics,
+    step: Callable[[], None],
+    listener: Callable[[], Wakeup | None],
 ) -> Callable[[], None]:
-    """A follower round, then what the HTTP adapter keeps current: keys and metrics."""
+    """A follower round, then what the HTTP adapter keeps current: keys and metrics.
+
+    While adds stream in, rounds run every ROUND_GAP in every worker; each read here is a
+    database round trip, so the keys are reloaded only when a listener says they changed
+    (every round while polling), and the index gauges at most every STATUS_SECONDS.
+    """
+    loaded_keys: int | None = None  # the listener's key_changes the keys were loaded at
+    status_at = -STATUS_SECONDS
 
     def round_() -> None:
+        nonlocal loaded_keys, status_at
         step()
-        auth.refresh()
-        m.index(engine.status())  # the lag read afresh: what came in during the round
+        wakeup = listener()
+        keys = wakeup.key_changes if wakeup is not None and wakeup.listening else None
+        if keys is None or keys != loaded_keys:
+            auth.refresh()  # read ``keys`` first: a change during the reload moves it again
+            loaded_keys = keys
+        if time.monotonic() - status_at >= STATUS_SECONDS:
+            m.index(engine.status())  # the lag read afresh: what came in during the round
+            status_at = time.monotonic()
         m.entries(*engine.entry_reads)
 
     return round_
@@ -123,7 +144,13 @@ def create_app(engine: Engine, options: ServeOptions | None = None) -> FastAPI:
                 "API KEYS ARE OFF: anyone who can reach this port may match, curate and "
                 "administer. Local development only."
             )
-        step = _after_round(engine, auth, m, lambda: loops.follow_step(engine, freeze))
+        step = _after_round(
+            engine,
+            auth,
+            m,
+            lambda: loops.follow_step(engine, freeze),
+            lambda: getattr(app.state, "listener", None),
+        )
         follower = loops.follow(
             engine,
             step,

@@ -41,7 +41,7 @@ class Keys:
                     )
                 )
                 audit.record(conn, actor, "key.create", new.name, {"scopes": list(new.scopes)})
-                notify.changed(conn)
+                notify.changed(conn, notify.KEYS)
         except IntegrityError:
             raise Conflict(f"a key named {new.name!r} already exists") from None
         return self.get(new.name), new.secret
@@ -55,7 +55,7 @@ class Keys:
             ).rowcount
             if done:
                 audit.record(conn, actor, "key.revoke", name, {})
-                notify.changed(conn)
+                notify.changed(conn, notify.KEYS)
         return self.get(name)
 
     def get(self, name: str) -> ApiKey:

@@ -34,10 +34,17 @@ class _Wakeup:
 
     listening = True
 
-    def __init__(self, wakeups: list[_Wakeup], wake: Callable[[], object]) -> None:
+    def __init__(
+        self, wakeups: list[_Wakeup], wake: Callable[[], object], keys: MemoryKeys
+    ) -> None:
         self._wakeups = wakeups
         self.wake = wake
+        self._keys = keys
         wakeups.append(self)
+
+    @property
+    def key_changes(self) -> int:
+        return self._keys.version
 
     def close(self) -> None:
         if self in self._wakeups:
@@ -67,7 +74,7 @@ class MemoryStore(Curation):
 
     def listen(self, wake: Callable[[], object]) -> _Wakeup:
         with self._lock:
-            return _Wakeup(self._wakeups, wake)
+            return _Wakeup(self._wakeups, wake, self.keys)
 
     @contextmanager
     def _writing(self) -> Iterator[Tables]:

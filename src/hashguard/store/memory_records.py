@@ -51,6 +51,7 @@ class MemoryKeys:
         self._lock = lock
         self._audit = audit
         self._keys: dict[str, tuple[str, ApiKey]] = {}  # name: (hash, key), in creation order
+        self.version = 0  # moves with each change (a listener's key_changes)
 
     def create(
         self, name: str | None, scopes: list[str], *, rate_limit: int | None = None, actor: str
@@ -63,6 +64,7 @@ class MemoryKeys:
                 len(self._keys) + 1, new.name, new.prefix, new.scopes, new.rate_limit, now()
             )
             self._keys[new.name] = (hash_key(new.secret), key)
+            self.version += 1
             self._audit.append(actor, "key.create", new.name, {"scopes": list(new.scopes)})
         return key, new.secret
 
@@ -72,6 +74,7 @@ class MemoryKeys:
             if key.revoked_at is None:
                 key = replace(key, revoked_at=now())
                 self._keys[name] = (digest, key)
+                self.version += 1
                 self._audit.append(actor, "key.revoke", name, {})
             return key
 

@@ -25,12 +25,13 @@ CHECK_SECONDS = 1.0  # how often the listening thread looks whether it should st
 
 # An expression to select in a transaction: the listeners are notified when it commits.
 PG_NOTIFY = f"pg_notify({_CHANNEL}, '')"
+KEYS = "keys"  # the payload of a change to API keys (the change log's is empty)
 
 
-def changed(conn: Connection) -> None:
+def changed(conn: Connection, payload: str = "") -> None:
     """Notify the listeners of this store when ``conn``'s transaction commits."""
     if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(f"SELECT {PG_NOTIFY}")
+        conn.exec_driver_sql(f"SELECT pg_notify({_CHANNEL}, %s)", (payload,))
 
 
 class Listener:
@@ -38,7 +39,9 @@ class Listener:
     and once each time it starts listening (what changed while it was not is then seen).
 
     ``listening`` is False until it listens and again whenever its connection fails (it
-    tries again every RETRY_SECONDS); a follower polls often meanwhile.
+    tries again every RETRY_SECONDS); a follower polls often meanwhile. ``key_changes``
+    counts notifications of changed API keys, and each start of listening (keys may have
+    changed unannounced before): a server reloads its keys when the count moves.
     """
 
     def __init__(self, engine: Engine, wake: Callable[[], object]) -> None:
@@ -48,6 +51,7 @@ class Listener:
         self.wake = wake
         self.listening = False
         self.notifications = 0
+        self.key_changes = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="hashguard-listen", daemon=True)
         self._thread.start()
@@ -73,11 +77,14 @@ class Listener:
                 with self._connect() as conn:
                     channel = conn.execute(f"SELECT {_CHANNEL}").fetchone()[0]
                     conn.execute(f'LISTEN "{channel}"')  # hg_ + hex digits: nothing to quote
+                    self.key_changes += 1
                     self.listening = True
                     self.wake()
                     while not self._stop.is_set():
-                        for _ in conn.notifies(timeout=CHECK_SECONDS, stop_after=1):
+                        for n in conn.notifies(timeout=CHECK_SECONDS, stop_after=1):
                             self.notifications += 1
+                            if n.payload == KEYS:
+                                self.key_changes += 1
                             self.wake()
             except Exception as e:  # the database went away: poll until it is back
                 level = logging.WARNING if self.listening else logging.DEBUG

@@ -31,6 +31,11 @@ class Wakeup(Protocol):
         """False while changes may go unannounced: poll then."""
         ...
 
+    @property
+    def key_changes(self) -> int:
+        """Moves whenever API keys may have changed: their cache is reloaded then."""
+        ...
+
     def close(self) -> None: ...
 
 
