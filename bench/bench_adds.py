@@ -11,7 +11,7 @@ all of them alike. Peers, in the same run:
 
 - ``--hma-url``: a running Hasher-Matcher-Actioner (Meta's), given the same wrk load on its
   ``POST /c/bank/NAME/signal`` (``--hma-bank``, which must exist). This script does not
-  install or start it; docs/benchmarks.md says how it was run.
+  install or start it: ``bench/hma/setup.sh`` does (see docs/benchmarks.md).
 - ``--before-src``: a second hashguard server started from another source tree (say an
   older commit's ``src``, from ``git archive``) on a store of its own, filled alike (on one
   store, each server's followers would wake on the other's adds too).
