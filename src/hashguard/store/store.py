@@ -58,6 +58,17 @@ _ENTRIES = (
 _ENTRY_SIGNALS = select(t.entry_signals).where(
     t.entry_signals.c.entry_id.in_(bindparam("pks", expanding=True))
 )
+# The follower's query, run in every worker's every round.
+_CHANGES_AFTER = (
+    select(
+        t.changes.c.seq, t.changes.c.kind, t.changes.c.bank_id, t.changes.c.entry_id,
+        t.entry_signals.c.signal_type, t.entry_signals.c.value,
+    )
+    .outerjoin(t.entry_signals, t.entry_signals.c.id == t.changes.c.signal_id)
+    .where(t.changes.c.seq > bindparam("seq"))
+    .order_by(t.changes.c.seq)
+    .limit(bindparam("limit"))
+)  # fmt: skip
 
 
 class Store(Curation):
@@ -344,16 +355,9 @@ class Store(Curation):
             return int(conn.scalar(select(func.count()).select_from(pending)) or 0)
 
     def changes_after(self, seq: int, limit: int = 100_000) -> list[Change]:
-        c, s = t.changes, t.entry_signals
-        q = (
-            select(c.c.seq, c.c.kind, c.c.bank_id, c.c.entry_id, s.c.signal_type, s.c.value)
-            .outerjoin(s, s.c.id == c.c.signal_id)
-            .where(c.c.seq > seq)
-            .order_by(c.c.seq)
-            .limit(limit)
-        )
         with self.engine.connect() as conn:
-            return [Change(*r) for r in conn.execute(q)]
+            rows = conn.execute(_CHANGES_AFTER, {"seq": seq, "limit": limit})
+            return [Change(*r) for r in rows]
 
     def active_signals(self, signal_types: Sequence[str]) -> tuple[int, Iterator[Any]]:
         """Every active (type, value, entry_pk, bank_id) row, and the change-log sequence
