@@ -16,7 +16,7 @@ from hashguard.errors import Conflict, InvalidValue, ListRejected, NotFound
 from hashguard.lists.csv_format import csv_text
 from hashguard.lists.rows import KNOWN
 from hashguard.store.repositories import Repositories
-from hashguard.store.store import RESTAT_AFTER, Store
+from hashguard.store.store import _CHANGES_AFTER, RESTAT_AFTER, Store
 from tests.helpers import import_text
 
 MD5 = "0123456789abcdef0123456789abcdef"
@@ -220,12 +220,6 @@ def test_bulk_import_rebuilds_the_value_index(
     assert report.retracted == 1
 
 
-FOLLOWER_QUERY = (  # the statement of Store.changes_after, for its plan
-    "SELECT c.seq, s.value FROM hg_changes c LEFT JOIN hg_entry_signals s ON s.id = c.signal_id"
-    " WHERE c.seq > %s ORDER BY c.seq LIMIT 100000"
-)
-
-
 def _rows_expected(node: dict[str, Any], relation: str) -> float:
     if node.get("Relation Name") == relation:
         return float(node["Plan Rows"])
@@ -241,10 +235,10 @@ def test_a_large_import_refreshes_the_planner_statistics(pg_url: str) -> None:
         rows = "".join(f"md5,{i:032x},e{i}\n" for i in range(RESTAT_AFTER))
         report = import_text(store, "big", "signal_type,signal,id\n" + rows)
         assert report.last_seq is not None
+        follower_query = _CHANGES_AFTER.params(seq=report.last_seq - 5, limit=100_000)
         with store.engine.connect() as conn:
-            plan = conn.exec_driver_sql(
-                "EXPLAIN (FORMAT JSON) " + FOLLOWER_QUERY, (report.last_seq - 5,)
-            ).scalar()
+            sql = follower_query.compile(conn, compile_kwargs={"literal_binds": True})
+            plan = conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {sql}").scalar()
         # The planner expects the 5 changes there are, not a guessed share of the log.
         assert _rows_expected(plan[0]["Plan"], "hg_changes") <= 50, json.dumps(plan)
     finally:

@@ -12,7 +12,17 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, text, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Integer,
+    bindparam,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from hashguard.banks.model import Bank, Change, Entry, ImportReport, thresholds_json
@@ -65,9 +75,9 @@ _CHANGES_AFTER = (
         t.entry_signals.c.signal_type, t.entry_signals.c.value,
     )
     .outerjoin(t.entry_signals, t.entry_signals.c.id == t.changes.c.signal_id)
-    .where(t.changes.c.seq > bindparam("seq"))
+    .where(t.changes.c.seq > bindparam("seq", type_=BigInteger))
     .order_by(t.changes.c.seq)
-    .limit(bindparam("limit"))
+    .limit(bindparam("limit", type_=Integer))
 )  # fmt: skip
 
 
