@@ -34,7 +34,14 @@ from hashguard.store import audit, notify
 from hashguard.store import tables as t
 from hashguard.store.adds import EntryAdd, GroupCommit
 from hashguard.store.curation import Curation
-from hashguard.store.database import LOCK_WAIT, begin_write, default_db_url, migrate, open_engine
+from hashguard.store.database import (
+    LOCK_WAIT,
+    KeptConnection,
+    begin_write,
+    default_db_url,
+    migrate,
+    open_engine,
+)
 from hashguard.store.importer import apply_list
 from hashguard.store.key_table import Keys
 from hashguard.store.repositories import Added, Repositories
@@ -107,6 +114,10 @@ class Store(Curation):
         self.sources = Sources(self.engine)
         self.audit = audit.Audit(self.engine)
         self._after_write: list[Callable[[], None]] = []
+        # Kept for what runs many times a second: changes are written on one, and the
+        # followers' rounds read the log on the other (PostgreSQL; see KeptConnection).
+        self._writer = KeptConnection(self.engine)
+        self._reader = KeptConnection(self.engine, autocommit=True)
         self._adds = GroupCommit(self._writing)
 
     @property
@@ -119,6 +130,8 @@ class Store(Curation):
 
     def close(self) -> None:
         self._adds.close()
+        self._writer.close()
+        self._reader.close()
         self.engine.dispose()
 
     def _store_id(self) -> str:
@@ -148,7 +161,7 @@ class Store(Curation):
     @contextmanager
     def _writing(self) -> Iterator[Connection]:
         """A transaction that may append to the change log."""
-        with begin_write(self.engine) as conn:
+        with begin_write(self.engine, self._writer) as conn:
             if self.dialect == "postgresql":
                 conn.execute(text(_PG_LOCK))  # and the NOTIFY
             yield conn
@@ -365,7 +378,7 @@ class Store(Curation):
             return int(conn.scalar(select(func.count()).select_from(pending)) or 0)
 
     def changes_after(self, seq: int, limit: int = 100_000) -> list[Change]:
-        with self.engine.connect() as conn:
+        with self._reader.use() as conn:
             rows = conn.execute(_CHANGES_AFTER, {"seq": seq, "limit": limit})
             return [Change(*r) for r in rows]
 
