@@ -114,6 +114,17 @@ class ListRejected(HashguardError):
         self.errors = errors
 
 
+class PolicyRejected(InvalidValue):
+    """A policy document with problems, each named by where it is. Nothing was changed."""
+
+    def __init__(self, problems: list[str]) -> None:
+        listed = "\n".join(f"  {p}" for p in problems)
+        super().__init__(
+            f"the policy was refused ({len(problems)} problem(s)); nothing changed\n{listed}"
+        )
+        self.problems = problems
+
+
 class NotFound(HashguardError):
     http_status = 404
     exit_code = 5
