@@ -22,6 +22,15 @@ from hashguard.index.base import Hit
 from hashguard.index.live import IndexSet
 from hashguard.media.budget import BatchTally
 from hashguard.media.image import DEFAULT_LIMITS, DecodeLimits
+from hashguard.policy import (
+    Decision,
+    FloodGuard,
+    MemoryFloodGuard,
+    StoredPolicy,
+    decide,
+    default_policy,
+)
+from hashguard.policy.versions import in_force
 from hashguard.signals.base import Signal
 from hashguard.signals.registry import Registry, default_registry
 from hashguard.store.repositories import Repositories
@@ -30,6 +39,7 @@ from hashguard.text.message import Message
 log = logging.getLogger(__name__)
 
 MAX_TEXT_CHARS = 100_000  # characters in one message; chat apps allow a few thousand
+FLOOD_LOG_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -113,6 +123,7 @@ class Engine:
         limits: DecodeLimits = DEFAULT_LIMITS,
         exact_orientations: bool = False,
         load: bool = True,
+        flood_guard: FloodGuard | None = None,
     ) -> None:
         self.store = store
         self.registry = registry or default_registry()
@@ -130,6 +141,10 @@ class Engine:
         store.after_write(self.indexes.entries.clear)
         self.loaded = False
         self.last_refresh = 0.0  # time.monotonic() of the last successful catch-up
+        self.policy = StoredPolicy(0, default_policy(self.registry))  # until load()
+        self.flood_guard = flood_guard or MemoryFloodGuard()
+        self._policy_changes = -1  # the index set's count when the policy was last read
+        self._flood_logged: dict[str, float] = {}  # rule: when its cap was last logged
         if load:
             self.load()
 
@@ -137,14 +152,40 @@ class Engine:
         """Load the indexes (snapshot + tail of the log, or a rebuild). Until this is done
         the engine is not ready: a server answers 503 rather than miss known content."""
         self.indexes.load(self.store, self.index_dir)
+        self._reload_policy()
         self.loaded = True
         self.last_refresh = time.monotonic()
 
     def refresh(self) -> int:
         """Apply changes logged since the indexes were last brought up to date."""
         applied = self.indexes.catch_up(self.store)
+        if self.indexes.policy_changes != self._policy_changes:
+            self._reload_policy()
         self.last_refresh = time.monotonic()
         return applied
+
+    def _reload_policy(self) -> None:
+        # Counted before reading: a policy set meanwhile is read now or on the next round.
+        changes = self.indexes.policy_changes
+        self.policy = in_force(self.store, self.registry)
+        self._policy_changes = changes
+
+    def decide(self, matches: Sequence[Match], *, surface: str | None = None) -> Decision:
+        """The policy in force applied to ``matches`` (see :func:`hashguard.policy.decide`)."""
+        stored = self.policy  # one read: a reload meanwhile does not mix two versions
+        decision = decide(stored.policy, matches, surface=surface, version=stored.version,
+                          guard=self.flood_guard)  # fmt: skip
+        for rule in decision.capped:
+            now = time.monotonic()
+            if now - self._flood_logged.get(rule, -FLOOD_LOG_SECONDS) < FLOOD_LOG_SECONDS:
+                continue  # counted in the metrics each time; logged once a minute
+            self._flood_logged[rule] = now
+            log.warning(
+                "FLOOD GUARD: rule %r is past its cap; its verdicts are lowered to review "
+                "(policy version %d). A bad list entry? Check the rule's recent matches.",
+                rule, stored.version,
+            )  # fmt: skip
+        return decision
 
     @property
     def seq(self) -> int:

@@ -2,8 +2,8 @@
 (the ``repos`` fixture), and the in-memory importer held to the SQL one on random lists.
 
 tests/store/test_import.py runs on all three too; the tests here cover the rest of the
-interfaces: bank settings and deletion, single entries, the change log, keys, sources, the
-audit log.
+interfaces: bank settings and deletion, single entries, the change log, keys, sources,
+policies, the audit log.
 """
 
 from __future__ import annotations
@@ -208,6 +208,27 @@ def test_the_audit_log(repos: Repositories) -> None:
     assert second["id"] > first["id"] and second["target"] == "iwf"
     assert repos.audit.read(after=first["id"]) == [second]
     assert repos.audit.read(limit=1) == [first]
+
+
+def test_policies_are_versioned_and_logged(repos: Repositories) -> None:
+    assert repos.policies.current() is None and repos.policies.history() == []
+    before = repos.last_seq()
+    doc = {"rules": [{"name": "a", "verdict": "block", "banks": ["iwf"]}]}
+    first = repos.policies.set(doc, actor="cli:bob")
+    doc["rules"][0]["verdict"] = "review"  # the store keeps its own copy
+    second = repos.policies.set({"rules": []}, actor="x" * 300)
+    assert (first.version, second.version) == (1, 2)
+    assert repos.policies.current() == second
+    assert repos.policies.history() == [second, first]
+    assert repos.policies.history(limit=1) == [second]
+    assert first.document == {"rules": [{"name": "a", "verdict": "block", "banks": ["iwf"]}]}
+    assert (first.actor, second.actor) == ("cli:bob", "x" * 128)
+    assert first.created_at <= second.created_at
+    # followers learn of each from the change log; not of a bank
+    changes = repos.changes_after(before)
+    assert [(c.kind, c.bank_id, c.entry_pk) for c in changes] == [("policy", 0, None)] * 2
+    audited = [(a["action"], a["target"]) for a in repos.audit.read()]
+    assert audited == [("policy.set", "v1"), ("policy.set", "v2")]
 
 
 # The in-memory importer against the SQL one, on random lists.

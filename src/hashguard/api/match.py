@@ -96,29 +96,33 @@ def _signals_out(signals: list[Signal]) -> dict[str, Any]:
 
 
 def _answer(
-    result: Result | TextResult, context: Context, engine: Engine, view: View
-) -> dict[str, Any]:
-    out = result.as_dict()
+    request: Request, result: Result | TextResult, context: Context, engine: Engine,
+    view: View, seq: int,
+) -> dict[str, Any]:  # fmt: skip
+    """The policy's verdict, then the matches as ``view`` may see them, both counted in
+    the metrics. ``seq``: where the indexes stood before the search."""
+    decision = engine.decide(result.matches, surface=context.surface)
+    out = decision.as_dict(distance=view.distance)
+    out["policy_version"] = decision.policy_version
+    out["list_seq"] = seq
+    out.update(result.as_dict())
     if result.matches and not view.full:
         fields = _BANK_FIELDS.of(engine.banks)
         out["matches"] = matches_shown(result.matches, view, fields)
     if given := context.given():
         out["context"] = given
+    metrics = request.app.state.metrics
+    metrics.decided(decision)
+    metrics.matched(out["matches"])
     return out
 
 
 EMPTY_NOTE = "the content is empty (0 bytes): there is nothing to match, and it matches nothing"
 
 
-def _empty(answer: dict[str, Any]) -> dict[str, Any]:
+def _nothing_if_empty(result: Result, data: bytes) -> Result:
     """Empty content is no known item, whatever a list says about the digest of no bytes."""
-    answer["matches"] = []
-    answer["note"] = EMPTY_NOTE
-    return answer
-
-
-def _count(request: Request, matches: list[dict[str, Any]]) -> None:
-    request.app.state.metrics.matched(matches)
+    return result if data else Result([], result.signals)
 
 
 @router.post(
@@ -130,6 +134,7 @@ def _count(request: Request, matches: list[dict[str, Any]]) -> None:
 )
 async def match(request: Request, caller: Matcher) -> Response:
     engine = _engine(request)
+    seq = engine.seq
     if is_json(media_type(request)):
         raw = await read_body(request, engine.limits.max_bytes)
         try:
@@ -142,15 +147,14 @@ async def match(request: Request, caller: Matcher) -> Response:
         empty = False
     else:
         data, context = await read_upload(request, engine.limits.max_bytes)
-        result = await run_in_threadpool(engine.match_content, data)
+        result = _nothing_if_empty(await run_in_threadpool(engine.match_content, data), data)
         empty = not data
     if alarm := probing.watch(request, caller, result):
         await run_in_threadpool(probing.report, request, caller, alarm, result)
         _refuse_if_probing(request, caller)
-    answer = _answer(result, context, engine, caller.view)
+    answer = _answer(request, result, context, engine, caller.view, seq)
     if empty:
-        _empty(answer)
-    _count(request, answer["matches"])
+        answer["note"] = EMPTY_NOTE
     return _json(answer)
 
 
@@ -160,15 +164,16 @@ def _refuse_if_probing(request: Request, caller: Caller) -> None:
 
 
 def _match_item(
-    request: Request, engine: Engine, caller: Caller, item: BatchItem, batch: BatchTally
-) -> dict[str, Any]:
+    request: Request, engine: Engine, caller: Caller, item: BatchItem, batch: BatchTally,
+    seq: int,
+) -> dict[str, Any]:  # fmt: skip
     try:
         _refuse_if_probing(request, caller)  # the rest of a batch that raised the alarm
         given = [x is not None for x in (item.signals, item.content, item.text)]
         if sum(given) != 1:
             raise InvalidValue("give one of 'signals', 'content' (base64) or 'text'")
         if item.text is not None:
-            return _answer(engine.match_text(item.text), item, engine, caller.view)
+            return _answer(request, engine.match_text(item.text), item, engine, caller.view, seq)
         if item.signals is not None:
             signals = _parse_signals(engine, item.signals)
             result = Result(engine.match_signals(signals), _signals_out(signals))
@@ -180,13 +185,13 @@ def _match_item(
                 data = base64.b64decode(item.content, validate=True)
             except (binascii.Error, ValueError):
                 raise InvalidValue("content is not valid base64") from None
-            result = engine.match_content(data, batch)
+            result = _nothing_if_empty(engine.match_content(data, batch), data)
         if alarm := probing.watch(request, caller, result):
             probing.report(request, caller, alarm, result)  # on a worker thread already
             _refuse_if_probing(request, caller)
-        answer = _answer(result, item, engine, caller.view)
+        answer = _answer(request, result, item, engine, caller.view, seq)
         if item.content is not None and not data:
-            return _empty(answer)
+            answer["note"] = EMPTY_NOTE
         return answer
     except HashguardError as e:
         return {"error": {"type": type(e).__name__, "message": e.message}}
@@ -205,12 +210,12 @@ async def match_text(request: Request, body: MatchText, caller: Matcher) -> Resp
     are found through case, accents, look-alike letters, leetspeak and spacing. Each match
     has the ``span`` of the message it covers and what ``matched``."""
     engine = _engine(request)
+    seq = engine.seq
     if len(body.text) <= INLINE_TEXT:  # tens of microseconds: cheaper than a thread hop
         result = engine.match_text(body.text)
     else:
         result = await run_in_threadpool(engine.match_text, body.text)
-    answer = _answer(result, body, engine, caller.view)
-    _count(request, answer["matches"])
+    answer = _answer(request, result, body, engine, caller.view, seq)
     return _json(answer)
 
 
@@ -228,9 +233,8 @@ async def match_batch(request: Request, batch: Batch, caller: Matcher) -> Respon
     if len(batch.items) > 1:
         request.app.state.auth.charge(caller, len(batch.items))
     tally = BatchTally(engine.limits.max_batch_decode_bytes)  # the items' images, together
+    seq = engine.seq
     results = await run_in_threadpool(
-        lambda: [_match_item(request, engine, caller, i, tally) for i in batch.items]
+        lambda: [_match_item(request, engine, caller, i, tally, seq) for i in batch.items]
     )
-    for item in results:
-        _count(request, item.get("matches", []))
     return _json({"results": results})

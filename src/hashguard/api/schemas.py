@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from hashguard.engine import MAX_TEXT_CHARS
 from hashguard.signals.pdq import MAX_THRESHOLD
@@ -12,6 +13,9 @@ from hashguard.signals.pdq import MAX_THRESHOLD
 MAX_SIGNALS = 64  # per item: one piece of content has a handful of hashes, not thousands
 MAX_BATCH = 100  # items per /v1/match/batch call
 CONTEXT = 256  # characters in a context field
+SURFACE = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)  # an event_time before this is a client's bug
+_IDS = ("content_id", "chat_id", "uploader_id", "surface")
 
 
 class Strict(BaseModel):
@@ -29,10 +33,27 @@ class Context(Strict):
     content_id: str | None = Field(None, max_length=CONTEXT)
     chat_id: str | None = Field(None, max_length=CONTEXT)
     uploader_id: str | None = Field(None, max_length=CONTEXT)
+    surface: str | None = Field(
+        None, pattern=SURFACE, examples=["public_channel", "group", "private_chat"],
+        description="where the item was shared, in the platform's own words: policy rules "
+        "may fit some surfaces only",
+    )  # fmt: skip
+    event_time: AwareDatetime | None = Field(
+        None, description="when the item was shared: ISO 8601 with a time zone"
+    )
+
+    @field_validator("event_time")
+    @classmethod
+    def _plausible(cls, value: datetime | None) -> datetime | None:
+        if value is not None and not EARLIEST <= value <= datetime.now(UTC) + timedelta(days=1):
+            raise ValueError(f"must lie between {EARLIEST.date()} and tomorrow")
+        return value
 
     def given(self) -> dict[str, str]:
-        fields = ("content_id", "chat_id", "uploader_id")
-        return {k: v for k in fields if (v := getattr(self, k)) is not None}
+        out = {k: v for k in _IDS if (v := getattr(self, k)) is not None}
+        if self.event_time is not None:
+            out["event_time"] = self.event_time.astimezone(UTC).isoformat()
+        return out
 
 
 class MatchSignals(Context):
@@ -66,13 +87,39 @@ class MatchOut(BaseModel):
     low_quality: bool | None = None
 
 
-class TextResponse(BaseModel):
+class ReasonOut(BaseModel):
+    rule: str
+    verdict: str
+    bank: str
+    entry: str
+    signal_type: str
+    distance: int | None = Field(None, description="as for matches: who may see it")
+    mode: str | None = Field(None, description="shadow, for a shadow rule's reason")
+    capped: bool | None = Field(None, description="the rule's flood guard lowered it to review")
+
+
+class Verdicts(BaseModel):
+    """What the policy made of the matches."""
+
+    verdict: str = Field(description="allow, review, block or report: the strictest rule's")
+    reasons: list[ReasonOut] = Field(description="every live rule that fired, strictest first")
+    shadow: dict[str, Any] | None = Field(
+        None, description="the verdict and reasons if the shadow rules were live"
+    )
+    suppressed: list[dict[str, Any]] | None = Field(
+        None, description="matches in suppress banks, which cancelled the others"
+    )
+    policy_version: int = Field(description="the policy applied; 0 is the built-in one")
+    list_seq: int = Field(description="the change-log position the indexes were at")
+
+
+class TextResponse(Verdicts):
     matches: list[MatchOut]
     urls: list[dict[str, Any]]
     context: dict[str, str] | None = None
 
 
-class MatchResponse(BaseModel):
+class MatchResponse(Verdicts):
     matches: list[MatchOut]
     signals: dict[str, Any]
     context: dict[str, str] | None = None
@@ -80,6 +127,12 @@ class MatchResponse(BaseModel):
 
 
 class BatchResult(BaseModel):
+    verdict: str | None = None
+    reasons: list[ReasonOut] | None = None
+    shadow: dict[str, Any] | None = None
+    suppressed: list[dict[str, Any]] | None = None
+    policy_version: int | None = None
+    list_seq: int | None = None
     matches: list[MatchOut] | None = None
     urls: list[dict[str, Any]] | None = None
     signals: dict[str, Any] | None = None

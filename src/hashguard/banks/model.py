@@ -16,7 +16,8 @@ if TYPE_CHECKING:
     from hashguard.signals.registry import Registry
 
 Status = Literal["active", "retracted"]
-ChangeKind = Literal["add", "retract", "update", "bank"]
+ChangeKind = Literal["add", "retract", "update", "bank", "policy"]
+NO_BANK = 0  # the bank_id of a change that is not to a bank (a policy)
 
 _BANK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -142,7 +143,8 @@ class Change:
     """One numbered change to one bank; indexes apply them in ``seq`` order.
 
     ``add`` and ``retract`` carry one signal of one entry; ``bank`` says the bank's settings
-    changed (threshold, enabled), which indexes pick up without touching their contents.
+    changed (threshold, enabled), which indexes pick up without touching their contents;
+    ``policy`` (bank :data:`NO_BANK`) that a new policy was set.
     """
 
     seq: int

@@ -42,6 +42,7 @@ class IndexSet:
         # the largest of them (what the index is searched at): one lookup per search.
         self._limits: dict[str, tuple[dict[int, int], int]] = {}
         self.seq = 0
+        self.policy_changes = 0  # policy changes seen in the log (the engine reloads on one)
         self.loaded_from = "empty"
         self.entries = EntryCache()  # matched entries' metadata, forgotten as they change
         # Searches run on request threads while one follower thread (the caller of load,
@@ -75,6 +76,7 @@ class IndexSet:
     def rebuild(self, store: ChangeLog) -> None:
         """Build every index from the store's active entries, then swap them in."""
         started = time.perf_counter()
+        self.policy_changes += 1  # the changes skipped may hold one: the engine rereads it
         names = self.registry.names()
         seq, rows = store.active_signals(names)
         grouped: dict[str, tuple[list[Any], list[int], list[int]]] = defaultdict(
@@ -170,6 +172,7 @@ class IndexSet:
                     self.rebuild(store)
                     return backlog
             bank_changed = any(c.kind == "bank" for c in batch)
+            self.policy_changes += sum(c.kind == "policy" for c in batch)
             banks = {b.id: b for b in store.banks()} if bank_changed else None
             with self._lock:
                 if banks is not None:

@@ -103,6 +103,17 @@ class Policy:
 
 
 @dataclass(frozen=True)
+class PolicyRecord:
+    """A policy as the store keeps it: the document, not yet parsed (parsing needs the
+    signal types, which the store does not know)."""
+
+    version: int
+    document: dict[str, Any]
+    actor: str
+    created_at: str  # ISO 8601
+
+
+@dataclass(frozen=True)
 class StoredPolicy:
     """A policy as the store holds it: version 0 is the built-in default, never stored."""
 

@@ -15,6 +15,7 @@ from prometheus_client import Counter, Gauge, Histogram
 
 if TYPE_CHECKING:
     from hashguard.engine import Status
+    from hashguard.policy.model import Decision
 
 _BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
@@ -30,6 +31,24 @@ class Metrics:
             "hashguard_request_seconds", "HTTP request latency", ["route"], buckets=_BUCKETS
         )
         self.matches = Counter("hashguard_matches", "Matches returned", ["bank", "signal_type"])
+        self.verdicts = Counter(
+            "hashguard_verdicts", "Items checked, by the policy's verdict", ["verdict"]
+        )
+        self.shadow_verdicts = Counter(
+            "hashguard_shadow_verdicts",
+            "Items on which shadow rules fired, by the verdict they would have given",
+            ["verdict"],
+        )
+        self.suppressed = Counter(
+            "hashguard_suppressed",
+            "Matches cancelled by a match in a suppress bank (known-benign items), by that bank",
+            ["bank"],
+        )
+        self.flood_capped = Counter(
+            "hashguard_flood_capped",
+            "Verdicts a rule's flood guard lowered to review (alert: a list entry may be bad)",
+            ["rule"],
+        )
         self.probing = Counter(
             "hashguard_probing_alarms",
             "Keys whose queries looked like probing of the lists (then blocked a while)",
@@ -67,6 +86,15 @@ class Metrics:
     def matched(self, matches: list[dict[str, Any]]) -> None:
         for m in matches:
             self.matches.labels(m["bank"], m["signal_type"]).inc()
+
+    def decided(self, decision: Decision) -> None:
+        self.verdicts.labels(decision.verdict.label).inc()
+        if decision.shadow is not None:
+            self.shadow_verdicts.labels(decision.shadow.label).inc()
+        for bank in {s.bank: s.cancelled for s in decision.suppressed}.items():
+            self.suppressed.labels(bank[0]).inc(bank[1])
+        for rule in decision.capped:
+            self.flood_capped.labels(rule).inc()
 
     def synced(self, source: str, status: str) -> None:
         self.syncs.labels(source, status).inc()

@@ -24,7 +24,7 @@ from hashguard.errors import Conflict, ListRejected, RowError
 from hashguard.lists.rows import ListRow
 from hashguard.signals.registry import Registry, shared_registry
 from hashguard.store.curation import Curation
-from hashguard.store.memory_records import MemoryAudit, MemoryKeys, MemorySources
+from hashguard.store.memory_records import MemoryAudit, MemoryKeys, MemoryPolicies, MemorySources
 from hashguard.store.memory_tables import Tables, apply_rows
 from hashguard.store.repositories import Added, Repositories
 
@@ -63,6 +63,7 @@ class MemoryStore(Curation):
         self.audit = MemoryAudit(self._lock)
         self.keys = MemoryKeys(self._lock, self.audit)
         self.sources = MemorySources(self._lock, self.audit)
+        self.policies = MemoryPolicies(self._writing, self.audit)
         self._after_write: list[Callable[[], None]] = []
         self._wakeups: list[_Wakeup] = []
 

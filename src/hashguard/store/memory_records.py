@@ -1,19 +1,23 @@
-"""The in-memory store's API keys, sources and audit log: what
-:mod:`~hashguard.store.key_table`, :mod:`~hashguard.store.sources` and
-:mod:`~hashguard.store.audit` keep in SQL, with the same checks (shared with them)."""
+"""The in-memory store's API keys, sources, policies and audit log: what
+:mod:`~hashguard.store.key_table`, :mod:`~hashguard.store.sources`,
+:mod:`~hashguard.store.policy_table` and :mod:`~hashguard.store.audit` keep in SQL, with the
+same checks (shared with them)."""
 
 from __future__ import annotations
 
 import json
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from hashguard.access.api_keys import ApiKey, NewKey, hash_key, no_key
+from hashguard.banks.model import NO_BANK
 from hashguard.errors import Conflict
+from hashguard.policy.model import PolicyRecord
 from hashguard.sources.model import Source, check_new_source, decoded_checkpoint, no_source
 from hashguard.store.sources import lease_taken, lease_value
 
@@ -97,6 +101,32 @@ class MemoryKeys:
 
     def find(self, secret: str) -> ApiKey | None:
         return self.by_hash().get(hash_key(secret))
+
+
+class MemoryPolicies:
+    def __init__(
+        self, writing: Callable[[], AbstractContextManager[Any]], audit: MemoryAudit
+    ) -> None:
+        self._writing = writing  # the store's: a policy is logged as a change
+        self._audit = audit
+        self._rows: list[PolicyRecord] = []
+
+    def current(self) -> PolicyRecord | None:
+        found = self.history(limit=1)
+        return found[0] if found else None
+
+    def history(self, *, limit: int = 50) -> list[PolicyRecord]:
+        return self._rows[::-1][:limit]
+
+    def set(self, document: dict[str, Any], *, actor: str) -> PolicyRecord:
+        with self._writing() as tables:
+            stored = json.loads(json.dumps(document))  # a copy, as the SQL store's JSON is
+            record = PolicyRecord(len(self._rows) + 1, stored, actor[:128], now().isoformat())
+            self._rows = [*self._rows, record]
+            tables.log("policy", NO_BANK)
+            version = record.version
+            self._audit.append(actor, "policy.set", f"v{version}", {"version": version})
+        return record
 
 
 class MemorySources:

@@ -18,6 +18,7 @@ from hashguard.access.api_keys import ApiKey
 from hashguard.banks.model import Bank, Change, Entry, ImportReport
 from hashguard.errors import RowError
 from hashguard.lists.rows import ListRow
+from hashguard.policy.model import PolicyRecord
 from hashguard.sources.model import Source
 
 Added = tuple[ImportReport, Entry]  # what adding one entry did, and the entry
@@ -179,6 +180,17 @@ class SourceRepository(Protocol):
     def claim(self, owner: str, seconds: float) -> bool: ...
 
 
+class PolicyRepository(Protocol):
+    """Policies, versioned: each set is a new version, the newest in force. Documents are
+    checked before they get here (:mod:`hashguard.policy.versions`)."""
+
+    def current(self) -> PolicyRecord | None: ...
+
+    def history(self, *, limit: int = 50) -> list[PolicyRecord]: ...
+
+    def set(self, document: dict[str, Any], *, actor: str) -> PolicyRecord: ...
+
+
 class AuditLog(Protocol):
     """Who changed what, when: append-only."""
 
@@ -200,6 +212,9 @@ class Repositories(BankRepository, ChangeLog, Protocol):
 
     @property
     def audit(self) -> AuditLog: ...
+
+    @property
+    def policies(self) -> PolicyRepository: ...
 
     @property
     def work_dir(self) -> Path:

@@ -44,6 +44,7 @@ from hashguard.store.database import (
 )
 from hashguard.store.importer import apply_list
 from hashguard.store.key_table import Keys
+from hashguard.store.policy_table import Policies
 from hashguard.store.repositories import Added, Repositories
 from hashguard.store.sources import Sources
 from hashguard.store.workdir import clean_stale, work_dir
@@ -112,6 +113,7 @@ class Store(Curation):
         clean_stale(self.work_dir)
         self.keys = Keys(self.engine)
         self.sources = Sources(self.engine)
+        self.policies = Policies(self.engine, self._writing)
         self.audit = audit.Audit(self.engine)
         self._after_write: list[Callable[[], None]] = []
         # Kept for what runs many times a second: changes are written on one, and the

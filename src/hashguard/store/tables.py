@@ -122,6 +122,17 @@ audit = Table(
     sqlite_autoincrement=True,
 )
 
+# Policies, versioned (each set is a new row, the newest in force); see hashguard.policy.
+policies = Table(
+    "hg_policies",
+    metadata,
+    Column("version", Integer, primary_key=True),
+    Column("document", Text, nullable=False),  # JSON: the policy as Policy.as_dict() gives it
+    Column("actor", String(128), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    sqlite_autoincrement=True,
+)
+
 # Upstream lists a bank is synced from, with the checkpoint that makes a sync resumable.
 sources = Table(
     "hg_sources",
