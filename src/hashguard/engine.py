@@ -152,7 +152,7 @@ class Engine:
         """Load the indexes (snapshot + tail of the log, or a rebuild). Until this is done
         the engine is not ready: a server answers 503 rather than miss known content."""
         self.indexes.load(self.store, self.index_dir)
-        self._reload_policy()
+        self.reload_policy()
         self.loaded = True
         self.last_refresh = time.monotonic()
 
@@ -160,11 +160,12 @@ class Engine:
         """Apply changes logged since the indexes were last brought up to date."""
         applied = self.indexes.catch_up(self.store)
         if self.indexes.policy_changes != self._policy_changes:
-            self._reload_policy()
+            self.reload_policy()
         self.last_refresh = time.monotonic()
         return applied
 
-    def _reload_policy(self) -> None:
+    def reload_policy(self) -> None:
+        """Read the policy in force again (done by :meth:`refresh` when one was set)."""
         # Counted before reading: a policy set meanwhile is read now or on the next round.
         changes = self.indexes.policy_changes
         self.policy = in_force(self.store, self.registry)

@@ -31,7 +31,8 @@ def changes(
             {
                 "seq": c.seq,
                 "kind": c.kind,
-                "bank": names.get(c.bank_id, f"#{c.bank_id}"),
+                # a policy change is to no bank
+                **({} if c.kind == "policy" else {"bank": names.get(c.bank_id, f"#{c.bank_id}")}),
                 **({"signal_type": c.signal_type, "value": c.value} if c.signal_type else {}),
             }
             for c in rows

@@ -37,6 +37,7 @@ from hashguard.api import (
     match,
     metrics,
     openapi,
+    policy,
     sources,
 )
 from hashguard.api import workers as workers_module
@@ -181,7 +182,7 @@ def create_app(engine: Engine, options: ServeOptions | None = None) -> FastAPI:
     app.state.metrics = m
     errors.install(app)
     openapi.install(app)
-    for module in (home, match, banks, entries, changes, sources, admin, health, metrics):
+    for module in (home, match, banks, entries, changes, sources, policy, admin, health, metrics):
         app.include_router(module.router)
     # The last added runs first: HostAndOrigin refuses foreign hosts and cross-site writes,
     # then BodyLimit an oversized body before anything reads it (neither shows in Timing's

@@ -20,6 +20,7 @@ from typing import IO, Any, NoReturn
 from hashguard import __version__
 from hashguard.access.api_keys import SCOPES
 from hashguard.banks.model import check_pdq_threshold, merge_thresholds, parse_match_fields
+from hashguard.cli import policy as policy_commands
 from hashguard.cli import sync
 from hashguard.cli import text as text_commands
 from hashguard.cli.common import (
@@ -183,7 +184,7 @@ def cmd_match(args: argparse.Namespace) -> int:
             found = engine.match_signals([signal])
             matched |= bool(found)
             emit({"line": line, "signal_type": signal.type, "signal": signal.value,
-                  "matches": [m.as_dict() for m in found]})  # fmt: skip
+                  **_verdict(engine, found), "matches": [m.as_dict() for m in found]})  # fmt: skip
     else:
         hashed = hash_paths(
             iter_paths(args.paths),
@@ -198,10 +199,17 @@ def cmd_match(args: argparse.Namespace) -> int:
                 continue
             answer = engine.match_hashed(result)
             matched |= bool(answer.matches)
-            emit({"path": str(path), **answer.as_dict()})
+            emit({"path": str(path), **_verdict(engine, answer.matches), **answer.as_dict()})
     if matched and args.fail_on_match:
         return EXIT_MATCHED
     return EXIT_UNREADABLE if failed else 0
+
+
+def _verdict(engine: Any, matches: Sequence[Any]) -> dict[str, Any]:
+    """What the policy in force makes of ``matches``, as the API answers it."""
+    decision = engine.decide(matches)
+    return {**decision.as_dict(), "policy_version": decision.policy_version,
+            "list_seq": engine.seq}  # fmt: skip
 
 
 def cmd_index(args: argparse.Namespace) -> int:
@@ -445,6 +453,7 @@ def build_parser() -> argparse.ArgumentParser:
     keys.set_defaults(func=cmd_keys)
     sync.add_parsers(sub)
     text_commands.add_parser(sub)
+    policy_commands.add_parser(sub)
     _global_options_everywhere(p)
     return p
 

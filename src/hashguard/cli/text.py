@@ -34,7 +34,9 @@ def cmd_match_text(args: argparse.Namespace) -> int:
                 emit({"line": number, "error": e.message})
                 continue
             matched |= bool(result.matches)
-            emit({"line": number, **result.as_dict()})
+            decision = engine.decide(result.matches)
+            emit({"line": number, **decision.as_dict(), "policy_version": decision.policy_version,
+                  **result.as_dict()})  # fmt: skip
     if args.fail_on_match and matched:
         return EXIT_MATCHED
     return EXIT_UNREADABLE if failed else 0
