@@ -1,9 +1,11 @@
-"""Two real `hashguard serve` processes (one of them with 2 workers) on one PostgreSQL:
-every change made through either is answered by every worker within a second."""
+"""Real `hashguard serve` processes on PostgreSQL: every change made through either of two
+is answered by every worker within a second; acknowledged verdicts survive kill -9."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -14,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from hashguard.lists.rows import ListRow
 from hashguard.store.store import Store
 
 FRESHNESS = 1.0  # seconds: the promise under test
@@ -147,3 +150,38 @@ def test_restart_is_ready_from_snapshot_and_log_tail(cluster) -> None:  # type: 
     index = httpx.get(f"{again.url}/v1/index", headers=matcher).json()
     assert index["loaded_from"] == "snapshot" and index["lag"] == 0
     assert _matched(again, keys["match"], MD5S[2])
+
+
+def test_acknowledged_verdicts_survive_kill_9(pg_url: str, tmp_path: Path) -> None:
+    """Blocks answered by a real server are in the match log after it is killed outright."""
+    store = Store(pg_url)
+    store.create_bank("iwf")
+    store.import_rows("iwf", [ListRow(1, "add", "x1", "md5", MD5S[0])], [], "test")
+    key = store.keys.create("k-match", ["match"], actor="test")[1]
+    server = Server(pg_url, tmp_path / "k", 2)
+    try:
+        server.wait_ready()
+        body = {"signals": [{"type": "md5", "value": MD5S[0]}]}
+        headers = {"Authorization": f"Bearer {key}"}
+        acknowledged = []
+        with httpx.Client(base_url=server.url, headers=headers) as client:
+            for i in range(30):
+                answer = client.post("/v1/match", json={**body, "content_id": f"c{i}"}).json()
+                assert answer["verdict"] == "block"
+                acknowledged.append((answer["match_id"], answer["event_id"]))
+        _kill_9(server.process.pid)
+        kept = {r["id"] for r in store.match_log.records()}
+        events = {e["event"]["event_id"] for e in store.match_log.events()}
+        assert {m for m, _ in acknowledged} <= kept
+        assert {e for _, e in acknowledged} <= events
+    finally:
+        server.stop()
+        store.close()
+
+
+def _kill_9(pid: int) -> None:
+    """SIGKILL a process and its children (the workers), no chance to flush anything."""
+    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    for p in [pid, *map(int, children.split())]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(p, signal.SIGKILL)

@@ -3,7 +3,7 @@
 
 tests/store/test_import.py runs on all three too; the tests here cover the rest of the
 interfaces: bank settings and deletion, single entries, the change log, keys, sources,
-policies, the audit log.
+policies, the match log and outbox, the audit log.
 """
 
 from __future__ import annotations
@@ -11,13 +11,16 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from hashguard.actions.model import Checked
 from hashguard.errors import Conflict, InvalidValue, ListRejected, NotFound, UnknownSignalType
 from hashguard.lists.rows import ListRow, entry_rows
+from hashguard.policy import Verdict
 from hashguard.signals.registry import default_registry
 from hashguard.store.memory import MemoryStore
 from hashguard.store.repositories import Repositories
@@ -229,6 +232,36 @@ def test_policies_are_versioned_and_logged(repos: Repositories) -> None:
     assert [(c.kind, c.bank_id, c.entry_pk) for c in changes] == [("policy", 0, None)] * 2
     audited = [(a["action"], a["target"]) for a in repos.audit.read()]
     assert audited == [("policy.set", "v1"), ("policy.set", "v2")]
+
+
+def test_the_match_log_and_its_outbox(repos: Repositories) -> None:
+    block = Checked(
+        Verdict.BLOCK, policy_version=2, list_seq=41, content_key="id:c1",
+        matches=({"bank": "iwf", "entry": "x1", "signal_type": "pdq", "distance": 3},),
+        reasons=({"rule": "r", "verdict": "block", "bank": "iwf", "entry": "x1",
+                  "signal_type": "pdq", "distance": 3},),
+        signals={"pdq": PDQ}, context={"content_id": "c1", "chat_id": "g1", "surface": "group"},
+    )  # fmt: skip
+    shadow_only = replace(block, verdict=Verdict.ALLOW, shadow=Verdict.BLOCK, reasons=())
+    first = repos.match_log.submit(block).result(timeout=30)
+    second = repos.match_log.submit(shadow_only).result(timeout=30)
+    assert first.event_id == block.event_id and second.event_id is None  # recorded, not acted
+    assert second.match_id > first.match_id
+    records = repos.match_log.records()
+    assert [(r["id"], r["verdict"], r["shadow"]) for r in records] == [
+        (first.match_id, "block", None), (second.match_id, "allow", "block"),
+    ]  # fmt: skip
+    kept = records[0]
+    assert kept["context"] == {"content_id": "c1", "chat_id": "g1", "surface": "group"}
+    assert (kept["matches"], kept["signals"]) == ([dict(block.matches[0])], {"pdq": PDQ})
+    assert (kept["policy_version"], kept["list_seq"], kept["retroactive"]) == (2, 41, False)
+    assert repos.match_log.records(after=first.match_id) == records[1:]
+    [event] = repos.match_log.events()
+    payload = event["event"]
+    assert payload["event_id"] == block.event_id and payload["type"] == "verdict.block"
+    assert payload["match_id"] == first.match_id and payload["reasons"] == list(block.reasons)
+    assert payload["context"]["content_id"] == "c1" and payload["list_seq"] == 41
+    assert repos.match_log.events(after=event["id"]) == []
 
 
 # The in-memory importer against the SQL one, on random lists.

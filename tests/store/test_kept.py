@@ -96,6 +96,17 @@ def test_a_connection_dropped_while_busy_fails_one_use_and_the_next_reconnects(
     assert backend(store._reader) != reader
 
 
+def test_adds_on_a_writer_connection_dropped_while_busy_are_written_on_a_new_one(
+    store: Store, pg_url: str
+) -> None:
+    add(store, "a")
+    writer = backend(store._writer)
+    terminate(pg_url, writer)
+    add(store, "b")  # within IDLE_PING: no ping; the lost connection is replaced and retried
+    assert backend(store._writer) != writer
+    assert store.entry("b", "b").id == "b"
+
+
 def test_a_second_thread_gets_a_pooled_connection_while_the_kept_one_is_in_use(
     store: Store,
 ) -> None:

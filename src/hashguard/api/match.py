@@ -1,17 +1,20 @@
 """POST /v1/match and /v1/match/batch: content or precomputed hashes in, matches out.
 
-The hot path of the service. It never touches the database unless something matched (then
-only to read the matched entries' metadata), and answers without reading entries' hash
-values back: a ``match`` key learns verdicts, never the lists. What a match key is told of
+The hot path of the service. It never touches the database unless something matched: then
+it may read the matched entries' metadata, and a verdict other than a plain allow is
+written to the match log (with its outbox event) before it is answered. It answers without
+reading entries' hash values back: a ``match`` key learns verdicts, never the lists. What a match key is told of
 each match is shaped by :mod:`hashguard.access.visibility`; its PDQ queries are watched for
 probing (:mod:`hashguard.api.probing`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
+import logging
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -19,6 +22,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
 from hashguard.access.visibility import BankFields, View, matches_shown
+from hashguard.actions.model import Checked, checked, content_key
 from hashguard.api import probing
 from hashguard.api.auth import Caller, Matcher
 from hashguard.api.bodies import is_json, media_type, read_body, read_upload, validation_error
@@ -41,6 +45,7 @@ from hashguard.errors import HashguardError, InvalidValue, NotReady, TooLarge
 from hashguard.media.budget import BatchTally
 from hashguard.signals.base import Signal
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["match"])
 INLINE_TEXT = 4096  # characters of text matched on the event loop rather than a thread
 _BANK_FIELDS = BankFields()  # what each bank shows match keys
@@ -95,12 +100,17 @@ def _signals_out(signals: list[Signal]) -> dict[str, Any]:
     return out
 
 
+Answer = tuple[dict[str, Any], Checked | None]  # the answer, and its verdict's record if kept
+
+
 def _answer(
     request: Request, result: Result | TextResult, context: Context, engine: Engine,
-    view: View, seq: int,
-) -> dict[str, Any]:  # fmt: skip
+    view: View, seq: int, text: str | None = None,
+) -> Answer:  # fmt: skip
     """The policy's verdict, then the matches as ``view`` may see them, both counted in
-    the metrics. ``seq``: where the indexes stood before the search."""
+    the metrics; and what the match log is to keep of it (see :func:`_keep`). ``seq``:
+    where the indexes stood before the search; ``text``: the message matched, if one was
+    (only its digest is kept)."""
     decision = engine.decide(result.matches, surface=context.surface)
     out = decision.as_dict(distance=view.distance)
     out["policy_version"] = decision.policy_version
@@ -109,12 +119,47 @@ def _answer(
     if result.matches and not view.full:
         fields = _BANK_FIELDS.of(engine.banks)
         out["matches"] = matches_shown(result.matches, view, fields)
-    if given := context.given():
+    given = context.given()
+    if given:
         out["context"] = given
     metrics = request.app.state.metrics
     metrics.decided(decision)
     metrics.matched(out["matches"])
-    return out
+    signals = result.signals if isinstance(result, Result) else {}
+    kept = checked(
+        decision, [m.as_dict() for m in result.matches], list_seq=seq,
+        content_key=content_key(given, signals, text), signals=signals, context=given,
+    )  # fmt: skip
+    return out, kept
+
+
+async def _keep(engine: Engine, answers: list[Answer]) -> None:
+    """Make each kept verdict durable (its match-log row and outbox event, one transaction)
+    before it is answered; an answer gets its ``match_id`` and ``event_id``. One that could
+    not be kept becomes an error: a block that was not recorded is not answered as one."""
+    pending = [(out, engine.store.match_log.submit(k)) for out, k in answers if k is not None]
+    for out, future in pending:
+        try:
+            logged = await asyncio.wrap_future(future)
+        except Exception:
+            log.exception("a verdict could not be recorded")
+            out.clear()
+            out["error"] = {"type": "NotReady", "message": NOT_KEPT}
+            continue
+        out["match_id"] = logged.match_id
+        if logged.event_id is not None:
+            out["event_id"] = logged.event_id
+
+
+NOT_KEPT = "the verdict could not be recorded (the database is unavailable?); retry"
+
+
+async def _answered(engine: Engine, answer: Answer) -> Response:
+    await _keep(engine, [answer])
+    out = answer[0]
+    if "error" in out:
+        raise NotReady(NOT_KEPT)
+    return _json(out)
 
 
 EMPTY_NOTE = "the content is empty (0 bytes): there is nothing to match, and it matches nothing"
@@ -154,8 +199,8 @@ async def match(request: Request, caller: Matcher) -> Response:
         _refuse_if_probing(request, caller)
     answer = _answer(request, result, context, engine, caller.view, seq)
     if empty:
-        answer["note"] = EMPTY_NOTE
-    return _json(answer)
+        answer[0]["note"] = EMPTY_NOTE
+    return await _answered(engine, answer)
 
 
 def _refuse_if_probing(request: Request, caller: Caller) -> None:
@@ -166,14 +211,15 @@ def _refuse_if_probing(request: Request, caller: Caller) -> None:
 def _match_item(
     request: Request, engine: Engine, caller: Caller, item: BatchItem, batch: BatchTally,
     seq: int,
-) -> dict[str, Any]:  # fmt: skip
+) -> Answer:  # fmt: skip
     try:
         _refuse_if_probing(request, caller)  # the rest of a batch that raised the alarm
         given = [x is not None for x in (item.signals, item.content, item.text)]
         if sum(given) != 1:
             raise InvalidValue("give one of 'signals', 'content' (base64) or 'text'")
         if item.text is not None:
-            return _answer(request, engine.match_text(item.text), item, engine, caller.view, seq)
+            found = engine.match_text(item.text)
+            return _answer(request, found, item, engine, caller.view, seq, item.text)
         if item.signals is not None:
             signals = _parse_signals(engine, item.signals)
             result = Result(engine.match_signals(signals), _signals_out(signals))
@@ -191,10 +237,10 @@ def _match_item(
             _refuse_if_probing(request, caller)
         answer = _answer(request, result, item, engine, caller.view, seq)
         if item.content is not None and not data:
-            answer["note"] = EMPTY_NOTE
+            answer[0]["note"] = EMPTY_NOTE
         return answer
     except HashguardError as e:
-        return {"error": {"type": type(e).__name__, "message": e.message}}
+        return {"error": {"type": type(e).__name__, "message": e.message}}, None
 
 
 @router.post(
@@ -215,8 +261,8 @@ async def match_text(request: Request, body: MatchText, caller: Matcher) -> Resp
         result = engine.match_text(body.text)
     else:
         result = await run_in_threadpool(engine.match_text, body.text)
-    answer = _answer(request, result, body, engine, caller.view, seq)
-    return _json(answer)
+    answer = _answer(request, result, body, engine, caller.view, seq, body.text)
+    return await _answered(engine, answer)
 
 
 @router.post(
@@ -234,7 +280,8 @@ async def match_batch(request: Request, batch: Batch, caller: Matcher) -> Respon
         request.app.state.auth.charge(caller, len(batch.items))
     tally = BatchTally(engine.limits.max_batch_decode_bytes)  # the items' images, together
     seq = engine.seq
-    results = await run_in_threadpool(
+    answers = await run_in_threadpool(
         lambda: [_match_item(request, engine, caller, i, tally, seq) for i in batch.items]
     )
-    return _json({"results": results})
+    await _keep(engine, answers)  # the batch's verdicts share the writer's transactions
+    return _json({"results": [out for out, _ in answers]})

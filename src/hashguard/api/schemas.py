@@ -111,6 +111,12 @@ class Verdicts(BaseModel):
     )
     policy_version: int = Field(description="the policy applied; 0 is the built-in one")
     list_seq: int = Field(description="the change-log position the indexes were at")
+    match_id: int | None = Field(
+        None, description="the verdict's match-log record: any verdict but a plain allow"
+    )
+    event_id: str | None = Field(
+        None, description="its outbox event (review, block, report): the idempotency key"
+    )
 
 
 class TextResponse(Verdicts):
@@ -133,6 +139,8 @@ class BatchResult(BaseModel):
     suppressed: list[dict[str, Any]] | None = None
     policy_version: int | None = None
     list_seq: int | None = None
+    match_id: int | None = None
+    event_id: str | None = None
     matches: list[MatchOut] | None = None
     urls: list[dict[str, Any]] | None = None
     signals: dict[str, Any] | None = None

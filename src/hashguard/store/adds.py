@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
-import queue
-import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -34,10 +32,10 @@ from hashguard.signals.base import Signal
 from hashguard.store import audit
 from hashguard.store.adds_pg import NewEntry, write_new
 from hashguard.store.repositories import Added
+from hashguard.store.writer import GroupWriter
 
 log = logging.getLogger(__name__)
 
-MAX_BATCH = 256  # adds in one transaction
 _METADATA = ("category", "severity", "note", "extra")
 
 # Built once (compiling a statement costs more than running it on a warm connection).
@@ -231,59 +229,15 @@ class GroupFailed(Exception):
     """The one statement for a group's new entries failed: write the group row by row."""
 
 
-class GroupCommit:
-    """A writer thread: each transaction takes every add queued since the last began."""
+class GroupCommit(GroupWriter[EntryAdd, Added]):
+    """The writer thread of single adds: each transaction takes every add queued since the
+    last began."""
+
+    name = "hashguard-adds"
 
     def __init__(self, writing: Callable[[], AbstractContextManager[Connection]]) -> None:
+        super().__init__()
         self._writing = writing
-        self._queue: queue.SimpleQueue[Pending | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._start = threading.Lock()
-        self.batches = 0  # transactions committed, for tests and benchmarks
-        self.largest = 0
-
-    def submit(self, add: EntryAdd) -> Future[Added]:
-        future: Future[Added] = Future()
-        with self._start:
-            if self._thread is None:
-                thread = threading.Thread(target=self._run, name="hashguard-adds", daemon=True)
-                thread.start()
-                self._thread = thread
-        self._queue.put((add, future))
-        return future
-
-    def close(self) -> None:
-        with self._start:
-            thread, self._thread = self._thread, None
-        if thread is not None:
-            self._queue.put(None)
-            thread.join(30)
-
-    def _take(self) -> Iterator[list[Pending]]:
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            batch = [item]
-            while len(batch) < MAX_BATCH:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    self._queue.put(None)  # stop after this batch
-                    break
-                batch.append(more)
-            yield batch
-
-    def _run(self) -> None:
-        for batch in self._take():
-            try:
-                self.write(batch)
-            except BaseException as e:  # never leave a caller waiting
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(e)
 
     def write(self, batch: list[Pending]) -> None:
         """Write ``batch`` in one transaction and settle every future after the commit; an
@@ -291,6 +245,7 @@ class GroupCommit:
         failed add: failures cost, successes do not)."""
         pending = [p for p in batch if p[1].set_running_or_notify_cancel()]
         grouped = True
+        reconnected = False
         while pending:
             try:
                 results = self._transaction([add for add, _ in pending], grouped)
@@ -300,6 +255,18 @@ class GroupCommit:
             except ItemFailed as failed:
                 pending.pop(failed.index)[1].set_exception(failed.error)
                 continue
+            except DBAPIError as e:
+                if e.connection_invalidated and not reconnected:
+                    # The kept connection was dropped (a restart, a proxy's idle timeout):
+                    # again, once, on a new one. Should the drop have come after COMMIT
+                    # reached the server, the second write finds the entries there and
+                    # adds nothing twice.
+                    log.warning("the database connection was lost; writing the adds again")
+                    reconnected = True
+                    continue
+                for _, future in pending:
+                    future.set_exception(e)
+                return
             except Exception as e:  # the commit, or the lock: nothing was written
                 for _, future in pending:
                     future.set_exception(e)

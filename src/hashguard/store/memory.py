@@ -24,7 +24,13 @@ from hashguard.errors import Conflict, ListRejected, RowError
 from hashguard.lists.rows import ListRow
 from hashguard.signals.registry import Registry, shared_registry
 from hashguard.store.curation import Curation
-from hashguard.store.memory_records import MemoryAudit, MemoryKeys, MemoryPolicies, MemorySources
+from hashguard.store.memory_records import (
+    MemoryAudit,
+    MemoryKeys,
+    MemoryMatchLog,
+    MemoryPolicies,
+    MemorySources,
+)
 from hashguard.store.memory_tables import Tables, apply_rows
 from hashguard.store.repositories import Added, Repositories
 
@@ -64,6 +70,7 @@ class MemoryStore(Curation):
         self.keys = MemoryKeys(self._lock, self.audit)
         self.sources = MemorySources(self._lock, self.audit)
         self.policies = MemoryPolicies(self._writing, self.audit)
+        self.match_log = MemoryMatchLog(self._lock)
         self._after_write: list[Callable[[], None]] = []
         self._wakeups: list[_Wakeup] = []
 

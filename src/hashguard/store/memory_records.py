@@ -9,12 +9,14 @@ import json
 import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from hashguard.access.api_keys import ApiKey, NewKey, hash_key, no_key
+from hashguard.actions.model import Checked, Logged
 from hashguard.banks.model import NO_BANK
 from hashguard.errors import Conflict
 from hashguard.policy.model import PolicyRecord
@@ -127,6 +129,45 @@ class MemoryPolicies:
             version = record.version
             self._audit.append(actor, "policy.set", f"v{version}", {"version": version})
         return record
+
+
+class MemoryMatchLog:
+    def __init__(self, lock: threading.RLock) -> None:
+        self._lock = lock
+        self._records: list[dict[str, Any]] = []
+        self._events: list[dict[str, Any]] = []
+
+    def submit(self, item: Checked) -> Future[Logged]:
+        future: Future[Logged] = Future()
+        with self._lock:
+            match_id = len(self._records) + 1
+            at = now().isoformat()
+            self._records.append({
+                "id": match_id, "at": at, "verdict": item.verdict.label,
+                "shadow": item.shadow.label if item.shadow is not None else None,
+                "retroactive": item.retroactive, "policy_version": item.policy_version,
+                "list_seq": item.list_seq, "content_key": item.content_key,
+                "context": dict(item.context), "matches": [dict(m) for m in item.matches],
+                "reasons": [dict(r) for r in item.reasons], "signals": dict(item.signals),
+            })  # fmt: skip
+            event_id = None
+            if item.acted:
+                event = json.loads(json.dumps(item.event(match_id, at)))
+                self._events.append({"id": len(self._events) + 1, "event": event})
+                event_id = item.event_id
+        future.set_result(Logged(match_id, event_id))
+        return future
+
+    def records(self, *, after: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(r) for r in self._records[after : after + limit]]
+
+    def events(self, *, after: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(e) for e in self._events[after : after + limit]]
+
+    def close(self) -> None:
+        pass
 
 
 class MemorySources:

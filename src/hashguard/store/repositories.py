@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from hashguard.access.api_keys import ApiKey
+from hashguard.actions.model import Checked, Logged
 from hashguard.banks.model import Bank, Change, Entry, ImportReport
 from hashguard.errors import RowError
 from hashguard.lists.rows import ListRow
@@ -191,6 +192,21 @@ class PolicyRepository(Protocol):
     def set(self, document: dict[str, Any], *, actor: str) -> PolicyRecord: ...
 
 
+class MatchLogRepository(Protocol):
+    """Kept verdicts and the outbox: each item's match-log row and, if it is acted on, its
+    outbox event, in one transaction (:mod:`hashguard.actions`)."""
+
+    def submit(self, item: Checked) -> Future[Logged]:
+        """Settled once ``item`` is durable (or its write failed)."""
+        ...
+
+    def records(self, *, after: int = 0, limit: int = 1000) -> list[dict[str, Any]]: ...
+
+    def events(self, *, after: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
+        """Outbox events in delivery order, as ``{"id", "event"}``."""
+        ...
+
+
 class AuditLog(Protocol):
     """Who changed what, when: append-only."""
 
@@ -215,6 +231,9 @@ class Repositories(BankRepository, ChangeLog, Protocol):
 
     @property
     def policies(self) -> PolicyRepository: ...
+
+    @property
+    def match_log(self) -> MatchLogRepository: ...
 
     @property
     def work_dir(self) -> Path:

@@ -44,6 +44,7 @@ from hashguard.store.database import (
 )
 from hashguard.store.importer import apply_list
 from hashguard.store.key_table import Keys
+from hashguard.store.match_log import MatchLog
 from hashguard.store.policy_table import Policies
 from hashguard.store.repositories import Added, Repositories
 from hashguard.store.sources import Sources
@@ -114,6 +115,7 @@ class Store(Curation):
         self.keys = Keys(self.engine)
         self.sources = Sources(self.engine)
         self.policies = Policies(self.engine, self._writing)
+        self.match_log = MatchLog(self.engine)
         self.audit = audit.Audit(self.engine)
         self._after_write: list[Callable[[], None]] = []
         # Kept for what runs many times a second: changes are written on one, and the
@@ -132,6 +134,7 @@ class Store(Curation):
 
     def close(self) -> None:
         self._adds.close()
+        self.match_log.close()
         self._writer.close()
         self._reader.close()
         self.engine.dispose()

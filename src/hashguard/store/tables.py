@@ -133,6 +133,43 @@ policies = Table(
     sqlite_autoincrement=True,
 )
 
+# Kept verdicts (anything but a plain allow) and the outbox event of each acted one, written
+# in one transaction before the verdict is answered (hashguard.actions). Hashes and
+# pseudonymous ids only.
+match_log = Table(
+    "hg_match_log",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("verdict", String(8), nullable=False),
+    Column("shadow", String(8)),
+    Column("retroactive", Boolean, nullable=False, default=False),
+    Column("policy_version", Integer, nullable=False),
+    Column("list_seq", BigInteger, nullable=False),
+    Column("content_key", String(300), nullable=False, index=True),
+    Column("content_id", String(256)),
+    Column("chat_id", String(256)),
+    Column("uploader_id", String(256)),
+    Column("surface", String(64)),
+    Column("event_time", String(40)),
+    Column("matches", Text, nullable=False),  # JSON
+    Column("reasons", Text, nullable=False),  # JSON
+    Column("signals", Text, nullable=False),  # JSON
+    sqlite_autoincrement=True,
+)
+outbox = Table(
+    "hg_outbox",
+    metadata,
+    Column("id", BigId, primary_key=True),  # delivery order
+    Column("event_id", String(36), nullable=False, unique=True),
+    Column("match_id", BigInteger, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("content_key", String(300), nullable=False),
+    Column("payload", Text, nullable=False),  # JSON: what a webhook receives
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    sqlite_autoincrement=True,
+)
+
 # Upstream lists a bank is synced from, with the checkpoint that makes a sync resumable.
 sources = Table(
     "hg_sources",
