@@ -1,11 +1,11 @@
-"""POST /v1/match and /v1/match/batch: content or precomputed hashes in, matches out.
+"""POST /v1/match and /v1/match/batch: content or precomputed hashes in, verdicts and matches out.
 
 The hot path of the service. It never touches the database unless something matched: then
 it may read the matched entries' metadata, and a verdict other than a plain allow is
 written to the match log (with its outbox event) before it is answered. It answers without
-reading entries' hash values back: a ``match`` key learns verdicts, never the lists. What a match key is told of
-each match is shaped by :mod:`hashguard.access.visibility`; its PDQ queries are watched for
-probing (:mod:`hashguard.api.probing`).
+reading entries' hash values back: a ``match`` key learns verdicts, never the lists. What a
+match key is told of each match is shaped by :mod:`hashguard.access.visibility`; its PDQ
+queries are watched for probing (:mod:`hashguard.api.probing`).
 """
 
 from __future__ import annotations
