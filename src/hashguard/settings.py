@@ -16,6 +16,7 @@ TOML file (in that order of precedence), then passed explicitly.
 | probing: near-identical = this many bits apart or less | HASHGUARD_PROBE_BITS | probe_bits | 2 |
 | probing: near-identical matches for an alarm (0: off) | HASHGUARD_PROBE_LIMIT | probe_limit | 32 |
 | probing: seconds a key is refused (0: alert only) | HASHGUARD_PROBE_BLOCK | probe_block | 300 |
+| webhooks to private addresses | HASHGUARD_WEBHOOK_ALLOW_PRIVATE | webhook_allow_private | 0 |
 | config file | HASHGUARD_CONFIG | - | ~/.config/hashguard/config.toml if present |
 """
 
@@ -73,6 +74,7 @@ class Settings:
     probe_bits: int = 2
     probe_limit: int = 32
     probe_block: float = 300.0
+    webhook_allow_private: bool = False
 
     @classmethod
     def load(
@@ -139,17 +141,19 @@ class Settings:
             block=seconds("HASHGUARD_PROBE_BLOCK", "probe_block", 300),
         )
         exact = pick(None, "HASHGUARD_EXACT_ORIENTATIONS", "exact_orientations", False)
+        private = pick(None, "HASHGUARD_WEBHOOK_ALLOW_PRIVATE", "webhook_allow_private", False)
         return cls(
             db_url=db_url,
             index_dir=Path(index_dir) if index_dir else default_index_dir(db_url, env),
             limits=limits,
-            exact_orientations=str(exact).lower() in ("1", "true", "yes", "on"),
+            exact_orientations=_yes(exact),
             rate_limit=rate_limit,
             max_list_bytes=max_list,
             probe_window=probing.window,
             probe_bits=probing.bits,
             probe_limit=probing.limit,
             probe_block=probing.block,
+            webhook_allow_private=_yes(private),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -169,4 +173,9 @@ class Settings:
             "HASHGUARD_PROBE_BITS": str(self.probe_bits),
             "HASHGUARD_PROBE_LIMIT": str(self.probe_limit),
             "HASHGUARD_PROBE_BLOCK": str(self.probe_block),
+            "HASHGUARD_WEBHOOK_ALLOW_PRIVATE": "1" if self.webhook_allow_private else "0",
         }
+
+
+def _yes(value: object) -> bool:
+    return str(value).lower() in ("1", "true", "yes", "on")

@@ -66,6 +66,10 @@ class ServeOptions:
     rate_limit: int = 0  # requests/s for keys without their own limit; 0: none
     max_list_bytes: int = 4 << 30
     sync_every: float = 10.0  # seconds between looks for sources due a sync; 0: never
+    # seconds between passes delivering the outbox to webhooks (one process at a time
+    # across replicas holds the delivery lease); 0: never, a `hashguard worker` delivers
+    deliver_every: float = 1.0
+    webhook_allow_private: bool = False
     # gc.freeze() once the indexes are loaded: `serve` sets it for its worker processes (an
     # app inside another program, tests say, leaves that program's collector alone).
     freeze_loaded: bool = False
@@ -165,6 +169,12 @@ def create_app(engine: Engine, options: ServeOptions | None = None) -> FastAPI:
                 engine, options.sync_every, lambda o: m.synced(o.source, o.status)
             )
             tasks.append(asyncio.create_task(loops.every(options.sync_every, job, "sync sources")))
+        hooks = getattr(engine.store, "webhooks", None)  # the SQL store's; memory has none
+        if options.deliver_every > 0 and hooks is not None:
+            deliver = loops.deliver_job(hooks, options.webhook_allow_private, m)
+            tasks.append(asyncio.create_task(
+                loops.every(options.deliver_every, deliver, "deliver webhooks")
+            ))  # fmt: skip
         yield
         for task in tasks:
             task.cancel()
@@ -259,6 +269,7 @@ def serve(
     workers: int = 1,
     auth: bool = True,
     allowed_hosts: tuple[str, ...] = (),
+    deliver: bool = True,
 ) -> None:
     if not auth and not _loopback(host):
         raise ConfigError(
@@ -294,6 +305,8 @@ def serve(
             probe_limit=settings.probe_limit,
             probe_block=settings.probe_block,
             allowed_hosts=allowed_hosts,
+            deliver_every=1.0 if deliver else 0.0,
+            webhook_allow_private=settings.webhook_allow_private,
         )
         os.environ.update(settings.to_env())
         os.environ[_OPTIONS_ENV] = json.dumps(dataclasses.asdict(options))

@@ -23,6 +23,7 @@ from hashguard.banks.model import check_pdq_threshold, merge_thresholds, parse_m
 from hashguard.cli import policy as policy_commands
 from hashguard.cli import sync
 from hashguard.cli import text as text_commands
+from hashguard.cli import webhooks as webhook_commands
 from hashguard.cli.common import (
     EXIT_MATCHED,
     EXIT_UNREADABLE,
@@ -232,6 +233,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         auth=not args.no_auth,
         allowed_hosts=tuple(args.allow_host or ()),
+        deliver=not args.no_deliver,
     )
     return 0
 
@@ -424,6 +426,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     srv = sub.add_parser("serve", help="run the HTTP service")
     srv.add_argument("--host", default="127.0.0.1")
+    srv.add_argument(
+        "--no-deliver", action="store_true",
+        help="leave delivering webhooks to a `hashguard worker` process",
+    )  # fmt: skip
     srv.add_argument("--port", type=_port, default=8000, help="0: any free port")
     srv.add_argument("--workers", type=_at_least(1), default=1, help="worker processes (default 1)")
     srv.add_argument(
@@ -454,6 +460,7 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_parsers(sub)
     text_commands.add_parser(sub)
     policy_commands.add_parser(sub)
+    webhook_commands.add_parsers(sub)
     _global_options_everywhere(p)
     return p
 

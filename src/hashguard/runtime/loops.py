@@ -11,15 +11,19 @@ import os
 import socket
 from collections.abc import Callable
 
+from hashguard.actions.deliver import Deliverer
 from hashguard.engine import Engine
+from hashguard.runtime.metrics import Metrics
 from hashguard.sources.runner import Outcome, sync_due
 from hashguard.store.repositories import Wakeup
+from hashguard.store.webhook_table import Webhooks
 
 log = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 0.25  # how often each process follows the change log (SQLite, fallback)
 LISTEN_POLL_SECONDS = 2.0  # the same while notifications of changes arrive (PostgreSQL)
 ROUND_GAP = 0.05  # seconds from the start of one round to the next, at least
+DELIVERY_LEASE = 30.0  # seconds the deliverer's lease lasts unless renewed (each pass)
 
 
 async def follow(
@@ -74,6 +78,19 @@ async def every(seconds: float, job: Callable[[], None], name: str) -> None:
             await asyncio.to_thread(job)
         except Exception:
             log.exception("could not %s", name)
+
+
+def deliver_job(hooks: Webhooks, allow_private: bool, metrics: Metrics) -> Callable[[], None]:
+    """One delivery pass, by the process holding the delivery lease (one deliverer across
+    every replica; a holder that dies lets the lease run out)."""
+    owner = f"{socket.gethostname()}:{os.getpid()}"
+    deliverer = Deliverer(hooks, allow_private=allow_private)
+
+    def job() -> None:
+        if hooks.claim(owner, DELIVERY_LEASE):
+            metrics.delivered(deliverer.run_once())
+
+    return job
 
 
 def sync_sources_job(

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from prometheus_client import Counter, Gauge, Histogram
 
 if TYPE_CHECKING:
+    from hashguard.actions.deliver import Pass
     from hashguard.engine import Status
     from hashguard.policy.model import Decision
 
@@ -48,6 +49,12 @@ class Metrics:
             "hashguard_flood_capped",
             "Verdicts a rule's flood guard lowered to review (alert: a list entry may be bad)",
             ["rule"],
+        )
+        self.deliveries = Counter(
+            "hashguard_webhook_deliveries",
+            "Webhook delivery attempts by outcome: delivered, failed (to be retried), dead "
+            "(after the last attempt: alert; `hashguard webhooks replay`)",
+            ["outcome"],
         )
         self.probing = Counter(
             "hashguard_probing_alarms",
@@ -95,6 +102,12 @@ class Metrics:
             self.suppressed.labels(bank[0]).inc(bank[1])
         for rule in decision.capped:
             self.flood_capped.labels(rule).inc()
+
+    def delivered(self, done: Pass) -> None:
+        for outcome, n in (("delivered", done.delivered), ("failed", done.failed - done.dead),
+                           ("dead", done.dead)):  # fmt: skip
+            if n:
+                self.deliveries.labels(outcome).inc(n)
 
     def synced(self, source: str, status: str) -> None:
         self.syncs.labels(source, status).inc()

@@ -37,6 +37,30 @@ def lease_taken(current: str, owner: str, now: float) -> bool:
     return bool(held["owner"] != owner and held["until"] > now)
 
 
+def claim_lease(engine: Engine, key: str, owner: str, seconds: float) -> bool:
+    """Take or renew the lease ``key`` (a row of hg_meta) for ``seconds``: True if ``owner``
+    holds it now. A compare-and-set on one row, so it works the same on SQLite and
+    PostgreSQL, and a holder that dies simply lets its lease run out."""
+    now = time.time()
+    mine = lease_value(owner, seconds, now)
+    m = t.meta
+    with begin_write(engine) as conn:
+        current = conn.scalar(select(m.c.value).where(m.c.key == key))
+        if current is None:
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(m).values(key=key, value=mine))
+                return True
+            except IntegrityError:
+                return False
+        if lease_taken(current, owner, now):
+            return False
+        done = conn.execute(
+            update(m).where(m.c.key == key, m.c.value == current).values(value=mine)
+        ).rowcount
+        return bool(done)
+
+
 class Sources:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -107,26 +131,5 @@ class Sources:
             conn.execute(update(t.sources).where(t.sources.c.name == name).values(**values))
 
     def claim(self, owner: str, seconds: float) -> bool:
-        """Take or renew the sync lease for ``seconds``: True if ``owner`` holds it now.
-
-        A compare-and-set on one row, so it works the same on SQLite and PostgreSQL, and a
-        holder that dies simply lets its lease run out.
-        """
-        now = time.time()
-        mine = lease_value(owner, seconds, now)
-        m = t.meta
-        with begin_write(self.engine) as conn:
-            current = conn.scalar(select(m.c.value).where(m.c.key == LEASE))
-            if current is None:
-                try:
-                    with conn.begin_nested():
-                        conn.execute(insert(m).values(key=LEASE, value=mine))
-                    return True
-                except IntegrityError:
-                    return False
-            if lease_taken(current, owner, now):
-                return False
-            done = conn.execute(
-                update(m).where(m.c.key == LEASE, m.c.value == current).values(value=mine)
-            ).rowcount
-            return bool(done)
+        """Take or renew the sync lease for ``seconds``: True if ``owner`` holds it now."""
+        return claim_lease(self.engine, LEASE, owner, seconds)

@@ -48,6 +48,7 @@ from hashguard.store.match_log import MatchLog
 from hashguard.store.policy_table import Policies
 from hashguard.store.repositories import Added, Repositories
 from hashguard.store.sources import Sources
+from hashguard.store.webhook_table import Webhooks
 from hashguard.store.workdir import clean_stale, work_dir
 
 __all__ = ["Store", "default_db_url"]
@@ -116,6 +117,7 @@ class Store(Curation):
         self.sources = Sources(self.engine)
         self.policies = Policies(self.engine, self._writing)
         self.match_log = MatchLog(self.engine)
+        self.webhooks = Webhooks(self.engine)
         self.audit = audit.Audit(self.engine)
         self._after_write: list[Callable[[], None]] = []
         # Kept for what runs many times a second: changes are written on one, and the

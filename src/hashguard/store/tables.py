@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -167,6 +168,37 @@ outbox = Table(
     Column("content_key", String(300), nullable=False),
     Column("payload", Text, nullable=False),  # JSON: what a webhook receives
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    sqlite_autoincrement=True,
+)
+
+# Webhook endpoints (their secrets are needed to sign, so they are kept as given: the
+# database is as secret as the lists) and each one's deliveries of outbox events.
+webhooks = Table(
+    "hg_webhooks",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("url", Text, nullable=False),
+    Column("events", String(64), nullable=False),  # comma-separated
+    Column("secrets", Text, nullable=False),  # JSON list, newest first
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("cursor", BigInteger, nullable=False, default=0),  # last outbox id fanned out
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+deliveries = Table(
+    "hg_deliveries",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("webhook_id", Integer, nullable=False),
+    Column("outbox_id", BigInteger, nullable=False),
+    Column("content_key", String(300), nullable=False),
+    Column("status", String(12), nullable=False),  # pending, delivered, dead
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_at", Float, nullable=False),  # unix time of the next attempt
+    Column("last_error", Text),
+    Column("delivered_at", Float),
+    UniqueConstraint("webhook_id", "outbox_id", name="uq_hg_deliveries"),
+    Index("ix_hg_deliveries_status", "status", "webhook_id"),
     sqlite_autoincrement=True,
 )
 
