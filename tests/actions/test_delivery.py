@@ -233,3 +233,46 @@ def test_the_service_delivers_the_block_it_answered(
             assert event["context"] == {"content_id": "m-1"}
     finally:
         store.close()
+
+
+def test_webhooks_over_http(tmp_path: Path, db_url: str, receiver: Receiver) -> None:
+    store = Store(db_url)
+    options = ServeOptions(deliver_every=0, webhook_allow_private=False)
+    try:
+        for service in make_service(store, tmp_path, options):
+            new = {"name": "p", "url": receiver.url, "events": ["block"], "secret": SECRET}
+            refused = service.call("POST", "/v1/webhooks", "admin", json=new)
+            assert refused.status_code == 422 and "private" in refused.json()["error"]["message"]
+            public = {**new, "url": "https://203.0.113.9/hook"}  # TEST-NET-3: is_global False
+            assert service.call("POST", "/v1/webhooks", "admin", json=public).status_code == 422
+            for scope in ("match", "curate"):
+                assert service.call("GET", "/v1/webhooks", scope).status_code == 403
+                assert service.call("POST", "/v1/webhooks", scope, json=new).status_code == 403
+            short = {**new, "secret": "short"}
+            assert service.call("POST", "/v1/webhooks", "admin", json=short).status_code == 422
+            bad = {**new, "events": ["delete"]}
+            store.webhooks.add("p", receiver.url, ("block",), SECRET, actor="t")  # as allowed
+            listed = service.call("GET", "/v1/webhooks", "admin").json()
+            assert listed["webhooks"] == [
+                {
+                    "name": "p",
+                    "url": receiver.url,
+                    "events": ["block"],
+                    "secrets": 1,
+                    "enabled": True,
+                }
+            ]
+            assert SECRET not in str(listed)
+            assert service.call("POST", "/v1/webhooks", "admin", json=bad).status_code == 422
+            rotated = service.call("POST", "/v1/webhooks/p/secrets", "admin",
+                                   json={"secret": "another-secret-123"})  # fmt: skip
+            assert rotated.json()["secrets"] == 2
+            retired = service.call("DELETE", "/v1/webhooks/p/secrets/old", "admin")
+            assert retired.json()["secrets"] == 1
+            got = service.call("GET", "/v1/webhooks/deliveries?failed=true", "admin")
+            assert got.json() == {"deliveries": []}
+            assert service.call("POST", "/v1/webhooks/p/replay", "admin").json()["requeued"] == 0
+            assert service.call("DELETE", "/v1/webhooks/p", "admin").status_code == 200
+            assert service.call("DELETE", "/v1/webhooks/p", "admin").status_code == 404
+    finally:
+        store.close()

@@ -235,3 +235,15 @@ class ErrorOut(BaseModel):
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut} for code in (401, 403, 404, 409, 413, 422, 429, 503)
 }
+
+
+class WebhookIn(Strict):
+    name: str = Field(max_length=64)
+    url: str = Field(max_length=2000, examples=["https://hooks.example.org/hashguard"])
+    events: list[str] = Field(min_length=1, max_length=3, examples=[["block", "report"]])
+    secret: str = Field(min_length=16, max_length=256, description="signs every delivery")
+    from_start: bool = Field(False, description="also every event already in the outbox")
+
+
+class SecretIn(Strict):
+    secret: str = Field(min_length=16, max_length=256)

@@ -39,6 +39,7 @@ from hashguard.api import (
     openapi,
     policy,
     sources,
+    webhooks,
 )
 from hashguard.api import workers as workers_module
 from hashguard.api.auth import Authenticator
@@ -190,9 +191,23 @@ def create_app(engine: Engine, options: ServeOptions | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.auth = auth
     app.state.metrics = m
+    app.state.options = options
     errors.install(app)
     openapi.install(app)
-    for module in (home, match, banks, entries, changes, sources, policy, admin, health, metrics):
+    routers = (
+        home,
+        match,
+        banks,
+        entries,
+        changes,
+        sources,
+        policy,
+        webhooks,
+        admin,
+        health,
+        metrics,
+    )
+    for module in routers:
         app.include_router(module.router)
     # The last added runs first: HostAndOrigin refuses foreign hosts and cross-site writes,
     # then BodyLimit an oversized body before anything reads it (neither shows in Timing's
