@@ -16,6 +16,8 @@ TOML file (in that order of precedence), then passed explicitly.
 | probing: near-identical = this many bits apart or less | HASHGUARD_PROBE_BITS | probe_bits | 2 |
 | probing: near-identical matches for an alarm (0: off) | HASHGUARD_PROBE_LIMIT | probe_limit | 32 |
 | probing: seconds a key is refused (0: alert only) | HASHGUARD_PROBE_BLOCK | probe_block | 300 |
+| days a kept verdict (match log) is kept | HASHGUARD_MATCH_LOG_DAYS | match_log_days | 365 |
+| days a delivered outbox event is kept | HASHGUARD_OUTBOX_DAYS | outbox_days | 30 |
 | webhooks to private addresses | HASHGUARD_WEBHOOK_ALLOW_PRIVATE | webhook_allow_private | 0 |
 | config file | HASHGUARD_CONFIG | - | ~/.config/hashguard/config.toml if present |
 """
@@ -75,6 +77,8 @@ class Settings:
     probe_limit: int = 32
     probe_block: float = 300.0
     webhook_allow_private: bool = False
+    match_log_days: int = 365
+    outbox_days: int = 30
 
     @classmethod
     def load(
@@ -154,6 +158,8 @@ class Settings:
             probe_limit=probing.limit,
             probe_block=probing.block,
             webhook_allow_private=_yes(private),
+            match_log_days=number("HASHGUARD_MATCH_LOG_DAYS", "match_log_days", 365, 1),
+            outbox_days=number("HASHGUARD_OUTBOX_DAYS", "outbox_days", 30, 1),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -174,6 +180,8 @@ class Settings:
             "HASHGUARD_PROBE_LIMIT": str(self.probe_limit),
             "HASHGUARD_PROBE_BLOCK": str(self.probe_block),
             "HASHGUARD_WEBHOOK_ALLOW_PRIVATE": "1" if self.webhook_allow_private else "0",
+            "HASHGUARD_MATCH_LOG_DAYS": str(self.match_log_days),
+            "HASHGUARD_OUTBOX_DAYS": str(self.outbox_days),
         }
 
 

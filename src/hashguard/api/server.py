@@ -48,9 +48,10 @@ from hashguard.api.origin import HostAndOrigin
 from hashguard.engine import Engine
 from hashguard.errors import ConfigError
 from hashguard.runtime import loops
-from hashguard.runtime.loops import LISTEN_POLL_SECONDS
+from hashguard.runtime.loops import DELIVER_EVERY, LISTEN_POLL_SECONDS
 from hashguard.runtime.metrics import Metrics
 from hashguard.runtime.metrics import metrics as runtime_metrics
+from hashguard.runtime.retention import PURGE_EVERY, Retention
 from hashguard.settings import Settings
 from hashguard.store.repositories import Wakeup
 from hashguard.store.store import Store
@@ -69,8 +70,11 @@ class ServeOptions:
     sync_every: float = 10.0  # seconds between looks for sources due a sync; 0: never
     # seconds between passes delivering the outbox to webhooks (one process at a time
     # across replicas holds the delivery lease); 0: never, a `hashguard worker` delivers
-    deliver_every: float = 1.0
+    deliver_every: float = DELIVER_EVERY
     webhook_allow_private: bool = False
+    match_log_days: int = 365  # retention (hashguard.runtime.retention)
+    outbox_days: int = 30
+    purge_every: float = PURGE_EVERY  # 0: never
     # gc.freeze() once the indexes are loaded: `serve` sets it for its worker processes (an
     # app inside another program, tests say, leaves that program's collector alone).
     freeze_loaded: bool = False
@@ -170,6 +174,12 @@ def create_app(engine: Engine, options: ServeOptions | None = None) -> FastAPI:
                 engine, options.sync_every, lambda o: m.synced(o.source, o.status)
             )
             tasks.append(asyncio.create_task(loops.every(options.sync_every, job, "sync sources")))
+        if options.purge_every > 0:
+            retention = Retention(options.match_log_days, options.outbox_days)
+            tasks.append(asyncio.create_task(loops.every(
+                options.purge_every, lambda: log.info("purged %s", retention.purge(engine.store)),
+                "purge what is past its retention",
+            )))  # fmt: skip
         hooks = getattr(engine.store, "webhooks", None)  # the SQL store's; memory has none
         if options.deliver_every > 0 and hooks is not None:
             deliver = loops.deliver_job(hooks, options.webhook_allow_private, m)
@@ -320,8 +330,10 @@ def serve(
             probe_limit=settings.probe_limit,
             probe_block=settings.probe_block,
             allowed_hosts=allowed_hosts,
-            deliver_every=1.0 if deliver else 0.0,
+            deliver_every=DELIVER_EVERY if deliver else 0.0,
             webhook_allow_private=settings.webhook_allow_private,
+            match_log_days=settings.match_log_days,
+            outbox_days=settings.outbox_days,
         )
         os.environ.update(settings.to_env())
         os.environ[_OPTIONS_ENV] = json.dumps(dataclasses.asdict(options))

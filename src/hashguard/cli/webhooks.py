@@ -116,5 +116,5 @@ def add_parsers(sub: Any) -> None:
     w.set_defaults(func=cmd_webhooks)
     worker = sub.add_parser("worker", help="deliver the outbox to webhooks (also inside serve)")
     worker.add_argument("--once", action="store_true", help="one pass, then exit")
-    worker.add_argument("--every", type=float, default=1.0, help="seconds between passes")
+    worker.add_argument("--every", type=float, default=0.25, help="seconds between passes")
     worker.set_defaults(func=cmd_worker)

@@ -9,6 +9,7 @@ import contextlib
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable
 
 from hashguard.actions.deliver import Deliverer
@@ -23,7 +24,9 @@ log = logging.getLogger(__name__)
 REFRESH_SECONDS = 0.25  # how often each process follows the change log (SQLite, fallback)
 LISTEN_POLL_SECONDS = 2.0  # the same while notifications of changes arrive (PostgreSQL)
 ROUND_GAP = 0.05  # seconds from the start of one round to the next, at least
-DELIVERY_LEASE = 30.0  # seconds the deliverer's lease lasts unless renewed (each pass)
+DELIVERY_LEASE = 30.0  # seconds the deliverer's lease lasts unless renewed
+DELIVERY_CLAIM = 10.0  # seconds between claims (renewals) of it
+DELIVER_EVERY = 0.25  # seconds between delivery passes
 
 
 async def follow(
@@ -82,12 +85,18 @@ async def every(seconds: float, job: Callable[[], None], name: str) -> None:
 
 def deliver_job(hooks: Webhooks, allow_private: bool, metrics: Metrics) -> Callable[[], None]:
     """One delivery pass, by the process holding the delivery lease (one deliverer across
-    every replica; a holder that dies lets the lease run out)."""
+    every replica; a holder that dies lets the lease run out). The lease is claimed or
+    renewed every DELIVERY_CLAIM seconds, not every pass: a claim is a write."""
     owner = f"{socket.gethostname()}:{os.getpid()}"
     deliverer = Deliverer(hooks, allow_private=allow_private)
+    state = {"held": False, "claimed": -DELIVERY_CLAIM}
 
     def job() -> None:
-        if hooks.claim(owner, DELIVERY_LEASE):
+        now = time.monotonic()
+        if now - state["claimed"] >= DELIVERY_CLAIM:
+            state["held"] = hooks.claim(owner, DELIVERY_LEASE)
+            state["claimed"] = now
+        if state["held"]:
             metrics.delivered(deliverer.run_once())
 
     return job

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import Future
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Delete, Engine, delete, insert, select
 
 from hashguard.actions.model import Checked, Logged
 from hashguard.store import tables as t
@@ -17,6 +18,18 @@ from hashguard.store.database import KeptConnection, begin_write
 from hashguard.store.writer import GroupWriter
 
 _CONTEXT = ("content_id", "chat_id", "uploader_id", "surface", "event_time")
+PURGE_BATCH = 10_000  # rows deleted per transaction
+
+
+def purge_batches(engine: Engine, statement: Delete) -> int:
+    """Run a ``DELETE ... WHERE id IN (... LIMIT n)`` until it deletes nothing."""
+    total = 0
+    while True:
+        with begin_write(engine) as conn:
+            n = conn.execute(statement).rowcount
+        total += n
+        if not n:
+            return total
 
 
 def _row(c: Checked) -> dict[str, Any]:
@@ -109,6 +122,14 @@ class MatchLog:
                 select(o.c.id, o.c.payload).where(o.c.id > after).order_by(o.c.id).limit(limit)
             )
             return [{"id": r.id, "event": json.loads(r.payload)} for r in rows]
+
+    def purge(self, before: datetime, *, batch: int = PURGE_BATCH) -> int:
+        """Delete the records made before ``before``, ``batch`` rows a transaction (a purge
+        never holds the table long); returns how many. Their outbox events are the
+        webhooks' to purge (:meth:`~hashguard.store.webhook_table.Webhooks.purge`)."""
+        m = t.match_log
+        oldest = select(m.c.id).where(m.c.at < before).order_by(m.c.id).limit(batch)
+        return purge_batches(self.engine, delete(m).where(m.c.id.in_(oldest.scalar_subquery())))
 
     def close(self) -> None:
         self._writer.close()

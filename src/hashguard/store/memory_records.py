@@ -136,11 +136,13 @@ class MemoryMatchLog:
         self._lock = lock
         self._records: list[dict[str, Any]] = []
         self._events: list[dict[str, Any]] = []
+        self._last = 0  # ids are never reused, purges or not
 
     def submit(self, item: Checked) -> Future[Logged]:
         future: Future[Logged] = Future()
         with self._lock:
-            match_id = len(self._records) + 1
+            self._last += 1
+            match_id = self._last
             at = now().isoformat()
             self._records.append({
                 "id": match_id, "at": at, "verdict": item.verdict.label,
@@ -153,18 +155,30 @@ class MemoryMatchLog:
             event_id = None
             if item.acted:
                 event = json.loads(json.dumps(item.event(match_id, at)))
-                self._events.append({"id": len(self._events) + 1, "event": event})
+                self._events.append({"id": match_id, "event": event})
                 event_id = item.event_id
         future.set_result(Logged(match_id, event_id))
         return future
 
     def records(self, *, after: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
         with self._lock:
-            return [dict(r) for r in self._records[after : after + limit]]
+            return [dict(r) for r in self._records if r["id"] > after][:limit]
 
     def events(self, *, after: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
         with self._lock:
-            return [dict(e) for e in self._events[after : after + limit]]
+            return [e for e in self._events if e["id"] > after][:limit]
+
+    def purge(self, before: datetime, *, batch: int = 10_000) -> int:
+        """Records (and, with no webhooks here, their events) made before ``before``."""
+        with self._lock:
+            kept = [r for r in self._records if datetime.fromisoformat(r["at"]) >= before]
+            gone = len(self._records) - len(kept)
+            self._records = kept
+            self._events = [
+                e for e in self._events
+                if datetime.fromisoformat(e["event"]["created_at"]) >= before
+            ]  # fmt: skip
+        return gone
 
     def close(self) -> None:
         pass

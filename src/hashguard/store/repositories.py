@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -204,6 +205,10 @@ class MatchLogRepository(Protocol):
 
     def events(self, *, after: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
         """Outbox events in delivery order, as ``{"id", "event"}``."""
+        ...
+
+    def purge(self, before: datetime, *, batch: int = 10_000) -> int:
+        """Delete the records made before ``before``; returns how many."""
         ...
 
 

@@ -11,6 +11,7 @@ import builtins
 import json
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, delete, func, insert, select, update
@@ -21,6 +22,7 @@ from hashguard.errors import Conflict, NotFound
 from hashguard.store import audit
 from hashguard.store import tables as t
 from hashguard.store.database import begin_write
+from hashguard.store.match_log import PURGE_BATCH
 from hashguard.store.sources import claim_lease
 
 LEASE = "delivery_lease"
@@ -181,6 +183,30 @@ class Webhooks:
         with self.engine.connect() as conn:
             rows = conn.execute(select(d.c.status, func.count()).group_by(d.c.status))
             return {status: int(n) for status, n in rows}
+
+    def purge(self, before: datetime, *, batch: int = PURGE_BATCH) -> int:
+        """Delete outbox events made before ``before`` with their deliveries, once nothing
+        is left to do for them: every endpoint has fanned them out and none of their
+        deliveries is pending (dead ones go with them: replay before their retention ends).
+        Returns how many events."""
+        o, d = t.outbox, t.deliveries
+        with self.engine.connect() as conn:
+            fanned = conn.scalar(select(func.min(t.webhooks.c.cursor)))
+        done = o.c.created_at < before
+        if fanned is not None:
+            done = done & (o.c.id <= fanned)
+        pending = select(d.c.outbox_id).where(d.c.status == "pending")
+        old = select(o.c.id).where(done, o.c.id.not_in(pending)).order_by(o.c.id).limit(batch)
+        total = 0
+        while True:
+            with begin_write(self.engine) as conn:
+                ids = list(conn.scalars(old))
+                if ids:
+                    conn.execute(delete(d).where(d.c.outbox_id.in_(ids)))
+                    conn.execute(delete(o).where(o.c.id.in_(ids)))
+            total += len(ids)
+            if len(ids) < batch:
+                return total
 
     def claim(self, owner: str, seconds: float) -> bool:
         """The delivery lease: one deliverer at a time across every replica."""

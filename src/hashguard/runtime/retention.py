@@ -1,0 +1,29 @@
+"""Retention: what is deleted when, by the purge job (``serve``, under a lease) or
+``hashguard purge``. Defaults and why are in docs/operations.md#retention."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hashguard.store.repositories import Repositories
+
+# Seconds between purge passes in each serving process. No lease: a purge is idempotent
+# and batched, so two processes purging at once only repeat a little work.
+PURGE_EVERY = 3600.0
+
+
+@dataclass(frozen=True)
+class Retention:
+    match_log_days: int = 365  # the US REPORT Act's preservation period for reported items
+    outbox_days: int = 30  # long after any retry has ended; replay dead ones before
+
+    def purge(self, store: Repositories, now: datetime | None = None) -> dict[str, int]:
+        """Delete what is past its retention; returns how many of each."""
+        now = now or datetime.now(UTC)
+        out = {"match_log": store.match_log.purge(now - timedelta(days=self.match_log_days))}
+        hooks: Any = getattr(store, "webhooks", None)  # the SQL store's
+        if hooks is not None:
+            out["outbox"] = hooks.purge(now - timedelta(days=self.outbox_days))
+        return out
