@@ -48,7 +48,7 @@ def test_every_setting_is_documented() -> None:
     assert set(Settings.__dataclass_fields__) == {
         "db_url", "index_dir", "limits", "exact_orientations", "rate_limit", "max_list_bytes",
         "probe_window", "probe_bits", "probe_limit", "probe_block", "webhook_allow_private",
-        "match_log_days", "outbox_days",
+        "match_log_days", "outbox_days", "seen_days",
     }  # fmt: skip
 
 

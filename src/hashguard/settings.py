@@ -18,6 +18,7 @@ TOML file (in that order of precedence), then passed explicitly.
 | probing: seconds a key is refused (0: alert only) | HASHGUARD_PROBE_BLOCK | probe_block | 300 |
 | days a kept verdict (match log) is kept | HASHGUARD_MATCH_LOG_DAYS | match_log_days | 365 |
 | days a delivered outbox event is kept | HASHGUARD_OUTBOX_DAYS | outbox_days | 30 |
+| days the seen log keeps a checked item | HASHGUARD_SEEN_DAYS | seen_days | 90 |
 | webhooks to private addresses | HASHGUARD_WEBHOOK_ALLOW_PRIVATE | webhook_allow_private | 0 |
 | config file | HASHGUARD_CONFIG | - | ~/.config/hashguard/config.toml if present |
 """
@@ -79,6 +80,7 @@ class Settings:
     webhook_allow_private: bool = False
     match_log_days: int = 365
     outbox_days: int = 30
+    seen_days: int = 90
 
     @classmethod
     def load(
@@ -160,6 +162,7 @@ class Settings:
             webhook_allow_private=_yes(private),
             match_log_days=number("HASHGUARD_MATCH_LOG_DAYS", "match_log_days", 365, 1),
             outbox_days=number("HASHGUARD_OUTBOX_DAYS", "outbox_days", 30, 1),
+            seen_days=number("HASHGUARD_SEEN_DAYS", "seen_days", 90, 1),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -182,6 +185,7 @@ class Settings:
             "HASHGUARD_WEBHOOK_ALLOW_PRIVATE": "1" if self.webhook_allow_private else "0",
             "HASHGUARD_MATCH_LOG_DAYS": str(self.match_log_days),
             "HASHGUARD_OUTBOX_DAYS": str(self.outbox_days),
+            "HASHGUARD_SEEN_DAYS": str(self.seen_days),
         }
 
 

@@ -19,7 +19,7 @@ from hashguard.store.store import Store
 from tests.actions.receiver import Receiver
 
 SECRET = "s3cret-s3cret-s3cret"
-RETENTION = Retention(match_log_days=365, outbox_days=30)
+RETENTION = Retention(match_log_days=365, outbox_days=30, seen_days=90)
 
 
 def verdict(store: object, content_id: str, kind: Verdict = Verdict.BLOCK) -> Logged:
@@ -39,13 +39,21 @@ def test_outbox_events_go_when_done_and_verdicts_after_a_year(store: Store) -> N
         pending = verdict(store, "c")
         Deliverer(store.webhooks, allow_private=True, client=httpx.Client()).run_once()
         now = datetime.now(UTC)
-        assert RETENTION.purge(store, now + timedelta(days=29)) == {"match_log": 0, "outbox": 0}
-        assert RETENTION.purge(store, now + timedelta(days=31)) == {"match_log": 0, "outbox": 2}
+        assert RETENTION.purge(store, now + timedelta(days=29)) == {
+            "match_log": 0,
+            "seen_log": 0,
+            "outbox": 0,
+        }
+        assert RETENTION.purge(store, now + timedelta(days=31)) == {
+            "match_log": 0,
+            "seen_log": 0,
+            "outbox": 2,
+        }
         [left] = store.match_log.events()
         assert left["event"]["event_id"] == pending.event_id  # still to be delivered
         assert [d["status"] for d in store.webhooks.deliveries()] == ["pending"]
         gone = RETENTION.purge(store, now + timedelta(days=366))
-        assert gone == {"match_log": 3, "outbox": 0}
+        assert gone == {"match_log": 3, "seen_log": 0, "outbox": 0}
         assert store.match_log.records() == []
         assert {delivered.event_id, unwanted.event_id}.isdisjoint(
             e["event"]["event_id"] for e in store.match_log.events()
@@ -63,8 +71,8 @@ def test_the_in_memory_log_keeps_the_same_rules() -> None:
     store = MemoryStore()
     first = verdict(store, "a")
     now = datetime.now(UTC)
-    assert RETENTION.purge(store, now + timedelta(days=364)) == {"match_log": 0}
-    assert RETENTION.purge(store, now + timedelta(days=366)) == {"match_log": 1}
+    assert RETENTION.purge(store, now + timedelta(days=364)) == {"match_log": 0, "seen_log": 0}
+    assert RETENTION.purge(store, now + timedelta(days=366)) == {"match_log": 1, "seen_log": 0}
     assert verdict(store, "b").match_id > first.match_id  # ids are not reused
 
 

@@ -12,6 +12,7 @@ import random
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from hashguard.policy import Verdict
 from hashguard.signals.registry import default_registry
 from hashguard.store.memory import MemoryStore
 from hashguard.store.repositories import Repositories
+from hashguard.store.seen_log import seen_row
 from hashguard.store.store import Store
 from tests.helpers import import_text
 
@@ -262,6 +264,27 @@ def test_the_match_log_and_its_outbox(repos: Repositories) -> None:
     assert payload["match_id"] == first.match_id and payload["reasons"] == list(block.reasons)
     assert payload["context"]["content_id"] == "c1" and payload["list_seq"] == 41
     assert repos.match_log.events(after=event["id"]) == []
+
+
+def test_the_seen_log(repos: Repositories) -> None:
+    now = datetime.now(UTC)
+    old = now - timedelta(days=100)
+    upload = {"md5": MD5, "sha256": "ab" * 32, "pdq": PDQ, "pdq_quality": 90}
+    repos.seen_log.record(seen_row(now, "allow", "id:c1", upload, {"content_id": "c1"}))
+    repos.seen_log.record(seen_row(now, "block", "id:c2", {"md5": MD5_B}, {"chat_id": "g"}, 7))
+    repos.seen_log.record(seen_row(old, "allow", "id:c3", {}, {"surface": "group"}))
+    repos.seen_log.flush()
+    rows = repos.seen_log.records()
+    assert [(r["content_key"], r["verdict"], r["match_id"]) for r in rows] == [
+        ("id:c3", "allow", None), ("id:c1", "allow", None), ("id:c2", "block", 7),
+    ]  # fmt: skip
+    [first] = repos.seen_log.records(content_key="id:c1")
+    assert (first["md5"], first["sha256"], first["pdq"]) == (MD5, "ab" * 32, PDQ)
+    assert first["signals"] == upload and first["content_id"] == "c1"
+    assert first["day"] == now.date().isoformat()
+    assert repos.seen_log.purge((now - timedelta(days=90)).date()) == 1
+    assert [r["content_key"] for r in repos.seen_log.records()] == ["id:c1", "id:c2"]
+    assert repos.seen_log.purge((now - timedelta(days=90)).date()) == 0
 
 
 # The in-memory importer against the SQL one, on random lists.

@@ -15,6 +15,7 @@ import base64
 import binascii
 import json
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -44,6 +45,7 @@ from hashguard.engine import Engine, Result, TextResult
 from hashguard.errors import HashguardError, InvalidValue, NotReady, TooLarge
 from hashguard.media.budget import BatchTally
 from hashguard.signals.base import Signal
+from hashguard.store.seen_log import seen_row
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["match"])
@@ -126,10 +128,13 @@ def _answer(
     metrics.decided(decision)
     metrics.matched(out["matches"])
     signals = result.signals if isinstance(result, Result) else {}
+    key = content_key(given, signals, text)
     kept = checked(
-        decision, [m.as_dict() for m in result.matches], list_seq=seq,
-        content_key=content_key(given, signals, text), signals=signals, context=given,
+        decision, [m.as_dict() for m in result.matches], list_seq=seq, content_key=key,
+        signals=signals, context=given,
     )  # fmt: skip
+    if kept is None:  # a kept verdict is seen once written, with its match_id (_keep)
+        engine.store.seen_log.record(seen_row(datetime.now(UTC), "allow", key, signals, given))
     return out, kept
 
 
@@ -137,18 +142,24 @@ async def _keep(engine: Engine, answers: list[Answer]) -> None:
     """Make each kept verdict durable (its match-log row and outbox event, one transaction)
     before it is answered; an answer gets its ``match_id`` and ``event_id``. One that could
     not be kept becomes an error: a block that was not recorded is not answered as one."""
-    pending = [(out, engine.store.match_log.submit(k)) for out, k in answers if k is not None]
-    for out, future in pending:
+    store = engine.store
+    pending = [(out, k, store.match_log.submit(k)) for out, k in answers if k is not None]
+    for out, kept, future in pending:
+        match_id = None
         try:
             logged = await asyncio.wrap_future(future)
         except Exception:
             log.exception("a verdict could not be recorded")
             out.clear()
             out["error"] = {"type": "NotReady", "message": NOT_KEPT}
-            continue
-        out["match_id"] = logged.match_id
-        if logged.event_id is not None:
-            out["event_id"] = logged.event_id
+        else:
+            match_id = out["match_id"] = logged.match_id
+            if logged.event_id is not None:
+                out["event_id"] = logged.event_id
+        store.seen_log.record(seen_row(
+            datetime.now(UTC), kept.verdict.label, kept.content_key, kept.signals,
+            kept.context, match_id,
+        ))  # fmt: skip
 
 
 NOT_KEPT = "the verdict could not be recorded (the database is unavailable?); retry"

@@ -74,6 +74,7 @@ class ServeOptions:
     webhook_allow_private: bool = False
     match_log_days: int = 365  # retention (hashguard.runtime.retention)
     outbox_days: int = 30
+    seen_days: int = 90
     purge_every: float = PURGE_EVERY  # 0: never
     # gc.freeze() once the indexes are loaded: `serve` sets it for its worker processes (an
     # app inside another program, tests say, leaves that program's collector alone).
@@ -175,7 +176,7 @@ def create_app(engine: Engine, options: ServeOptions | None = None) -> FastAPI:
             )
             tasks.append(asyncio.create_task(loops.every(options.sync_every, job, "sync sources")))
         if options.purge_every > 0:
-            retention = Retention(options.match_log_days, options.outbox_days)
+            retention = Retention(options.match_log_days, options.outbox_days, options.seen_days)
             tasks.append(asyncio.create_task(loops.every(
                 options.purge_every, lambda: log.info("purged %s", retention.purge(engine.store)),
                 "purge what is past its retention",
@@ -334,6 +335,7 @@ def serve(
             webhook_allow_private=settings.webhook_allow_private,
             match_log_days=settings.match_log_days,
             outbox_days=settings.outbox_days,
+            seen_days=settings.seen_days,
         )
         os.environ.update(settings.to_env())
         os.environ[_OPTIONS_ENV] = json.dumps(dataclasses.asdict(options))

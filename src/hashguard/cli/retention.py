@@ -16,7 +16,8 @@ def cmd_purge(args: argparse.Namespace) -> int:
     settings = load_settings(args)
     store = open_store(args)
     try:
-        emit(Retention(settings.match_log_days, settings.outbox_days).purge(store))
+        retention = Retention(settings.match_log_days, settings.outbox_days, settings.seen_days)
+        emit(retention.purge(store))
         return 0
     finally:
         store.close()

@@ -18,11 +18,15 @@ PURGE_EVERY = 3600.0
 class Retention:
     match_log_days: int = 365  # the US REPORT Act's preservation period for reported items
     outbox_days: int = 30  # long after any retry has ended; replay dead ones before
+    seen_days: int = 90  # every checked item; the matched ones are in the match log too
 
     def purge(self, store: Repositories, now: datetime | None = None) -> dict[str, int]:
         """Delete what is past its retention; returns how many of each."""
         now = now or datetime.now(UTC)
-        out = {"match_log": store.match_log.purge(now - timedelta(days=self.match_log_days))}
+        out = {
+            "match_log": store.match_log.purge(now - timedelta(days=self.match_log_days)),
+            "seen_log": store.seen_log.purge((now - timedelta(days=self.seen_days)).date()),
+        }
         hooks: Any = getattr(store, "webhooks", None)  # the SQL store's
         if hooks is not None:
             out["outbox"] = hooks.purge(now - timedelta(days=self.outbox_days))

@@ -29,6 +29,7 @@ from hashguard.store.memory_records import (
     MemoryKeys,
     MemoryMatchLog,
     MemoryPolicies,
+    MemorySeenLog,
     MemorySources,
 )
 from hashguard.store.memory_tables import Tables, apply_rows
@@ -71,6 +72,7 @@ class MemoryStore(Curation):
         self.sources = MemorySources(self._lock, self.audit)
         self.policies = MemoryPolicies(self._writing, self.audit)
         self.match_log = MemoryMatchLog(self._lock)
+        self.seen_log = MemorySeenLog(self._lock)
         self._after_write: list[Callable[[], None]] = []
         self._wakeups: list[_Wakeup] = []
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from contextlib import AbstractContextManager
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from hashguard.access.api_keys import ApiKey, NewKey, hash_key, no_key
@@ -178,6 +178,41 @@ class MemoryMatchLog:
                 e for e in self._events
                 if datetime.fromisoformat(e["event"]["created_at"]) >= before
             ]  # fmt: skip
+        return gone
+
+    def close(self) -> None:
+        pass
+
+
+class MemorySeenLog:
+    def __init__(self, lock: threading.RLock) -> None:
+        self._lock = lock
+        self._rows: list[dict[str, Any]] = []
+        self._last = 0
+        self.written = 0
+        self.dropped = 0
+
+    def record(self, row: dict[str, Any]) -> None:
+        with self._lock:
+            self._last += 1
+            self._rows.append({**row, "id": self._last, "signals": dict(row["signals"])})
+            self.written += 1
+
+    def flush(self) -> int:
+        return 0
+
+    def records(self, *, content_key: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = sorted(
+                (r for r in self._rows if content_key in (None, r["content_key"])),
+                key=lambda r: (r["at"], r["id"]),
+            )[:limit]  # as the SQL log orders them
+        return [{**r, "day": r["day"].isoformat(), "at": r["at"].isoformat()} for r in rows]
+
+    def purge(self, before: date) -> int:
+        with self._lock:
+            kept = [r for r in self._rows if r["day"] >= before]
+            gone, self._rows = len(self._rows) - len(kept), kept
         return gone
 
     def close(self) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -212,6 +212,25 @@ class MatchLogRepository(Protocol):
         ...
 
 
+class SeenLogRepository(Protocol):
+    """Every checked item's hashes and context, written in batches off the request path
+    (see :mod:`hashguard.store.seen_log` for what a crash can lose)."""
+
+    def record(self, row: dict[str, Any]) -> None:
+        """Queue one row (:func:`hashguard.store.seen_log.seen_row`); returns at once."""
+        ...
+
+    def flush(self) -> int: ...
+
+    def records(
+        self, *, content_key: str | None = None, limit: int = 1000
+    ) -> list[dict[str, Any]]: ...
+
+    def purge(self, before: date) -> int:
+        """Delete every day before ``before``; returns how many rows."""
+        ...
+
+
 class AuditLog(Protocol):
     """Who changed what, when: append-only."""
 
@@ -239,6 +258,9 @@ class Repositories(BankRepository, ChangeLog, Protocol):
 
     @property
     def match_log(self) -> MatchLogRepository: ...
+
+    @property
+    def seen_log(self) -> SeenLogRepository: ...
 
     @property
     def work_dir(self) -> Path:

@@ -47,6 +47,7 @@ from hashguard.store.key_table import Keys
 from hashguard.store.match_log import MatchLog
 from hashguard.store.policy_table import Policies
 from hashguard.store.repositories import Added, Repositories
+from hashguard.store.seen_log import SeenLog
 from hashguard.store.sources import Sources
 from hashguard.store.webhook_table import Webhooks
 from hashguard.store.workdir import clean_stale, work_dir
@@ -118,6 +119,7 @@ class Store(Curation):
         self.policies = Policies(self.engine, self._writing)
         self.match_log = MatchLog(self.engine)
         self.webhooks = Webhooks(self.engine)
+        self.seen_log = SeenLog(self.engine)
         self.audit = audit.Audit(self.engine)
         self._after_write: list[Callable[[], None]] = []
         # Kept for what runs many times a second: changes are written on one, and the
@@ -137,6 +139,7 @@ class Store(Curation):
     def close(self) -> None:
         self._adds.close()
         self.match_log.close()
+        self.seen_log.close()
         self._writer.close()
         self._reader.close()
         self.engine.dispose()

@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     Float,
     Index,
@@ -200,6 +201,28 @@ deliveries = Table(
     UniqueConstraint("webhook_id", "outbox_id", name="uq_hg_deliveries"),
     Index("ix_hg_deliveries_status", "status", "webhook_id"),
     sqlite_autoincrement=True,
+)
+
+# The seen log: every checked item, written in batches off the request path. Partitioned
+# by day on PostgreSQL (migration 0010 makes it; partitions are made as days come).
+seen = Table(
+    "hg_seen",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("day", Date, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("verdict", String(8), nullable=False),
+    Column("match_id", BigInteger),
+    Column("content_key", String(300), nullable=False),
+    Column("content_id", String(256)),
+    Column("chat_id", String(256)),
+    Column("uploader_id", String(256)),
+    Column("surface", String(64)),
+    Column("event_time", String(40)),
+    Column("md5", String(32)),
+    Column("sha256", String(64)),
+    Column("pdq", String(64)),
+    Column("signals", Text, nullable=False),  # JSON: every hash of the item
 )
 
 # Upstream lists a bank is synced from, with the checkpoint that makes a sync resumable.

@@ -1,0 +1,197 @@
+"""The seen log in the SQL store: every checked item's hashes and context, buffered in
+memory and written by a thread every :data:`FLUSH_SECONDS` (or every :data:`FLUSH_ROWS`
+rows), never on the request path.
+
+What a crash can lose is what was buffered: at most the last FLUSH_SECONDS of checks (the
+match log, written before an answer, holds every non-allow verdict regardless). A
+database that cannot be written does not hold up checks: rows wait in the buffer, up to
+:data:`MAX_BUFFER`, and beyond that the oldest are dropped and counted (``dropped``).
+
+On PostgreSQL the table is partitioned by day: each day's partition is made when its first
+rows come, and a purge drops whole days. On SQLite a purge deletes in batches.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections import deque
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, delete, insert, select, text
+from sqlalchemy.exc import IntegrityError, ProgrammingError
+
+from hashguard.store import tables as t
+from hashguard.store.database import KeptConnection, begin_write
+
+log = logging.getLogger(__name__)
+
+FLUSH_SECONDS = 0.5
+FLUSH_ROWS = 5_000
+MAX_BUFFER = 200_000  # rows kept while the database cannot be written
+PURGE_BATCH = 10_000
+CONTEXT = ("content_id", "chat_id", "uploader_id", "surface", "event_time")
+SIGNAL_COLUMNS = ("md5", "sha256", "pdq")
+
+
+def seen_row(
+    at: datetime, verdict: str, content_key: str, signals: dict[str, Any],
+    context: dict[str, str], match_id: int | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """One row of the seen log: cheap to build (it is made for every check)."""
+    row: dict[str, Any] = {
+        "day": at.date(), "at": at, "verdict": verdict, "match_id": match_id,
+        "content_key": content_key[:300], "signals": signals,
+    }  # fmt: skip
+    for key in CONTEXT:
+        row[key] = context.get(key)
+    for key in SIGNAL_COLUMNS:
+        value = signals.get(key)
+        row[key] = value if isinstance(value, str) else None
+    return row
+
+
+class SeenLog:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._kept = KeptConnection(engine)
+        self._buffer: deque[dict[str, Any]] = deque()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._days: set[date] = set()  # partitions known to exist (PostgreSQL)
+        self.written = 0
+        self.dropped = 0
+
+    def record(self, row: dict[str, Any]) -> None:
+        """Queue one row (see :func:`seen_row`); returns at once."""
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="hashguard-seen", daemon=True
+                )
+                self._thread.start()
+            self._buffer.append(row)
+            if len(self._buffer) > MAX_BUFFER:
+                self._buffer.popleft()
+                self.dropped += 1
+            if len(self._buffer) >= FLUSH_ROWS:
+                self._wake.set()
+
+    def flush(self) -> int:
+        """Write what is buffered now; returns how many rows."""
+        with self._lock:
+            rows = list(self._buffer)
+            self._buffer.clear()
+        if not rows:
+            return 0
+        try:
+            self._write(rows)
+        except Exception:
+            with self._lock:  # back in front, in order, for the next try
+                self._buffer.extendleft(reversed(rows))
+                while len(self._buffer) > MAX_BUFFER:
+                    self._buffer.popleft()
+                    self.dropped += 1
+            raise
+        self.written += len(rows)
+        return len(rows)
+
+    def _write(self, rows: list[dict[str, Any]]) -> None:
+        postgres = self.engine.dialect.name == "postgresql"
+        with begin_write(self.engine, self._kept) as conn:
+            if postgres:
+                for day in {r["day"] for r in rows} - self._days:
+                    _partition(conn, day)
+            conn.execute(insert(t.seen), [{**r, "signals": json.dumps(r["signals"])} for r in rows])
+        if postgres:
+            self._days.update(r["day"] for r in rows)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(FLUSH_SECONDS)
+            self._wake.clear()
+            try:
+                self.flush()
+            except Exception:
+                log.exception("could not write the seen log; its rows wait in memory")
+
+    def records(self, *, content_key: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+        s = t.seen
+        q = select(s).order_by(s.c.at, s.c.id).limit(limit)
+        if content_key is not None:
+            q = q.where(s.c.content_key == content_key)
+        with self.engine.connect() as conn:
+            return [
+                {**r._asdict(), "signals": json.loads(r.signals), "day": r.day.isoformat(),
+                 "at": r.at.isoformat()}
+                for r in conn.execute(q)
+            ]  # fmt: skip
+
+    def purge(self, before: date) -> int:
+        """Delete every day before ``before``: drop its partitions on PostgreSQL, delete
+        in batches on SQLite. Returns how many rows."""
+        if self.engine.dialect.name == "postgresql":
+            return self._drop_days(before)
+        s = t.seen
+        oldest = select(s.c.id).where(s.c.day < before).order_by(s.c.id).limit(PURGE_BATCH)
+        total = 0
+        while True:
+            with begin_write(self.engine) as conn:
+                n = conn.execute(delete(s).where(s.c.id.in_(oldest.scalar_subquery()))).rowcount
+            total += n
+            if not n:
+                return total
+
+    def _drop_days(self, before: date) -> int:
+        total = 0
+        with begin_write(self.engine) as conn:
+            names = conn.scalars(text(
+                "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                "JOIN pg_class p ON p.oid = i.inhparent "
+                "JOIN pg_namespace n ON n.oid = p.relnamespace "
+                "WHERE p.relname = 'hg_seen' AND n.nspname = current_schema()"
+            )).all()  # fmt: skip
+            for name in names:
+                day = _day_of(name)
+                if day is not None and day < before:
+                    total += conn.scalar(text(f"SELECT count(*) FROM {name}")) or 0
+                    conn.execute(text(f"DROP TABLE {name}"))
+                    self._days.discard(day)
+        return int(total)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(10)
+        try:
+            self.flush()
+        except Exception:
+            log.exception("could not write the seen log's last rows")
+        self._kept.close()
+
+
+def _partition(conn: Any, day: date) -> None:
+    """The day's partition, made if missing; another process making it at the same moment
+    is no error (its CREATE wins, ours is rolled back to the savepoint)."""
+    name = f"hg_seen_{day:%Y%m%d}"
+    end = day + timedelta(days=1)
+    try:
+        with conn.begin_nested():
+            conn.execute(text(
+                f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF hg_seen "
+                f"FOR VALUES FROM ('{day.isoformat()}') TO ('{end.isoformat()}')"
+            ))  # fmt: skip
+    except (IntegrityError, ProgrammingError):
+        pass
+
+
+def _day_of(name: str) -> date | None:
+    try:
+        return datetime.strptime(name.removeprefix("hg_seen_"), "%Y%m%d").replace(tzinfo=UTC).date()
+    except ValueError:
+        return None
