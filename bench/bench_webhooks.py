@@ -7,7 +7,8 @@ run (the same signed bodies posted by a bare httpx loop, one connection, nothing
    signing, one request each, marking each delivered): events/s over the whole backlog.
 2. latency: a deliverer loop runs as ``hashguard serve`` runs it (a pass every
    ``--every`` s, 0.25 by default as shipped); ``--latency`` verdicts are written one at a
-   time, ``--gap`` s apart, and the time from each write's acknowledgement to the receiver
+   time, ``--gap`` s plus a random share of a pass interval apart (so as not to fall in
+   step with the passes), and the time from each write's acknowledgement to the receiver
    getting it is taken: p50 and p99.
 
 The receiver is a ``ThreadingHTTPServer`` that verifies each signature and answers 204.
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import statistics
 import sys
 import tempfile
@@ -112,6 +114,7 @@ def run(url: str, args: argparse.Namespace) -> dict[str, Any]:
     thread = threading.Thread(target=loop, daemon=True)
     thread.start()
     delays = []
+    rng = random.Random(1)
     for i in range(args.latency):
         item = verdict(10_000_000 + i)
         store.match_log.submit(item).result()
@@ -119,7 +122,7 @@ def run(url: str, args: argparse.Namespace) -> dict[str, Any]:
         while item.event_id not in receiver.arrived:
             time.sleep(0.001)
         delays.append(receiver.arrived[item.event_id] - written)
-        time.sleep(args.gap)
+        time.sleep(args.gap + rng.uniform(0, args.every))  # not in step with the passes
     stop.set()
     thread.join()
     deliverer.close()

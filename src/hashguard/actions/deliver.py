@@ -27,6 +27,9 @@ from hashguard.errors import InvalidValue
 from hashguard.store.webhook_table import Delivery, Webhooks
 
 log = logging.getLogger(__name__)
+# Deliveries marked done per transaction. A deliverer that dies resends at most these
+# (and the one in flight): at least once, which the event id makes harmless.
+MARK_EVERY = 50
 
 
 @dataclass
@@ -62,6 +65,7 @@ class Deliverer:
 
     def _endpoint(self, hook: Webhook, done: Pass) -> None:
         held: set[str] = set()  # items with an earlier delivery not yet through
+        sent: list[int] = []  # delivered, to be marked so (in one transaction per batch)
         try:
             check_url(hook.url, allow_private=self.allow_private)  # names may move
             refused = None
@@ -75,7 +79,10 @@ class Deliverer:
                 continue
             error = refused or self._send(hook, delivery)
             if error is None:
-                self.hooks.delivered(delivery.id, self.clock())
+                sent.append(delivery.id)
+                if len(sent) >= MARK_EVERY:
+                    self.hooks.delivered(sent, self.clock())
+                    sent.clear()
                 done.delivered += 1
                 continue
             held.add(delivery.content_key)
@@ -89,6 +96,7 @@ class Deliverer:
             if last:
                 log.warning("webhook %s: event of delivery %d dead after %d attempts: %s",
                             hook.name, delivery.id, attempts, error)  # fmt: skip
+        self.hooks.delivered(sent, self.clock())
 
     def _send(self, hook: Webhook, delivery: Delivery) -> str | None:
         """None when the endpoint took it (2xx), else why not."""

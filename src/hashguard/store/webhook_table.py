@@ -137,8 +137,14 @@ class Webhooks:
         with self.engine.connect() as conn:
             return [Delivery(*r) for r in conn.execute(q)]
 
-    def delivered(self, delivery_id: int, now: float) -> None:
-        self._set(delivery_id, status="delivered", delivered_at=now, last_error=None)
+    def delivered(self, delivery_ids: builtins.list[int], now: float) -> None:
+        """Mark deliveries done, in one transaction."""
+        if not delivery_ids:
+            return
+        d = t.deliveries
+        with begin_write(self.engine) as conn:
+            done = {"status": "delivered", "delivered_at": now, "last_error": None}
+            conn.execute(update(d).where(d.c.id.in_(delivery_ids)).values(**done))
 
     def failed(self, delivery: Delivery, error: str, next_at: float | None) -> None:
         """One more failed attempt; ``next_at`` None: that was the last (dead letter)."""
