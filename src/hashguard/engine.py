@@ -25,7 +25,6 @@ from hashguard.media.image import DEFAULT_LIMITS, DecodeLimits
 from hashguard.policy import (
     Decision,
     FloodGuard,
-    MemoryFloodGuard,
     StoredPolicy,
     decide,
     default_policy,
@@ -142,7 +141,7 @@ class Engine:
         self.loaded = False
         self.last_refresh = 0.0  # time.monotonic() of the last successful catch-up
         self.policy = StoredPolicy(0, default_policy(self.registry))  # until load()
-        self.flood_guard = flood_guard or MemoryFloodGuard()
+        self.flood_guard = flood_guard or store.flood_guard  # caps hold across processes
         self._policy_changes = -1  # the index set's count when the policy was last read
         self._flood_logged: dict[str, float] = {}  # rule: when its cap was last logged
         if load:

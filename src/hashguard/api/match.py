@@ -208,7 +208,12 @@ async def match(request: Request, caller: Matcher) -> Response:
     if alarm := probing.watch(request, caller, result):
         await run_in_threadpool(probing.report, request, caller, alarm, result)
         _refuse_if_probing(request, caller)
-    answer = _answer(request, result, context, engine, caller.view, seq)
+    if result.matches:  # its policy step may count a capped rule in the store: off the loop
+        answer = await run_in_threadpool(
+            _answer, request, result, context, engine, caller.view, seq
+        )
+    else:
+        answer = _answer(request, result, context, engine, caller.view, seq)
     if empty:
         answer[0]["note"] = EMPTY_NOTE
     return await _answered(engine, answer)
@@ -272,7 +277,12 @@ async def match_text(request: Request, body: MatchText, caller: Matcher) -> Resp
         result = engine.match_text(body.text)
     else:
         result = await run_in_threadpool(engine.match_text, body.text)
-    answer = _answer(request, result, body, engine, caller.view, seq, body.text)
+    if result.matches:  # as in match(): a capped rule's count is a database write
+        answer = await run_in_threadpool(
+            _answer, request, result, body, engine, caller.view, seq, body.text
+        )
+    else:
+        answer = _answer(request, result, body, engine, caller.view, seq, body.text)
     return await _answered(engine, answer)
 
 

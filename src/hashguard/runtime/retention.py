@@ -30,4 +30,7 @@ class Retention:
         hooks: Any = getattr(store, "webhooks", None)  # the SQL store's
         if hooks is not None:
             out["outbox"] = hooks.purge(now - timedelta(days=self.outbox_days))
+        guard: Any = store.flood_guard
+        if hasattr(guard, "purge"):  # the SQL store's counts: windows over a day ago
+            guard.purge(now.timestamp())
         return out

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from hashguard.banks.model import Bank, Change, Entry, ImportReport
 from hashguard.errors import Conflict, ListRejected, RowError
 from hashguard.lists.rows import ListRow
+from hashguard.policy.decide import MemoryFloodGuard
 from hashguard.signals.registry import Registry, shared_registry
 from hashguard.store.curation import Curation
 from hashguard.store.memory_records import (
@@ -73,6 +74,7 @@ class MemoryStore(Curation):
         self.policies = MemoryPolicies(self._writing, self.audit)
         self.match_log = MemoryMatchLog(self._lock)
         self.seen_log = MemorySeenLog(self._lock)
+        self.flood_guard = MemoryFloodGuard()  # one process is all there is
         self._after_write: list[Callable[[], None]] = []
         self._wakeups: list[_Wakeup] = []
 

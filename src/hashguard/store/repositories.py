@@ -20,6 +20,7 @@ from hashguard.actions.model import Checked, Logged
 from hashguard.banks.model import Bank, Change, Entry, ImportReport
 from hashguard.errors import RowError
 from hashguard.lists.rows import ListRow
+from hashguard.policy.decide import FloodGuard
 from hashguard.policy.model import PolicyRecord
 from hashguard.sources.model import Source
 
@@ -261,6 +262,11 @@ class Repositories(BankRepository, ChangeLog, Protocol):
 
     @property
     def seen_log(self) -> SeenLogRepository: ...
+
+    @property
+    def flood_guard(self) -> FloodGuard:
+        """The policy's flood-guard counts, shared by every process using the store."""
+        ...
 
     @property
     def work_dir(self) -> Path:

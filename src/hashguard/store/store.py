@@ -42,6 +42,7 @@ from hashguard.store.database import (
     migrate,
     open_engine,
 )
+from hashguard.store.flood_table import SqlFloodGuard
 from hashguard.store.importer import apply_list
 from hashguard.store.key_table import Keys
 from hashguard.store.match_log import MatchLog
@@ -120,6 +121,7 @@ class Store(Curation):
         self.match_log = MatchLog(self.engine)
         self.webhooks = Webhooks(self.engine)
         self.seen_log = SeenLog(self.engine)
+        self.flood_guard = SqlFloodGuard(self.engine)
         self.audit = audit.Audit(self.engine)
         self._after_write: list[Callable[[], None]] = []
         # Kept for what runs many times a second: changes are written on one, and the
@@ -140,6 +142,7 @@ class Store(Curation):
         self._adds.close()
         self.match_log.close()
         self.seen_log.close()
+        self.flood_guard.close()
         self._writer.close()
         self._reader.close()
         self.engine.dispose()

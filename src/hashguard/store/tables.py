@@ -225,6 +225,16 @@ seen = Table(
     Column("signals", Text, nullable=False),  # JSON: every hash of the item
 )
 
+# The flood guard's counts (hashguard.policy.decide), shared by every process: one row per
+# rule and window ("name:3600:493827"), counted up atomically while under the rule's cap.
+flood_counts = Table(
+    "hg_flood_counts",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("n", Integer, nullable=False),
+    Column("until", Float, nullable=False),  # unix time the window ends
+)
+
 # Upstream lists a bank is synced from, with the checkpoint that makes a sync resumable.
 sources = Table(
     "hg_sources",
