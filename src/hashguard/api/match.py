@@ -134,7 +134,8 @@ def _answer(
         signals=signals, context=given,
     )  # fmt: skip
     if kept is None:  # a kept verdict is seen once written, with its match_id (_keep)
-        engine.store.seen_log.record(seen_row(datetime.now(UTC), "allow", key, signals, given))
+        row = seen_row(datetime.now(UTC), "allow", key, signals, given, list_seq=seq)
+        engine.store.seen_log.record(row)
     return out, kept
 
 
@@ -158,7 +159,7 @@ async def _keep(engine: Engine, answers: list[Answer]) -> None:
                 out["event_id"] = logged.event_id
         store.seen_log.record(seen_row(
             datetime.now(UTC), kept.verdict.label, kept.content_key, kept.signals,
-            kept.context, match_id,
+            kept.context, match_id, kept.list_seq,
         ))  # fmt: skip
 
 

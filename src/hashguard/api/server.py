@@ -76,6 +76,7 @@ class ServeOptions:
     outbox_days: int = 30
     seen_days: int = 90
     purge_every: float = PURGE_EVERY  # 0: never
+    retro_every: float = 0.5  # seconds between passes of retroactive matching; 0: never
     # gc.freeze() once the indexes are loaded: `serve` sets it for its worker processes (an
     # app inside another program, tests say, leaves that program's collector alone).
     freeze_loaded: bool = False
@@ -181,6 +182,11 @@ def create_app(engine: Engine, options: ServeOptions | None = None) -> FastAPI:
                 options.purge_every, lambda: log.info("purged %s", retention.purge(engine.store)),
                 "purge what is past its retention",
             )))  # fmt: skip
+        if options.retro_every > 0:
+            retro = loops.retro_job(engine, m)
+            tasks.append(asyncio.create_task(
+                loops.every(options.retro_every, retro, "match the seen log retroactively")
+            ))  # fmt: skip
         hooks = getattr(engine.store, "webhooks", None)  # the SQL store's; memory has none
         if options.deliver_every > 0 and hooks is not None:
             deliver = loops.deliver_job(hooks, options.webhook_allow_private, m)

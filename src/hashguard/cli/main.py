@@ -22,6 +22,7 @@ from hashguard.access.api_keys import SCOPES
 from hashguard.banks.model import check_pdq_threshold, merge_thresholds, parse_match_fields
 from hashguard.cli import policy as policy_commands
 from hashguard.cli import retention as retention_commands
+from hashguard.cli import retro as retro_commands
 from hashguard.cli import sync
 from hashguard.cli import text as text_commands
 from hashguard.cli import webhooks as webhook_commands
@@ -463,6 +464,7 @@ def build_parser() -> argparse.ArgumentParser:
     policy_commands.add_parser(sub)
     webhook_commands.add_parsers(sub)
     retention_commands.add_parser(sub)
+    retro_commands.add_parser(sub)
     _global_options_everywhere(p)
     return p
 

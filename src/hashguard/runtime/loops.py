@@ -15,6 +15,7 @@ from collections.abc import Callable
 from hashguard.actions.deliver import Deliverer
 from hashguard.engine import Engine
 from hashguard.runtime.metrics import Metrics
+from hashguard.seen.retro import Retro
 from hashguard.sources.runner import Outcome, sync_due
 from hashguard.store.repositories import Wakeup
 from hashguard.store.webhook_table import Webhooks
@@ -98,6 +99,24 @@ def deliver_job(hooks: Webhooks, allow_private: bool, metrics: Metrics) -> Calla
             state["claimed"] = now
         if state["held"]:
             metrics.delivered(deliverer.run_once())
+
+    return job
+
+
+def retro_job(engine: Engine, metrics: Metrics) -> Callable[[], None]:
+    """A pass of retroactive matching, by the process holding its lease (the seen log's PDQ
+    index lives in that process)."""
+    owner = f"{socket.gethostname()}:{os.getpid()}"
+    retro = Retro(engine)
+    state = {"held": False, "claimed": -DELIVERY_CLAIM}
+
+    def job() -> None:
+        now = time.monotonic()
+        if now - state["claimed"] >= DELIVERY_CLAIM:
+            state["held"] = engine.store.seen_log.claim(owner, DELIVERY_LEASE)
+            state["claimed"] = now
+        if state["held"] and engine.loaded:
+            metrics.retro(retro.run_once(), engine.store.last_seq())
 
     return job
 

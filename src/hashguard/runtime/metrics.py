@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from hashguard.actions.deliver import Pass
     from hashguard.engine import Status
     from hashguard.policy.model import Decision
+    from hashguard.seen.retro import RetroPass
 
 _BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
@@ -55,6 +56,14 @@ class Metrics:
             "Webhook delivery attempts by outcome: delivered, failed (to be retried), dead "
             "(after the last attempt: alert; `hashguard webhooks replay`)",
             ["outcome"],
+        )
+        self.retro_acted = Counter(
+            "hashguard_retro_acted", "Verdicts made retroactively: seen items a new entry matched"
+        )
+        self.retro_lag = Gauge(
+            "hashguard_retro_lag",
+            "Changes logged that retroactive matching has not looked at yet",
+            multiprocess_mode="max",
         )
         self.probing = Counter(
             "hashguard_probing_alarms",
@@ -108,6 +117,11 @@ class Metrics:
                            ("dead", done.dead)):  # fmt: skip
             if n:
                 self.deliveries.labels(outcome).inc(n)
+
+    def retro(self, done: RetroPass, last_seq: int) -> None:
+        if done.acted:
+            self.retro_acted.inc(done.acted)
+        self.retro_lag.set(max(0, last_seq - done.seq))
 
     def synced(self, source: str, status: str) -> None:
         self.syncs.labels(source, status).inc()

@@ -10,7 +10,8 @@ from concurrent.futures import Future
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Delete, Engine, delete, insert, select
+from sqlalchemy import Connection, Delete, Engine, delete, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from hashguard.actions.model import Checked, Logged
 from hashguard.store import tables as t
@@ -59,6 +60,23 @@ def _record(r: Any) -> dict[str, Any]:
     return out
 
 
+def _write(conn: Connection, item: Checked) -> Logged:
+    """``item``'s match-log row and, if acted on, its outbox event."""
+    row = conn.execute(
+        insert(t.match_log).values(**_row(item)).returning(t.match_log.c.id, t.match_log.c.at)
+    ).one()
+    if not item.acted:
+        return Logged(row.id, None)
+    event = item.event(row.id, row.at.isoformat())
+    conn.execute(
+        insert(t.outbox).values(
+            event_id=item.event_id, match_id=row.id, kind=event["type"],
+            content_key=item.content_key[:300], payload=json.dumps(event),
+        )
+    )  # fmt: skip
+    return Logged(row.id, item.event_id)
+
+
 class MatchLogWriter(GroupWriter[Checked, Logged]):
     name = "hashguard-verdicts"
 
@@ -76,22 +94,7 @@ class MatchLogWriter(GroupWriter[Checked, Logged]):
         # SQLite every writer takes the one write lock).
         with begin_write(self._engine, self._kept) as conn:
             for item, _ in pending:
-                match_id = conn.execute(
-                    insert(t.match_log)
-                    .values(**_row(item))
-                    .returning(t.match_log.c.id, t.match_log.c.at)
-                ).one()
-                event_id = None
-                if item.acted:
-                    event = item.event(match_id.id, match_id.at.isoformat())
-                    conn.execute(
-                        insert(t.outbox).values(
-                            event_id=item.event_id, match_id=match_id.id, kind=event["type"],
-                            content_key=item.content_key[:300], payload=json.dumps(event),
-                        )
-                    )  # fmt: skip
-                    event_id = item.event_id
-                logged.append(Logged(match_id.id, event_id))
+                logged.append(_write(conn, item))
         for (_, future), result in zip(pending, logged, strict=True):
             future.set_result(result)
         self.batches += 1
@@ -103,6 +106,15 @@ class MatchLog:
         self.engine = engine
         self._kept = KeptConnection(engine)
         self._writer = MatchLogWriter(engine, self._kept)
+
+    def record_once(self, item: Checked) -> Logged | None:
+        """Write ``item`` in a transaction of its own, unless its event is there already
+        (its ``event_id`` is unique in the outbox): None then, and nothing written."""
+        try:
+            with begin_write(self.engine) as conn:
+                return _write(conn, item)
+        except IntegrityError:
+            return None
 
     def submit(self, item: Checked) -> Future[Logged]:
         """Keep ``item``; the future is settled once it is committed (or the write failed)."""

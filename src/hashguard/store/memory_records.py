@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from contextlib import AbstractContextManager
 from dataclasses import replace
@@ -164,6 +164,12 @@ class MemoryMatchLog:
         with self._lock:
             return [dict(r) for r in self._records if r["id"] > after][:limit]
 
+    def record_once(self, item: Checked) -> Logged | None:
+        with self._lock:
+            if any(e["event"]["event_id"] == item.event_id for e in self._events):
+                return None
+            return self.submit(item).result()
+
     def events(self, *, after: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
         with self._lock:
             return [e for e in self._events if e["id"] > after][:limit]
@@ -189,6 +195,7 @@ class MemorySeenLog:
         self._lock = lock
         self._rows: list[dict[str, Any]] = []
         self._last = 0
+        self._cursors: dict[str, int] = {}
         self.written = 0
         self.dropped = 0
 
@@ -201,13 +208,39 @@ class MemorySeenLog:
     def flush(self) -> int:
         return 0
 
-    def records(self, *, content_key: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+    def records(
+        self, *, content_key: str | None = None, column: str | None = None,
+        value: str | None = None, ids: Sequence[int] | None = None, limit: int = 1000,
+    ) -> list[dict[str, Any]]:  # fmt: skip
+        wanted = None if ids is None else set(ids)
         with self._lock:
             rows = sorted(
-                (r for r in self._rows if content_key in (None, r["content_key"])),
+                (
+                    r
+                    for r in self._rows
+                    if content_key in (None, r["content_key"])
+                    and (column is None or r[column] == value)
+                    and (wanted is None or r["id"] in wanted)
+                ),
                 key=lambda r: (r["at"], r["id"]),
             )[:limit]  # as the SQL log orders them
         return [{**r, "day": r["day"].isoformat(), "at": r["at"].isoformat()} for r in rows]
+
+    def pdq_after(self, after: int, limit: int = 100_000) -> list[tuple[int, str]]:
+        with self._lock:
+            return [(r["id"], r["pdq"]) for r in self._rows if r["id"] > after and r["pdq"]][:limit]
+
+    def last_id(self) -> int:
+        return self._last
+
+    def claim(self, owner: str, seconds: float) -> bool:
+        return True  # one process is all there is
+
+    def cursor(self, name: str) -> int:
+        return self._cursors.get(name, 0)
+
+    def set_cursor(self, name: str, value: int) -> None:
+        self._cursors[name] = value
 
     def purge(self, before: date) -> int:
         with self._lock:

@@ -212,6 +212,11 @@ class MatchLogRepository(Protocol):
         """Delete the records made before ``before``; returns how many."""
         ...
 
+    def record_once(self, item: Checked) -> Logged | None:
+        """Write ``item`` at once, in its own transaction, unless an event with its
+        ``event_id`` exists already (then None): acting once per deterministic id."""
+        ...
+
 
 class SeenLogRepository(Protocol):
     """Every checked item's hashes and context, written in batches off the request path
@@ -224,8 +229,28 @@ class SeenLogRepository(Protocol):
     def flush(self) -> int: ...
 
     def records(
-        self, *, content_key: str | None = None, limit: int = 1000
-    ) -> list[dict[str, Any]]: ...
+        self, *, content_key: str | None = None, column: str | None = None,
+        value: str | None = None, ids: Sequence[int] | None = None, limit: int = 1000,
+    ) -> list[dict[str, Any]]:  # fmt: skip
+        """Oldest first: all, one item's, those with one hash (``column`` md5, sha256 or
+        pdq equal to ``value``), or those with these ids."""
+        ...
+
+    def pdq_after(self, after: int, limit: int = 100_000) -> list[tuple[int, str]]:
+        """(id, pdq) of the rows after id ``after`` with a PDQ hash, in id order."""
+        ...
+
+    def last_id(self) -> int: ...
+
+    def claim(self, owner: str, seconds: float) -> bool:
+        """The retroactive matcher's lease (one across replicas): True if ``owner`` holds it."""
+        ...
+
+    def cursor(self, name: str) -> int:
+        """A follower's position, kept in the store (0 at first)."""
+        ...
+
+    def set_cursor(self, name: str, value: int) -> None: ...
 
     def purge(self, before: date) -> int:
         """Delete every day before ``before``; returns how many rows."""

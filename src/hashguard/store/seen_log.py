@@ -17,14 +17,16 @@ import json
 import logging
 import threading
 from collections import deque
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, delete, select, text
+from sqlalchemy import Engine, delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError, ProgrammingError
 
 from hashguard.store import tables as t
 from hashguard.store.database import KeptConnection, begin_write
+from hashguard.store.sources import claim_lease
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +40,13 @@ SIGNAL_COLUMNS = ("md5", "sha256", "pdq")
 
 def seen_row(
     at: datetime, verdict: str, content_key: str, signals: dict[str, Any],
-    context: dict[str, str], match_id: int | None = None,
+    context: dict[str, str], match_id: int | None = None, list_seq: int = 0,
 ) -> dict[str, Any]:  # fmt: skip
-    """One row of the seen log: cheap to build (it is made for every check)."""
+    """One row of the seen log: cheap to build (it is made for every check). ``list_seq``:
+    the change-log position the indexes were at when it was checked."""
     row: dict[str, Any] = {
         "day": at.date(), "at": at, "verdict": verdict, "match_id": match_id,
+        "list_seq": list_seq,
         "content_key": content_key[:300], "signals": signals,
     }  # fmt: skip
     for key in CONTEXT:
@@ -122,17 +126,56 @@ class SeenLog:
             except Exception:
                 log.exception("could not write the seen log; its rows wait in memory")
 
-    def records(self, *, content_key: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+    def records(
+        self, *, content_key: str | None = None, column: str | None = None,
+        value: str | None = None, ids: Sequence[int] | None = None, limit: int = 1000,
+    ) -> list[dict[str, Any]]:  # fmt: skip
+        """Rows oldest first: all, one item's (``content_key``), those with one hash
+        (``column`` md5, sha256 or pdq equal to ``value``), or by id."""
         s = t.seen
         q = select(s).order_by(s.c.at, s.c.id).limit(limit)
         if content_key is not None:
             q = q.where(s.c.content_key == content_key)
+        if column is not None:
+            if column not in SIGNAL_COLUMNS:
+                raise ValueError(f"not a hash column of the seen log: {column}")
+            q = q.where(s.c[column] == value)
+        if ids is not None:
+            q = q.where(s.c.id.in_(list(ids)))
         with self.engine.connect() as conn:
-            return [
-                {**r._asdict(), "signals": json.loads(r.signals), "day": r.day.isoformat(),
-                 "at": r.at.isoformat()}
-                for r in conn.execute(q)
-            ]  # fmt: skip
+            return [_out(r) for r in conn.execute(q)]
+
+    def pdq_after(self, after: int, limit: int = 100_000) -> list[tuple[int, str]]:
+        """(id, pdq) of the rows after id ``after`` that have a PDQ hash, in id order: what
+        an index of the seen log is built and extended from."""
+        s = t.seen
+        q = (select(s.c.id, s.c.pdq).where(s.c.id > after, s.c.pdq.is_not(None))
+             .order_by(s.c.id).limit(limit))  # fmt: skip
+        with self.engine.connect() as conn:
+            return [(int(i), str(p)) for i, p in conn.execute(q)]
+
+    def last_id(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.scalar(select(func.coalesce(func.max(t.seen.c.id), 0))) or 0)
+
+    def claim(self, owner: str, seconds: float) -> bool:
+        """The retroactive matcher's lease: one at a time across every replica."""
+        return claim_lease(self.engine, "retro_lease", owner, seconds)
+
+    def cursor(self, name: str) -> int:
+        """A follower's position (retroactive matching's in the change log), 0 at first."""
+        with self.engine.connect() as conn:
+            found = conn.scalar(select(t.meta.c.value).where(t.meta.c.key == f"cursor:{name}"))
+        return int(found or 0)
+
+    def set_cursor(self, name: str, value: int) -> None:
+        m = t.meta
+        with begin_write(self.engine) as conn:
+            done = conn.execute(
+                update(m).where(m.c.key == f"cursor:{name}").values(value=str(value))
+            ).rowcount
+            if not done:
+                conn.execute(insert(m).values(key=f"cursor:{name}", value=str(value)))
 
     def purge(self, before: date) -> int:
         """Delete every day before ``before``: drop its partitions on PostgreSQL, delete
@@ -178,8 +221,8 @@ class SeenLog:
         self._kept.close()
 
 
-_INSERTED = ("day", "at", "verdict", "match_id", "content_key", *CONTEXT, *SIGNAL_COLUMNS,
-             "signals")  # fmt: skip
+_INSERTED = ("day", "at", "verdict", "match_id", "list_seq", "content_key", *CONTEXT,
+             *SIGNAL_COLUMNS, "signals")  # fmt: skip
 _INSERT = f"INSERT INTO hg_seen ({', '.join(_INSERTED)}) VALUES ({{marks}})"
 
 
@@ -189,6 +232,11 @@ def _values(row: dict[str, Any], postgres: bool) -> tuple[Any, ...]:
         values[0] = row["day"].isoformat()
         values[1] = row["at"].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
     return tuple(values)
+
+
+def _out(r: Any) -> dict[str, Any]:
+    return {**r._asdict(), "signals": json.loads(r.signals), "day": r.day.isoformat(),
+            "at": r.at.isoformat()}  # fmt: skip
 
 
 def _partition(conn: Any, day: date) -> None:

@@ -213,6 +213,9 @@ seen = Table(
     Column("at", DateTime(timezone=True), nullable=False),
     Column("verdict", String(8), nullable=False),
     Column("match_id", BigInteger),
+    # where the indexes stood when it was checked: retroactive matching acts only on
+    # sightings checked before an entry was applied (later ones were matched live)
+    Column("list_seq", BigInteger, nullable=False),
     Column("content_key", String(300), nullable=False),
     Column("content_id", String(256)),
     Column("chat_id", String(256)),

@@ -1,0 +1,35 @@
+"""`hashguard retro status|run`: retroactive matching of the seen log against new entries
+(``serve`` runs it every second, in one process across replicas)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from typing import Any
+
+from hashguard.cli.common import emit, open_engine
+
+
+def cmd_retro(args: argparse.Namespace) -> int:
+    from hashguard.seen.retro import Retro
+
+    engine = open_engine(args)
+    try:
+        # A run at the command line waits for nothing: checks answered in the last second
+        # may still be in a serving process's buffer (serve's own passes wait for them).
+        retro = Retro(engine, grace=0)
+        if args.retro_command == "run":
+            engine.refresh()
+            emit(dataclasses.asdict(retro.run_once()))
+        emit(retro.status())
+        return 0
+    finally:
+        engine.store.close()
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("retro", help="retroactive matching of the seen log against new entries")
+    p_sub = p.add_subparsers(dest="retro_command", required=True)
+    p_sub.add_parser("status", help="where it stands in the change log, and its lag")
+    p_sub.add_parser("run", help="one pass now, up to the end of the change log")
+    p.set_defaults(func=cmd_retro)
