@@ -5,13 +5,13 @@ per entry.
 A pass follows the change log from its own cursor (kept in the store), up to where the
 engine's indexes are (so each new entry is searchable). For every new signal it finds the
 seen items carrying it: by the seen log's hash columns for MD5 and SHA-256 (indexed), and
-for PDQ through an index of the seen log's PDQ hashes kept in this process (built from the
-log at the first pass, extended with the rows written since at each one), searched within
-the bank's threshold. Each such item is matched again, all its hashes against all the
-indexes (so a suppress bank still cancels, and the policy sees every match), and if the
-new entry is among its matches and the verdict is not allow, the verdict is written like a
-fresh one: match log and outbox in one transaction, its event id derived from the item and
-the entry. A pass interrupted and run again finds that event there and acts no second time.
+for PDQ through an index of the seen log's PDQ hashes kept in this process
+(:class:`~hashguard.seen.pdq_index.SeenPdqIndex`), searched within the bank's threshold.
+Each such item is matched again, all its hashes against all the indexes (so a suppress
+bank still cancels, and the policy sees every match), and if the new entry is among its
+matches and the verdict is not allow, the verdict is written like a fresh one: match log
+and outbox in one transaction, its event id derived from the item and the entry. A pass
+interrupted and run again finds that event there and acts no second time.
 """
 
 from __future__ import annotations
@@ -23,13 +23,12 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from hashguard.actions.model import Checked
 from hashguard.engine import Engine
-from hashguard.index.hamming import HammingIndex
 from hashguard.policy import Verdict
+from hashguard.seen.pdq_index import SeenPdqIndex
 from hashguard.signals.base import Signal
+from hashguard.signals.pdq import DEFAULT_THRESHOLD
 from hashguard.store.seen_log import FLUSH_SECONDS
 
 log = logging.getLogger(__name__)
@@ -37,7 +36,6 @@ log = logging.getLogger(__name__)
 CURSOR = "retro"
 GRACE = FLUSH_SECONDS * 2  # seconds a change waits for the seen log's buffers
 BATCH = 10_000  # changes read per step
-COMPACT_TAIL = 50_000  # seen rows added to the PDQ index before it is built anew
 EXACT = {"md5": "md5", "sha256": "sha256"}  # signal type: the seen log's column for it
 _NAMESPACE = uuid.UUID("5b1f0c3e-7a0d-4b64-9c5e-2f1d3a6b8e90")
 
@@ -61,15 +59,14 @@ class Retro:
         self.engine = engine
         self.store = engine.store
         self.grace = grace
-        self._pdq: HammingIndex | None = None
-        self._pdq_last = 0  # the last seen-log id in the PDQ index
+        self._pdq = SeenPdqIndex(engine.store.seen_log)
         self._seen_seqs: deque[tuple[float, int]] = deque()  # (when, the indexes' seq)
 
     def status(self) -> dict[str, Any]:
         cursor = self.store.seen_log.cursor(CURSOR)
         last = self.store.last_seq()
         return {"cursor": cursor, "last_seq": last, "lag": max(0, last - cursor),
-                "seen_pdq_indexed": len(self._pdq) if self._pdq is not None else None}  # fmt: skip
+                "seen_pdq_indexed": len(self._pdq)}  # fmt: skip
 
     def run_once(self) -> RetroPass:
         done = RetroPass()
@@ -80,8 +77,6 @@ class Retro:
             if not changes:
                 break
             adds = [c for c in changes if c.kind == "add" and c.signal_type and c.value]
-            if adds:
-                self._refresh_pdq()
             for change in adds:
                 self._change(change, done)
             cursor = changes[-1].seq
@@ -137,11 +132,10 @@ class Retro:
         seen = self.store.seen_log
         if change.signal_type in EXACT:
             rows = seen.records(column=EXACT[change.signal_type], value=change.value, limit=10_000)
-        elif change.signal_type == "pdq" and self._pdq is not None:
+        elif change.signal_type == "pdq":
             bank = self.engine.banks.get(change.bank_id)
-            threshold = bank.pdq_threshold if bank is not None else 31
-            hits = self._pdq.search([bytes.fromhex(change.value)], threshold)
-            ids = sorted({h.entry_pk for h in hits})
+            threshold = bank.pdq_threshold if bank is not None else DEFAULT_THRESHOLD
+            ids = self._pdq.search(change.value, threshold)
             rows = seen.records(ids=ids, limit=len(ids)) if ids else []
         else:
             return []
@@ -150,25 +144,6 @@ class Retro:
             if row["list_seq"] < change.seq:
                 latest[row["content_key"]] = row
         return list(latest.values())
-
-    def _refresh_pdq(self) -> None:
-        """Build the seen log's PDQ index, or add the rows written since."""
-        seen = self.store.seen_log
-        keys: list[bytes] = []
-        ids: list[int] = []
-        while batch := seen.pdq_after(ids[-1] if ids else self._pdq_last):
-            keys.extend(bytes.fromhex(p) for _, p in batch)
-            ids.extend(i for i, _ in batch)
-        if not ids:
-            return
-        if self._pdq is None:
-            pks = np.array(ids, dtype=np.int64)
-            self._pdq = HammingIndex().filled(keys, pks, np.zeros(len(ids), dtype=np.int32))
-        else:
-            self._pdq.add_all([(k, i, 0) for k, i in zip(keys, ids, strict=True)])
-            if self._pdq.tail_size > COMPACT_TAIL:
-                self._pdq = self._pdq.compact()
-        self._pdq_last = ids[-1]
 
 
 def _signals(engine: Engine, stored: dict[str, Any]) -> list[Signal]:
