@@ -136,6 +136,10 @@ def test_the_walkthrough(tmp_path: Path, db_url: str, testdata: Path) -> None:
             assert [e["retroactive"] for e in events] == [False, True]
             assert events[1]["context"] == {"chat_id": "g2"}
             assert len(receiver.requests) == 2  # each delivered once
+            digest = hashlib.sha256(later).hexdigest()
+            where = service.call("GET", f"/v1/items/sha256:{digest}/spread", "admin").json()
+            assert [c["chat_id"] for c in where["chats"]] == ["g1", "g2"]
+            assert where["found_by"] == {"sha256": 2}
     finally:
         store.close()
         receiver.close()

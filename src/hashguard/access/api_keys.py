@@ -21,7 +21,8 @@ from hashguard.errors import InvalidValue, NotFound
 # match:distance: with match, also how close each match is (PDQ distance, the listed URL or
 # keyword that matched): an oracle that helps recover listed hashes, so off unless granted;
 # curate: banks, entries, imports, sources, the change log; admin: keys, and everything else.
-SCOPES = ("match", "match:distance", "curate", "admin")
+# spread: read where content was shared (the seen log), which a match key must not learn
+SCOPES = ("match", "match:distance", "spread", "curate", "admin")
 DISTANCE = "match:distance"
 
 

@@ -162,3 +162,4 @@ def require(scope: str) -> Callable[..., Awaitable[Caller]]:
 Matcher = Annotated[Caller, Depends(require("match"))]
 Curator = Annotated[Caller, Depends(require("curate"))]
 Admin = Annotated[Caller, Depends(require("admin"))]
+Tracer = Annotated[Caller, Depends(require("spread"))]

@@ -465,6 +465,7 @@ def build_parser() -> argparse.ArgumentParser:
     webhook_commands.add_parsers(sub)
     retention_commands.add_parser(sub)
     retro_commands.add_parser(sub)
+    retro_commands.add_spread_parser(sub)
     _global_options_everywhere(p)
     return p
 

@@ -4,6 +4,8 @@ use, extended with the rows written since before each use. ~40 bytes a row in me
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from hashguard.index.hamming import HammingIndex
@@ -15,6 +17,7 @@ COMPACT_TAIL = 50_000  # rows added before the index is built anew
 class SeenPdqIndex:
     def __init__(self, seen: SeenLogRepository) -> None:
         self.seen = seen
+        self._lock = threading.Lock()  # request threads share one (spread queries)
         self._index: HammingIndex | None = None
         self._last = 0  # the last seen-log id in the index
 
@@ -23,12 +26,18 @@ class SeenPdqIndex:
 
     def search(self, pdq: str, threshold: int) -> list[int]:
         """Seen-log ids of the rows whose PDQ is within ``threshold`` bits of ``pdq``."""
-        self.refresh()
-        if self._index is None:
+        with self._lock:
+            self._refresh()
+            index = self._index
+        if index is None:
             return []
-        return sorted({h.entry_pk for h in self._index.search([bytes.fromhex(pdq)], threshold)})
+        return sorted({h.entry_pk for h in index.search([bytes.fromhex(pdq)], threshold)})
 
     def refresh(self) -> None:
+        with self._lock:
+            self._refresh()
+
+    def _refresh(self) -> None:
         keys: list[bytes] = []
         ids: list[int] = []
         while batch := self.seen.pdq_after(ids[-1] if ids else self._last):
