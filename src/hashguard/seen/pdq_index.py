@@ -33,6 +33,17 @@ class SeenPdqIndex:
             return []
         return sorted({h.entry_pk for h in index.search([bytes.fromhex(pdq)], threshold)})
 
+    def search_many(self, pdqs: list[str], threshold: int) -> list[list[int]]:
+        """:meth:`search` for each of ``pdqs``, in one pass over the index."""
+        with self._lock:
+            self._refresh()
+            index = self._index
+        out: list[set[int]] = [set() for _ in pdqs]
+        if index is not None and pdqs:
+            for hit in index.search([bytes.fromhex(p) for p in pdqs], threshold):
+                out[hit.query].add(hit.entry_pk)
+        return [sorted(ids) for ids in out]
+
     def refresh(self) -> None:
         with self._lock:
             self._refresh()

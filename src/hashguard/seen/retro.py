@@ -37,6 +37,7 @@ CURSOR = "retro"
 GRACE = FLUSH_SECONDS * 2  # seconds a change waits for the seen log's buffers
 BATCH = 10_000  # changes read per step
 EXACT = {"md5": "md5", "sha256": "sha256"}  # signal type: the seen log's column for it
+LOOKUP_BATCH = 1_000  # new hashes looked up in the seen log per query
 _NAMESPACE = uuid.UUID("5b1f0c3e-7a0d-4b64-9c5e-2f1d3a6b8e90")
 
 
@@ -77,8 +78,8 @@ class Retro:
             if not changes:
                 break
             adds = [c for c in changes if c.kind == "add" and c.signal_type and c.value]
-            for change in adds:
-                self._change(change, done)
+            for change, rows in self._seen_with(adds):
+                self._change(change, rows, done)
             cursor = changes[-1].seq
             self.store.seen_log.set_cursor(CURSOR, cursor)
             done.changes += len(changes)
@@ -97,12 +98,13 @@ class Retro:
             self._seen_seqs.appendleft((now - self.grace, settled))
         return settled
 
-    def _change(self, change: Any, done: RetroPass) -> None:
+    def _change(self, change: Any, rows: list[dict[str, Any]], done: RetroPass) -> None:
+        """Act on the seen items ``rows`` that carry ``change``'s new signal."""
         entries = self.engine.indexes.entries.get([change.entry_pk], self.store.entries)
         entry = entries.get(change.entry_pk)
         if entry is None or entry.status != "active":
             return
-        for row in self._seen_with(change):
+        for row in rows:
             done.candidates += 1
             signals = _signals(self.engine, row["signals"])
             matches = self.engine.match_signals(signals)
@@ -126,24 +128,48 @@ class Retro:
             else:
                 done.acted += 1
 
-    def _seen_with(self, change: Any) -> list[dict[str, Any]]:
-        """The seen items carrying ``change``'s signal, checked before it was applied (a
-        later check was matched against it live), one row per item: its latest."""
+    def _seen_with(self, adds: list[Any]) -> list[tuple[Any, list[dict[str, Any]]]]:
+        """Each change of ``adds`` whose signal seen items carry, with those items: checked
+        before it was applied (a later check was matched against it live), one row per
+        item (its latest). Looked up a batch at a time: most new entries match nothing."""
         seen = self.store.seen_log
-        if change.signal_type in EXACT:
-            rows = seen.records(column=EXACT[change.signal_type], value=change.value, limit=10_000)
-        elif change.signal_type == "pdq":
-            bank = self.engine.banks.get(change.bank_id)
-            threshold = bank.pdq_threshold if bank is not None else DEFAULT_THRESHOLD
-            ids = self._pdq.search(change.value, threshold)
-            rows = seen.records(ids=ids, limit=len(ids)) if ids else []
-        else:
-            return []
-        latest: dict[str, dict[str, Any]] = {}
-        for row in rows:  # oldest first: the last one before the entry of an item wins
-            if row["list_seq"] < change.seq:
-                latest[row["content_key"]] = row
-        return list(latest.values())
+        rows_of: dict[int, list[dict[str, Any]]] = {}
+        for signal_type, column in EXACT.items():
+            some = [c for c in adds if c.signal_type == signal_type]
+            for start in range(0, len(some), LOOKUP_BATCH):
+                chunk = some[start : start + LOOKUP_BATCH]
+                found: dict[str, list[dict[str, Any]]] = {}
+                for row in seen.records(column=column, values=[c.value for c in chunk],
+                                        limit=100_000):  # fmt: skip
+                    found.setdefault(row[column], []).append(row)
+                for c in chunk:
+                    if c.value in found:
+                        rows_of[c.seq] = found[c.value]
+        pdq = [c for c in adds if c.signal_type == "pdq"]
+        by_threshold: dict[int, list[Any]] = {}
+        for c in pdq:
+            bank = self.engine.banks.get(c.bank_id)
+            by_threshold.setdefault(bank.pdq_threshold if bank else DEFAULT_THRESHOLD, []).append(c)
+        for threshold, changes in by_threshold.items():
+            ids_of = self._pdq.search_many([c.value for c in changes], threshold)
+            wanted = sorted({i for ids in ids_of for i in ids})
+            rows: dict[int, dict[str, Any]] = {}
+            for start in range(0, len(wanted), LOOKUP_BATCH):
+                chunk = wanted[start : start + LOOKUP_BATCH]
+                rows.update((r["id"], r) for r in seen.records(ids=chunk, limit=len(chunk)))
+            for c, ids in zip(changes, ids_of, strict=True):
+                if ids:
+                    rows_of[c.seq] = sorted((rows[i] for i in ids if i in rows),
+                                            key=lambda r: (r["at"], r["id"]))  # fmt: skip
+        out = []
+        for change in adds:
+            latest: dict[str, dict[str, Any]] = {}
+            for row in rows_of.get(change.seq, ()):  # oldest first: the last one wins
+                if row["list_seq"] < change.seq:
+                    latest[row["content_key"]] = row
+            if latest:
+                out.append((change, list(latest.values())))
+        return out
 
 
 def _signals(engine: Engine, stored: dict[str, Any]) -> list[Signal]:

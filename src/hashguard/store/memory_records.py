@@ -211,15 +211,17 @@ class MemorySeenLog:
     def records(
         self, *, content_key: str | None = None, column: str | None = None,
         value: str | None = None, ids: Sequence[int] | None = None, limit: int = 1000,
+        values: Sequence[str] | None = None,
     ) -> list[dict[str, Any]]:  # fmt: skip
         wanted = None if ids is None else set(ids)
+        equal = {value} if values is None else set(values)
         with self._lock:
             rows = sorted(
                 (
                     r
                     for r in self._rows
                     if content_key in (None, r["content_key"])
-                    and (column is None or r[column] == value)
+                    and (column is None or r[column] in equal)
                     and (wanted is None or r["id"] in wanted)
                 ),
                 key=lambda r: (r["at"], r["id"]),

@@ -231,9 +231,10 @@ class SeenLogRepository(Protocol):
     def records(
         self, *, content_key: str | None = None, column: str | None = None,
         value: str | None = None, ids: Sequence[int] | None = None, limit: int = 1000,
+        values: Sequence[str] | None = None,
     ) -> list[dict[str, Any]]:  # fmt: skip
         """Oldest first: all, one item's, those with one hash (``column`` md5, sha256 or
-        pdq equal to ``value``), or those with these ids."""
+        pdq equal to ``value``, or to any of ``values``), or those with these ids."""
         ...
 
     def pdq_after(self, after: int, limit: int = 100_000) -> list[tuple[int, str]]:

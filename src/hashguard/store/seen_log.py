@@ -129,9 +129,11 @@ class SeenLog:
     def records(
         self, *, content_key: str | None = None, column: str | None = None,
         value: str | None = None, ids: Sequence[int] | None = None, limit: int = 1000,
+        values: Sequence[str] | None = None,
     ) -> list[dict[str, Any]]:  # fmt: skip
         """Rows oldest first: all, one item's (``content_key``), those with one hash
-        (``column`` md5, sha256 or pdq equal to ``value``), or by id."""
+        (``column`` md5, sha256 or pdq equal to ``value``, or to any of ``values``), or by
+        id."""
         s = t.seen
         q = select(s).order_by(s.c.at, s.c.id).limit(limit)
         if content_key is not None:
@@ -139,7 +141,8 @@ class SeenLog:
         if column is not None:
             if column not in SIGNAL_COLUMNS:
                 raise ValueError(f"not a hash column of the seen log: {column}")
-            q = q.where(s.c[column] == value)
+            q = q.where(s.c[column].in_(list(values)) if values is not None
+                        else s.c[column] == value)  # fmt: skip
         if ids is not None:
             q = q.where(s.c.id.in_(list(ids)))
         with self.engine.connect() as conn:
