@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 
 from hashguard.api.auth import Admin
 from hashguard.api.bodies import is_json, media_type, read_body
@@ -74,10 +75,15 @@ async def put_policy(
         text = raw.decode()
     except UnicodeDecodeError:
         raise MalformedBody("the policy is not UTF-8 text") from None
-    if dry_run:
+
+    def check() -> dict[str, Any]:
         banks = [b.name for b in e.store.banks()]
         policy = parse(load(text, fmt), signal_types=e.registry.names(), banks=banks)
         return {"valid": True, "policy": policy.as_dict()}
-    new = set_policy(e.store, e.registry, text, fmt=fmt, actor=caller.actor)
-    e.reload_policy()
-    return new.as_dict()
+
+    def put() -> dict[str, Any]:
+        new = set_policy(e.store, e.registry, text, fmt=fmt, actor=caller.actor)
+        e.reload_policy()
+        return new.as_dict()
+
+    return await run_in_threadpool(check if dry_run else put)  # database work: off the loop
