@@ -66,17 +66,20 @@ class Deliverer:
     def _endpoint(self, hook: Webhook, done: Pass) -> None:
         held: set[str] = set()  # items with an earlier delivery not yet through
         sent: list[int] = []  # delivered, to be marked so (in one transaction per batch)
-        try:
-            check_url(hook.url, allow_private=self.allow_private)  # names may move
-            refused = None
-        except InvalidValue as e:
-            refused = e.message
+        refused: str | None = None
+        checked = False
         for delivery in self.hooks.pending(hook.id):
             now = self.clock()
             if delivery.content_key in held or delivery.next_at > now:
                 held.add(delivery.content_key)
                 done.held += delivery.next_at <= now
                 continue
+            if not checked:  # once a pass, and only with something to send: names may move
+                checked = True
+                try:
+                    check_url(hook.url, allow_private=self.allow_private)
+                except InvalidValue as e:
+                    refused = e.message
             error = refused or self._send(hook, delivery)
             if error is None:
                 sent.append(delivery.id)
