@@ -139,6 +139,16 @@ def _answer(
     return out, kept
 
 
+async def _answer_soon(
+    request: Request, result: Result | TextResult, context: Context, engine: Engine,
+    view: View, seq: int, text: str | None = None,
+) -> Answer:  # fmt: skip
+    """:func:`_answer`, on a worker thread when something matched: the policy step may then
+    count a capped rule in the store. Nothing matched (most checks): on the loop."""
+    args = (request, result, context, engine, view, seq, text)
+    return await run_in_threadpool(_answer, *args) if result.matches else _answer(*args)
+
+
 async def _keep(engine: Engine, answers: list[Answer]) -> None:
     """Make each kept verdict durable (its match-log row and outbox event, one transaction)
     before it is answered; an answer gets its ``match_id`` and ``event_id``. One that could
@@ -209,12 +219,7 @@ async def match(request: Request, caller: Matcher) -> Response:
     if alarm := probing.watch(request, caller, result):
         await run_in_threadpool(probing.report, request, caller, alarm, result)
         _refuse_if_probing(request, caller)
-    if result.matches:  # its policy step may count a capped rule in the store: off the loop
-        answer = await run_in_threadpool(
-            _answer, request, result, context, engine, caller.view, seq
-        )
-    else:
-        answer = _answer(request, result, context, engine, caller.view, seq)
+    answer = await _answer_soon(request, result, context, engine, caller.view, seq)
     if empty:
         answer[0]["note"] = EMPTY_NOTE
     return await _answered(engine, answer)
@@ -278,12 +283,7 @@ async def match_text(request: Request, body: MatchText, caller: Matcher) -> Resp
         result = engine.match_text(body.text)
     else:
         result = await run_in_threadpool(engine.match_text, body.text)
-    if result.matches:  # as in match(): a capped rule's count is a database write
-        answer = await run_in_threadpool(
-            _answer, request, result, body, engine, caller.view, seq, body.text
-        )
-    else:
-        answer = _answer(request, result, body, engine, caller.view, seq, body.text)
+    answer = await _answer_soon(request, result, body, engine, caller.view, seq, body.text)
     return await _answered(engine, answer)
 
 

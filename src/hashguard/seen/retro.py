@@ -20,7 +20,7 @@ import logging
 import time
 import uuid
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from hashguard.actions.model import Checked
@@ -48,7 +48,6 @@ class RetroPass:
     acted: int = 0  # verdicts written
     repeated: int = 0  # already acted on for that entry (a pass run again)
     seq: int = 0  # where the cursor stands after the pass
-    errors: list[str] = field(default_factory=list)
 
 
 class Retro:
