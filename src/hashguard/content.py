@@ -8,16 +8,37 @@ The same path hashes a ``/v1/match`` upload, an entry's upload and the CLI's fil
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
-from hashguard.errors import MediaError, NotAnImage
+from hashguard.errors import MediaError, NotAnImage, TooLarge
 from hashguard.media.budget import BatchTally
+from hashguard.media.files import check_regular, read_file
 from hashguard.media.image import DEFAULT_LIMITS, DecodeLimits, decode
+from hashguard.media.video import DEFAULT_VIDEO_LIMITS, Video, VideoLimits, looks_like_video
 from hashguard.signals.base import Hashed, HashOptions
 from hashguard.signals.registry import Registry, shared_registry
+from hashguard.signals.vpdq import LIST_EVERY, QUERY_EVERY
+
+DIGESTS = ("md5", "sha1", "sha256")
+
+
+@dataclass(frozen=True)
+class VideoOptions:
+    """How videos are hashed: the limits of decoding one, and how densely frames are sampled
+    (seconds apart; 0: every frame) as a query and as content to list (signals/vpdq.py)."""
+
+    limits: VideoLimits = DEFAULT_VIDEO_LIMITS
+    query_every: float = QUERY_EVERY
+    list_every: float = LIST_EVERY
+
+
+DEFAULT_VIDEO = VideoOptions()
 
 
 @dataclass(frozen=True)
@@ -61,6 +82,14 @@ class ContentSignals:
     def low_quality(self) -> bool:
         return any(h.low_quality for h in self.hashed.values())
 
+    def listed(self) -> list[tuple[str, str, int | None]]:
+        """(type, value, quality) of every signal an entry of this content holds."""
+        out = []
+        for h in self.hashed.values():
+            out.append((h.type, h.value, h.quality))
+            out.extend((h.type, value, h.quality) for value in h.also)
+        return out
+
     def as_dict(self) -> dict[str, object]:
         """The hash output shape shared by the CLI and the HTTP API."""
         out: dict[str, Any] = {}
@@ -72,46 +101,124 @@ class ContentSignals:
 
 
 class _Media:
-    """The bytes, and the image decoded on first use (once, for every type)."""
+    """The content (bytes, or a file read in pieces), decoded on first use (once, for every
+    type): as an image, or as a video when its first bytes are a video container's."""
 
-    def __init__(self, data: bytes, limits: DecodeLimits, batch: BatchTally | None) -> None:
-        self.data = data
+    def __init__(
+        self,
+        source: bytes | Path,
+        limits: DecodeLimits,
+        video_limits: VideoLimits,
+        batch: BatchTally | None,
+    ) -> None:
+        self.source = source
         self._limits = limits
+        self._video_limits = video_limits
         self._batch = batch
         self._image: tuple[Image.Image, bool] | None = None
+        self._video: Video | None = None
+        self._digests: dict[str, str] = {}
         self.error: MediaError | None = None
+        self.is_video = looks_like_video(self._head())
+
+    def _head(self) -> bytes:
+        if isinstance(self.source, bytes):
+            return self.source[:512]
+        with open(self.source, "rb") as f:
+            return f.read(512)
+
+    def _chunks(self) -> Iterator[bytes]:
+        if isinstance(self.source, bytes):
+            yield self.source
+            return
+        with open(self.source, "rb") as f:
+            while chunk := f.read(1 << 20):
+                yield chunk
+
+    def digest(self, name: str) -> str:
+        if name not in self._digests:
+            # The digests hashguard knows, in one pass over a file however many ask.
+            hashers = {n: hashlib.new(n) for n in {name, *DIGESTS}}
+            for chunk in self._chunks():
+                for h in hashers.values():
+                    h.update(chunk)
+            self._digests.update({n: h.hexdigest() for n, h in hashers.items()})
+        return self._digests[name]
 
     def image(self) -> tuple[Image.Image, bool]:
         if self.error is not None:
             raise self.error
+        if self.is_video:
+            raise NotAnImage("a video, not an image")
         if self._image is None:
             try:
-                self._image = decode(self.data, self._limits, self._batch)
+                self._image = decode(self._bytes(), self._limits, self._batch)
             except MediaError as e:
                 self.error = e
                 raise
         return self._image
 
+    def _bytes(self) -> bytes:
+        if isinstance(self.source, bytes):
+            return self.source
+        size = self.source.stat().st_size
+        if size > self._limits.max_bytes:
+            raise TooLarge(f"file is {size} bytes; the limit is {self._limits.max_bytes}")
+        return self.source.read_bytes()
+
+    def video(self) -> Video | None:
+        if not self.is_video:
+            return None
+        if self._video is None:
+            self._video = Video(self.source, self._video_limits)
+        return self._video
+
+
+def content_source(path: Path, limits: DecodeLimits, video_limits: VideoLimits) -> bytes | Path:
+    """What :func:`hash_content` is given for a file: a video's path (it is decoded from the
+    file, never read whole), else the file's bytes (within the image limit). Devices, FIFOs
+    and sockets are refused unread (:func:`~hashguard.media.files.read_file`)."""
+    check_regular(path)
+    with open(path, "rb") as f:
+        head = f.read(512)
+    if looks_like_video(head):
+        size = path.stat().st_size
+        if size > video_limits.max_bytes:
+            raise TooLarge(f"video is {size:,} bytes; the limit is {video_limits.max_bytes:,}")
+        return path
+    return read_file(path, limits)
+
 
 def hash_content(
-    data: bytes,
+    data: bytes | Path,
     limits: DecodeLimits = DEFAULT_LIMITS,
     *,
     variants: bool = True,
     exact_orientations: bool = False,
     batch: BatchTally | None = None,
     registry: Registry | None = None,
+    video: VideoOptions = DEFAULT_VIDEO,
 ) -> ContentSignals:
-    """Every signal of ``data``: with ``variants``, as a query (rotations, trimmed borders),
-    else as content to list. ``batch`` counts the decoding bytes of one request's images
-    together."""
+    """Every signal of ``data`` (bytes, or a file: a video is read from it, never whole
+    into memory): with ``variants``, as a query (rotations, trimmed borders, sparser video
+    frames), else as content to list. ``batch`` counts the decoding bytes of one request's
+    images together."""
     registry = registry or shared_registry()
-    options = HashOptions(query=variants, exact_orientations=exact_orientations)
-    media = _Media(data, limits, batch)
+    options = HashOptions(
+        query=variants,
+        exact_orientations=exact_orientations,
+        video_query_every=video.query_every,
+        video_list_every=video.list_every,
+    )
+    media = _Media(data, limits, video.limits, batch)
     hashed: dict[str, Hashed] = {}
     for signal_type in registry.hashers():
         try:
             found = signal_type.hash(media, options)
+        except NotAnImage as e:
+            if not media.is_video:
+                media.error = media.error or e
+            continue
         except MediaError as e:
             media.error = media.error or e  # the types that read bytes still hash
             continue

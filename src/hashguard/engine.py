@@ -15,8 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from hashguard.banks.model import Bank
-from hashguard.batch import read_file
-from hashguard.content import ContentSignals, hash_content
+from hashguard.content import (
+    DEFAULT_VIDEO,
+    ContentSignals,
+    VideoOptions,
+    content_source,
+    hash_content,
+)
 from hashguard.errors import TooLarge
 from hashguard.index.base import Hit
 from hashguard.index.live import IndexSet
@@ -30,7 +35,7 @@ from hashguard.policy import (
     default_policy,
 )
 from hashguard.policy.versions import in_force
-from hashguard.signals.base import Signal
+from hashguard.signals.base import Signal, SignalType
 from hashguard.signals.registry import Registry, default_registry
 from hashguard.store.repositories import Repositories
 from hashguard.text.message import Message
@@ -121,12 +126,14 @@ class Engine:
         index_dir: Path | None = None,
         limits: DecodeLimits = DEFAULT_LIMITS,
         exact_orientations: bool = False,
+        video: VideoOptions = DEFAULT_VIDEO,
         load: bool = True,
         flood_guard: FloodGuard | None = None,
     ) -> None:
         self.store = store
         self.registry = registry or default_registry()
         self.limits = limits
+        self.video = video
         self.exact_orientations = exact_orientations
         self.index_dir = index_dir
         self.indexes = IndexSet(self.registry, store.store_id)
@@ -135,6 +142,10 @@ class Engine:
         self._text_types = [(t.name, t.text_queries) for t in text_types]
         self._plain_text_types = [
             (t.name, t.text_queries) for t in text_types if t.in_text != "urls"
+        ]
+        # The types that search other types' indexes too (vPDQ: frames are PDQ hashes).
+        self._cross_types = [
+            t for t in self.registry.types() if type(t).also_search is not SignalType.also_search
         ]
         # What this process writes is current here at once, before the follower sees it.
         store.after_write(self.indexes.entries.clear)
@@ -227,13 +238,13 @@ class Engine:
 
     # matching
 
-    def match_content(self, data: bytes, batch: BatchTally | None = None) -> Result:
+    def match_content(self, data: bytes | Path, batch: BatchTally | None = None) -> Result:
         """``batch`` adds up the decoding bytes of one request's images (see
         :class:`~hashguard.media.budget.BatchTally`)."""
         return self.match_hashed(self.hash(data, batch=batch))
 
     def hash(
-        self, data: bytes, *, query: bool = True, batch: BatchTally | None = None
+        self, data: bytes | Path, *, query: bool = True, batch: BatchTally | None = None
     ) -> ContentSignals:
         """Every registered type's signal of ``data``, as a query or (``query=False``) as
         content to list: the one hashing path of matching, entry uploads and the CLI."""
@@ -244,23 +255,30 @@ class Engine:
             exact_orientations=self.exact_orientations,
             batch=batch,
             registry=self.registry,
+            video=self.video,
         )
 
     def match_file(self, path: Path) -> Result:
-        """Like :meth:`match_content`; an unreadable file raises :class:`MediaError`."""
-        return self.match_content(read_file(path, self.limits))
+        """Like :meth:`match_content`; an unreadable file raises :class:`MediaError`. A
+        video is read from the file as it is decoded; anything else is read whole."""
+        return self.match_content(content_source(path, self.limits, self.video.limits))
 
     def match_hashed(self, content: ContentSignals) -> Result:
-        found: list[tuple[str, Hit, str | None]] = []
+        found: list[tuple[str, Hit, str | None, dict[str, Any] | None]] = []
         low: set[str] = set()
         for name, hashed in content.hashed.items():
             signal_type = self.registry.get(name)
             queries = hashed.queries or (signal_type.index_key(hashed.value),)
             variants = hashed.variants
             for h in self.indexes.search_keys(name, queries):
-                found.append((name, h, variants[h.query] if variants else None))
+                found.append((name, h, variants[h.query] if variants else None, None))
             if hashed.low_quality:
                 low.add(name)
+        for signal_type in self._cross_types:  # a video's frames in the image banks, ...
+            for name, (keys, details) in signal_type.also_search(content.hashed).items():
+                for h in self.indexes.search_keys(name, keys):
+                    extra = dict(details[h.query])
+                    found.append((name, h, extra.pop("variant", None), extra or None))
         return Result(self._resolve(found, low_quality=low), content.as_dict())
 
     def match_signals(self, signals: Sequence[Signal]) -> list[Match]:
@@ -268,9 +286,9 @@ class Engine:
         by_type: dict[str, list[str]] = {}
         for s in signals:
             by_type.setdefault(s.type, []).append(s.value)
-        found: list[tuple[str, Hit, str | None]] = []
+        found: list[tuple[str, Hit, str | None, dict[str, Any] | None]] = []
         for name, values in by_type.items():
-            found.extend((name, h, None) for h in self.indexes.search(name, values))
+            found.extend((name, h, None, None) for h in self.indexes.search(name, values))
         # A weak signal among the query's makes each match of its type low quality.
         low = {s.type for s in signals if self.registry.get(s.type).low_quality(s.quality)}
         return self._resolve(found, low_quality=low)
@@ -316,14 +334,17 @@ class Engine:
         return [self.match_content(data) for data in items]
 
     def _resolve(
-        self, found: list[tuple[str, Hit, str | None]], *, low_quality: set[str]
+        self,
+        found: list[tuple[str, Hit, str | None, dict[str, Any] | None]],
+        *,
+        low_quality: set[str],
     ) -> list[Match]:
         """One match per (entry, signal type): the closest, with the entry's metadata."""
-        best: dict[tuple[int, str], tuple[Hit, str | None]] = {}
-        for type_name, hit, variant in found:
+        best: dict[tuple[int, str], tuple[Hit, str | None, dict[str, Any] | None]] = {}
+        for type_name, hit, variant, extra in found:
             key = (hit.entry_pk, type_name)
-            if key not in best or hit.distance < best[key][0].distance:
-                best[key] = (hit, variant)
+            if key not in best or _closer(hit, best[key][0]):
+                best[key] = (hit, variant, extra)
         if not best:
             return []
         # Only types with a quality need the entry's signals; skip the query otherwise.
@@ -332,7 +353,7 @@ class Engine:
             [pk for pk, _ in best], self.store.entries, signals=needs_signals
         )
         matches = []
-        for (pk, type_name), (hit, variant) in best.items():
+        for (pk, type_name), (hit, variant, extra) in best.items():
             entry = entries.get(pk)
             if entry is None or entry.status != "active":
                 continue  # retracted since the index last caught up
@@ -349,8 +370,22 @@ class Engine:
                     metadata=entry.metadata(),
                     variant=variant,
                     low_quality=low,
-                    result=signal_type.describe(hit.distance),
+                    result=_result(hit, extra) or signal_type.describe(hit.distance),
                 )
             )
         matches.sort(key=lambda m: (m.distance, m.bank, m.entry, m.signal_type))
         return matches
+
+
+def _closer(hit: Hit, than: Hit) -> bool:
+    """Whether ``hit`` is the better of two hits on one entry: the nearer, or for a video
+    the larger share of the query's frames."""
+    if hit.where and than.where and "query_match_percent" in hit.where:
+        return bool(hit.where["query_match_percent"] > than.where["query_match_percent"])
+    return hit.distance < than.distance
+
+
+def _result(hit: Hit, extra: dict[str, Any] | None) -> dict[str, Any] | None:
+    if hit.where is None:
+        return extra
+    return {**hit.where, **extra} if extra else dict(hit.where)

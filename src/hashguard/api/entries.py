@@ -76,7 +76,7 @@ def _entry_out(entry: Entry) -> EntryOut:
 
 
 def _signals_of_content(e: Engine, data: bytes) -> list[tuple[str, str, int | None]]:
-    return [(h.type, h.value, h.quality) for h in e.hash(data, query=False).hashed.values()]
+    return e.hash(data, query=False).listed()
 
 
 @router.post(

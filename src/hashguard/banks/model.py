@@ -194,7 +194,19 @@ def merge_thresholds(
     """``current`` with ``changes`` applied (None: back to the type's default), each checked
     against its signal type: known, matched by distance, and within 0..its max_threshold."""
     out = dict(current)
+    extras = {n: b for t in registry.types() for n, b in t.extra_thresholds.items()}
     for raw_name, value in changes.items():
+        if raw_name.strip().lower() in extras:  # e.g. vpdq_query_percent
+            name = raw_name.strip().lower()
+            if value is None:
+                out.pop(name, None)
+            elif not _whole(value) or not 0 <= value <= extras[name]:
+                raise InvalidValue(
+                    f"{name} must be a whole number from 0 to {extras[name]}, not {value}"
+                )
+            else:
+                out[name] = value
+            continue
         signal_type = registry.get(raw_name)  # UnknownSignalType names the known ones
         name = signal_type.name
         if value is None:

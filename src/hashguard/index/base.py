@@ -10,7 +10,8 @@ and bank of each row; the bank's threshold is applied by the caller.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, NamedTuple, Protocol, Self
 
 import numpy as np
@@ -25,6 +26,24 @@ class Hit(NamedTuple):  # a tuple: made for every hit, several times sooner than
     distance: int  # 0 for an equal key
     # Where in the query it was found, for indexes that search text (a keyword's span).
     where: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class SearchLimits:
+    """How far a search reaches, bank by bank (the enabled banks' own thresholds)."""
+
+    distance: Mapping[int, int]  # per bank: the largest distance a hit may have
+    searched_at: int  # the largest of them: what the index is searched at
+    settings: Mapping[int, Mapping[str, int]] = field(default_factory=dict)  # all of each bank's
+    default: int = -1  # for a bank not in ``distance``: -1, no hit
+
+    @classmethod
+    def at(cls, threshold: int) -> SearchLimits:
+        """Every bank at one threshold."""
+        return cls({}, threshold, default=threshold)
+
+    def limit(self, bank: int) -> int:
+        return self.distance.get(bank, self.default)
 
 
 class Writer(Protocol):
@@ -73,6 +92,12 @@ class SignalIndex(ABC):
     @abstractmethod
     def search(self, queries: Sequence[Any], threshold: int) -> list[Hit]:
         """Live rows within ``threshold`` of any query (equal ones for exact indexes)."""
+
+    def search_in(self, queries: Sequence[Any], limits: SearchLimits) -> list[Hit]:
+        """:meth:`search` within each bank's own limit. An index whose hits depend on more
+        than one distance (a video's share of matching frames) applies them itself."""
+        found = self.search(queries, limits.searched_at)
+        return [h for h in found if h.distance <= limits.limit(h.bank_id)]
 
     @abstractmethod
     def compact(self) -> Self:

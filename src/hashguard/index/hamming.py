@@ -251,6 +251,15 @@ class HammingIndex(SignalIndex):
         self, queries: np.ndarray, threshold: int
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Live rows within ``threshold`` of any query: (query number, pk, bank, distance)."""
+        qn, rows, d = self.within_rows(queries, threshold, dead=True)
+        pks, banks, alive = self.rows.lookup(rows)
+        return qn[alive], pks[alive], banks[alive], d[alive]
+
+    def within_rows(
+        self, queries: np.ndarray, threshold: int, *, dead: bool = False
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Rows within ``threshold`` of any query, live ones only unless ``dead``: (query
+        number, row, distance)."""
         q = as_words(queries)
         found_q, found_rows = [], []
         if self.tables is not None:
@@ -265,7 +274,7 @@ class HammingIndex(SignalIndex):
             found_rows.append(np.tile(np.arange(self.tail.n) + len(self.base), len(q)))
         if not found_q:
             empty = np.empty(0, np.int64)
-            return empty, empty, empty.astype(np.int32), empty.astype(np.int32)
+            return empty, empty, empty.astype(np.int32)
         qn = np.concatenate(found_q)
         rows = np.concatenate(found_rows)
         d = distances(self._words(rows), q[0] if len(q) == 1 else q[qn])
@@ -275,8 +284,10 @@ class HammingIndex(SignalIndex):
         key = qn * (len(self.base) + self.tail.n) + rows
         _, first = np.unique(key, return_index=True)
         qn, rows, d = qn[first], rows[first], d[first]
-        pks, banks, alive = self.rows.lookup(rows)
-        return qn[alive], pks[alive], banks[alive], d[alive]
+        if dead:
+            return qn, rows, d
+        _, _, alive = self.rows.lookup(rows)
+        return qn[alive], rows[alive], d[alive]
 
     def _words(self, rows: np.ndarray) -> np.ndarray:
         if not self.tail.n:

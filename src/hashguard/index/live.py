@@ -20,7 +20,7 @@ import numpy as np
 from hashguard.banks.model import Bank, Change
 from hashguard.errors import SnapshotDamaged, UnknownSignalType
 from hashguard.index import snapshot
-from hashguard.index.base import Hit, SignalIndex
+from hashguard.index.base import Hit, SearchLimits, SignalIndex
 from hashguard.index.entries import EntryCache
 from hashguard.signals.registry import Registry
 from hashguard.store.repositories import ChangeLog
@@ -40,7 +40,7 @@ class IndexSet:
         self._banks: dict[int, Bank] = {}
         # Per signal type, the threshold of each enabled bank (what a search filters by) and
         # the largest of them (what the index is searched at): one lookup per search.
-        self._limits: dict[str, tuple[dict[int, int], int]] = {}
+        self._limits: dict[str, SearchLimits] = {}
         self.seq = 0
         self.policy_changes = 0  # policy changes seen in the log (the engine reloads on one)
         self.loaded_from = "empty"
@@ -71,7 +71,11 @@ class IndexSet:
                         signal_type.default_threshold if own is None else own,
                         signal_type.max_threshold,
                     )
-            self._limits[signal_type.name] = (limits, max(limits.values(), default=0))
+            self._limits[signal_type.name] = SearchLimits(
+                limits,
+                max(limits.values(), default=0),
+                {b.id: b.thresholds for b in banks.values() if b.enabled},
+            )
 
     def rebuild(self, store: ChangeLog) -> None:
         """Build every index from the store's active entries, then swap them in."""
@@ -240,17 +244,14 @@ class IndexSet:
         if index is None or not keys:
             return []
         with self._lock:
-            limits, searched_at = self._limits.get(signal_type, _NONE_ENABLED)
-            found = index.search(keys, searched_at)
-        if not found:
-            return []
-        hits = [h for h in found if h.distance <= limits.get(h.bank_id, -1)]
+            limits = self._limits.get(signal_type, _NONE_ENABLED)
+            hits = index.search_in(keys, limits)
         return _nearest(hits, HITS_PER_QUERY) if len(hits) > HITS_PER_QUERY else hits
 
     def max_threshold(self, signal_type: str) -> int:
         """The distance ``signal_type``'s index is searched at: the largest of the enabled
         banks' thresholds."""
-        return self._limits.get(signal_type, _NONE_ENABLED)[1]
+        return self._limits.get(signal_type, _NONE_ENABLED).searched_at
 
     def stats(self) -> dict[str, dict[str, int]]:
         return {
@@ -259,7 +260,7 @@ class IndexSet:
         }
 
 
-_NONE_ENABLED: tuple[dict[int, int], int] = ({}, 0)
+_NONE_ENABLED = SearchLimits({}, 0)
 
 # At most this many hits per query value (the nearest), so the work of answering a query
 # (entries read, matches reported) is bounded however many entries lie within reach: a

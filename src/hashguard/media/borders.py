@@ -61,3 +61,45 @@ def trim_boxes(grey: np.ndarray) -> list[tuple[int, int, int, int]]:
     end = min(top, height - bottom)
     even = (side, end, width - side, height - end)
     return [box] if even == box else [box, even]
+
+
+BLACK = 40  # the brightest a letterbox bar gets in a compressed video (its noise, its edge)
+
+
+class BarFinder:
+    """Black bars of a whole clip: the rows and columns at an edge that stay dark in every
+    frame seen. A dark scene's edge is trimmed only if it stays dark all clip long, and the
+    untrimmed hash is kept beside the trimmed one anyway."""
+
+    def __init__(self) -> None:
+        self._rows: np.ndarray | None = None
+        self._cols: np.ndarray | None = None
+
+    def add(self, rgb: np.ndarray) -> None:
+        bright = rgb.max(axis=2)
+        rows, cols = bright.max(axis=1), bright.max(axis=0)
+        if self._rows is None or self._cols is None or self._rows.shape != rows.shape:
+            self._rows, self._cols = rows, cols
+        else:
+            np.maximum(self._rows, rows, out=self._rows)
+            np.maximum(self._cols, cols, out=self._cols)
+
+    def box(self) -> tuple[int, int, int, int] | None:
+        """``(left, top, right, bottom)`` inside the bars, or None if there are none worth
+        trimming (or nothing but bars)."""
+        if self._rows is None or self._cols is None:
+            return None
+        top, bottom = _dark_run(self._rows), _dark_run(self._rows[::-1])
+        left, right = _dark_run(self._cols), _dark_run(self._cols[::-1])
+        height, width = len(self._rows), len(self._cols)
+        if max(top, bottom) < MIN_TRIM * height and max(left, right) < MIN_TRIM * width:
+            return None
+        box = (left, top, width - right, height - bottom)
+        if box[2] - box[0] < MIN_SIDE or box[3] - box[1] < MIN_SIDE:
+            return None
+        return box
+
+
+def _dark_run(line_max: np.ndarray) -> int:
+    dark = line_max <= BLACK
+    return len(dark) if dark.all() else int(np.argmin(dark))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import binascii
 import hashlib
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
@@ -24,10 +24,12 @@ from hashguard.index.exact import ExactIndex
 if TYPE_CHECKING:
     from PIL import Image
 
+    from hashguard.media.video import Video
+
 Matching = Literal["exact", "hamming", "keyword"]
 # What a type computes its signal from: any bytes, a decoded image, or nothing (a type whose
 # signals come only from lists, e.g. PhotoDNA, whose algorithm is not public).
-Hashes = Literal["bytes", "image"] | None
+Hashes = Literal["bytes", "image", "video"] | None
 
 
 @dataclass(frozen=True)
@@ -43,17 +45,25 @@ class Signal:
 class HashOptions:
     query: bool = True  # hashing a query (variants wanted) rather than content to list
     exact_orientations: bool = False  # see hashguard.signals.pdq
+    video_query_every: float = 1.0  # seconds between a query video's frames (signals.vpdq)
+    video_list_every: float = 0.0  # ... between the frames of a video to list (0: all)
 
 
 class Media(Protocol):
     """Content being hashed: its bytes, and its picture decoded once for every type."""
 
-    @property
-    def data(self) -> bytes: ...
+    def digest(self, name: str) -> str:
+        """The hex ``hashlib`` digest ``name`` of the content's bytes."""
+        ...
 
     def image(self) -> tuple[Image.Image, bool]:
         """The decoded RGB image and whether it was reduced from a larger one; raises
         :class:`~hashguard.errors.MediaError`."""
+        ...
+
+    def video(self) -> Video | None:
+        """The video, opened and checked; None if the content is no video. Raises
+        :class:`~hashguard.errors.MediaError` for a video that cannot be read."""
         ...
 
 
@@ -72,6 +82,7 @@ class Hashed:
     low_quality: bool = False  # too weak to trust a match on its own
     of: Hashes = "bytes"  # what it was computed from
     fields: dict[str, Any] | None = None  # its hash output; None: {type: value}
+    also: tuple[str, ...] = ()  # further values listed with it (a video's trimmed frames)
 
     def output(self) -> dict[str, Any]:
         """The fields of the hash output (the CLI's ``hash`` and the API's)."""
@@ -103,6 +114,9 @@ class SignalType:
     default_threshold: ClassVar[int] = 0
     max_threshold: ClassVar[int] = 0  # the largest a bank may set; 0: matched by equality
     has_quality: ClassVar[bool] = False  # its signals carry a quality score
+    # A bank's further thresholds for this type, by name, each with its largest value (a
+    # video's share of matching frames, say); what they mean is the type's index's business.
+    extra_thresholds: ClassVar[Mapping[str, int]] = {}
 
     def parse(self, raw: str) -> str:
         """Return the canonical form of ``raw`` or raise :class:`InvalidSignal`."""
@@ -145,6 +159,15 @@ class SignalType:
     def low_quality(self, quality: int | None) -> bool:
         """True if a signal of this quality is too weak to trust a match on its own."""
         return False
+
+    def also_search(
+        self, hashed: Mapping[str, Hashed]
+    ) -> Mapping[str, tuple[tuple[Any, ...], tuple[dict[str, Any], ...]]]:
+        """Searches of other types' indexes this type asks for, given one content's hashes:
+        by index, the keys and what each adds to its match (a frame's time). vPDQ's frames
+        are PDQ hashes, so a video is searched in the PDQ banks and an image in the vPDQ
+        banks this way."""
+        return {}
 
     def describe(self, distance: int) -> dict[str, Any] | None:
         """What a match at this distance reports besides the distance (a percentage pair
@@ -206,4 +229,4 @@ class DigestType(HexDigestType):
     hashes = "bytes"
 
     def hash(self, media: Media, options: HashOptions) -> Hashed | None:
-        return Hashed(self.name, hashlib.new(self.name, media.data).hexdigest())
+        return Hashed(self.name, media.digest(self.name))

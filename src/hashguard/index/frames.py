@@ -1,0 +1,236 @@
+"""The frame index behind vPDQ: every listed video's frames in one Hamming index.
+
+A listed video is a run of rows, one per distinct frame hash, each row holding the frame's
+PDQ, its timestamp, the entry and bank, and the video it belongs to. A query video's frames
+are searched all at once; the frames found are grouped by listed video, and each video
+scores two shares (python-threatexchange's vPDQ rule):
+
+- ``query_match_percent``: of the query's frames, the share within the frame distance of
+  some frame of the listed video;
+- ``compared_match_percent``: of the listed video's frames, the share within that distance
+  of some query frame.
+
+A video matches a bank when both pass that bank's thresholds (the frame distance is the
+bank's ``vpdq`` threshold; the shares are ``vpdq_query_percent`` and
+``vpdq_compared_percent``). Only the listed videos that share a frame with the query are
+ever looked at: there is no scan over all listed videos.
+
+A still image is a one-frame query: it matches a listed video when its hash is within the
+frame distance of one of the video's frames (100% of the query's one frame).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from hashguard.errors import SnapshotDamaged
+from hashguard.index.base import Hit, Reader, SearchLimits, SignalIndex, Writer
+from hashguard.index.hamming import HammingIndex
+from hashguard.index.rows import Growable, Rows
+
+QUERY_PERCENT = 80.0  # python-threatexchange's defaults
+COMPARED_PERCENT = 0.0
+RANGE_GAP = 2.0  # matched frames this close (seconds) are one time range
+
+
+@dataclass(frozen=True)
+class FrameKey:
+    """A video as its index sees it: distinct frame hashes (good quality only), with times."""
+
+    codes: np.ndarray  # (n, 32) uint8
+    times: np.ndarray  # (n,) float64 seconds
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def digest(self) -> bytes:
+        return self.codes.tobytes()
+
+
+class FrameIndex(SignalIndex):
+    kind = "frames"
+
+    def __init__(
+        self,
+        frames: HammingIndex | None = None,
+        times: np.ndarray | None = None,
+        videos: np.ndarray | None = None,
+    ) -> None:
+        self.frames = frames or HammingIndex()
+        self.rows = self.frames.rows
+        n = len(self.rows)
+        self.times = Growable(np.float64)
+        self.times.extend(np.zeros(0) if times is None else times)
+        self.videos = Growable(np.int64)  # the video number of each row
+        self.videos.extend(np.zeros(0, np.int64) if videos is None else videos)
+        if self.times.n != n or self.videos.n != n:
+            raise SnapshotDamaged(
+                f"frame index: {n} rows, {self.times.n} times, {self.videos.n} videos"
+            )
+        # Per video number: its entry, its first row and its frame count (rows of a video
+        # are consecutive), and whether it is live.
+        self._video_rows: dict[int, tuple[int, int, int]] = {}
+        self._by_digest: dict[tuple[bytes, int], int] = {}
+        self._dead: set[int] = set()
+        self._index_videos()
+
+    def _index_videos(self) -> None:
+        vids = self.videos.array
+        if not len(vids):
+            return
+        pks, _, alive = self.rows.all()
+        change = np.flatnonzero(np.diff(vids)) + 1
+        starts = np.concatenate([[0], change])
+        ends = np.concatenate([change, [len(vids)]])
+        for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
+            vid = int(vids[s])
+            self._video_rows[vid] = (int(pks[s]), s, e - s)
+            if not alive[s]:
+                self._dead.add(vid)
+            else:
+                key = self._codes(s, e).tobytes()
+                self._by_digest[(key, int(pks[s]))] = vid
+
+    def _codes(self, start: int, end: int) -> np.ndarray:
+        rows = np.arange(start, end)
+        return self.frames._words(rows).view(np.uint8).reshape(-1, 32)
+
+    # building and changing
+
+    def filled(self, keys: Sequence[Any], pks: np.ndarray, banks: np.ndarray) -> FrameIndex:
+        counts = [len(k) for k in keys]
+        codes = np.concatenate([k.codes for k in keys]) if keys else np.empty((0, 32), np.uint8)
+        times = np.concatenate([k.times for k in keys]) if keys else np.empty(0)
+        videos = np.repeat(np.arange(len(keys), dtype=np.int64), counts)
+        frames = HammingIndex.build(
+            codes, np.repeat(pks, counts), np.repeat(banks, counts), design_threshold=31
+        )
+        return FrameIndex(frames, times, videos)
+
+    def add(self, key: FrameKey, pk: int, bank: int) -> bool:
+        digest = (key.digest(), pk)
+        if digest in self._by_digest or not len(key):
+            return False
+        vid = (max(self._video_rows) + 1) if self._video_rows else 0
+        start = len(self.rows)
+        for code in key.codes:
+            self.frames._append(code, pk, bank)
+        self.times.extend(key.times)
+        self.videos.extend(np.full(len(key), vid, np.int64))
+        self._video_rows[vid] = (pk, start, len(key))
+        self._by_digest[digest] = vid
+        return True
+
+    def remove(self, key: FrameKey, pk: int) -> int:
+        vid = self._by_digest.pop((key.digest(), pk), None)
+        if vid is None:
+            return 0
+        _, start, count = self._video_rows[vid]
+        self.rows.kill(np.arange(start, start + count))
+        self._dead.add(vid)
+        return 1
+
+    def compact(self) -> FrameIndex:
+        pks, banks, alive = self.rows.all()
+        words = np.concatenate([self.frames.base, self.frames.tail.array])[alive]
+        # Renumber the live videos 0, 1, ... in row order.
+        _, videos = np.unique(self.videos.array[alive], return_inverse=True)
+        frames = HammingIndex.build(
+            words.view(np.uint8).reshape(-1, 32), pks[alive], banks[alive], design_threshold=31
+        )
+        return FrameIndex(frames, self.times.array[alive], videos.astype(np.int64))
+
+    @property
+    def tail_size(self) -> int:
+        return self.frames.tail_size
+
+    def __len__(self) -> int:
+        return len(self._video_rows) - len(self._dead)
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.frames.nbytes + self.times.array.nbytes + self.videos.array.nbytes)
+
+    def save(self, out: Writer) -> dict[str, Any]:
+        if self.tail_size:
+            raise ValueError("compact the frame index before saving it")
+        info = self.frames.save(out)
+        out.array("times.npy", self.times.array)
+        out.array("videos.npy", self.videos.array)
+        return info
+
+    @classmethod
+    def load(cls, info: dict[str, Any], files: Reader, rows: Rows) -> FrameIndex:
+        n = len(rows)
+        frames = HammingIndex.load(info, files, rows)
+        return cls(
+            frames,
+            files.array("times.npy", np.float64, (n,)),
+            files.array("videos.npy", np.int64, (n,)),
+        )
+
+    # searching
+
+    def search(self, queries: Sequence[Any], threshold: int) -> list[Hit]:
+        return self.search_in(queries, SearchLimits.at(threshold))
+
+    def search_in(self, queries: Sequence[Any], limits: SearchLimits) -> list[Hit]:
+        """``queries`` are :class:`FrameKey` (a still: one frame)."""
+        hits: list[Hit] = []
+        for number, query in enumerate(queries):
+            if len(query):
+                hits.extend(self._search_one(number, query, limits))
+        return hits
+
+    def _search_one(self, number: int, query: FrameKey, limits: SearchLimits) -> list[Hit]:
+        qn, rows, dist = self.frames.within_rows(query.codes, limits.searched_at)
+        if not len(rows):
+            return []
+        pks, banks, _ = self.rows.lookup(rows)
+        allowed = np.array([limits.limit(b) for b in banks.tolist()])
+        keep = dist <= allowed
+        qn, rows, dist, pks, banks = qn[keep], rows[keep], dist[keep], pks[keep], banks[keep]
+        vids = self.videos.array[rows]
+        out = []
+        for vid in np.unique(vids).tolist():
+            mine = vids == vid
+            pk, _, count = self._video_rows[vid]
+            bank = int(banks[mine][0])
+            q_frames = np.unique(qn[mine])
+            l_rows = np.unique(rows[mine])
+            query_pct = 100.0 * len(q_frames) / len(query)
+            compared_pct = 100.0 * len(l_rows) / count
+            settings = limits.settings.get(bank, {})
+            if query_pct < settings.get("vpdq_query_percent", QUERY_PERCENT):
+                continue
+            if compared_pct < settings.get("vpdq_compared_percent", COMPARED_PERCENT):
+                continue
+            found = {
+                "query_match_percent": round(query_pct, 1),
+                "compared_match_percent": round(compared_pct, 1),
+                "query_ranges": _ranges(query.times[q_frames]),
+                "listed_ranges": _ranges(self.times.array[l_rows]),
+            }
+            out.append(Hit(number, pk, bank, int(dist[mine].min()), found))
+        return out
+
+
+def _ranges(times: np.ndarray) -> list[list[float]]:
+    """Sorted times merged into ``[start, end]`` runs (gaps under RANGE_GAP joined)."""
+    times = np.sort(times)
+    out: list[list[float]] = []
+    for t in times.tolist():
+        if out and t - out[-1][1] <= RANGE_GAP:
+            out[-1][1] = round(t, 3)
+        else:
+            out.append([round(t, 3), round(t, 3)])
+    return out
+
+
+def threshold_settings(thresholds: Mapping[str, int]) -> dict[str, int]:
+    """The vPDQ share thresholds among a bank's thresholds."""
+    return {k: v for k, v in thresholds.items() if k.startswith("vpdq_")}
