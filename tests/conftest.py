@@ -39,6 +39,25 @@ def testdata() -> Path:
     return TESTDATA
 
 
+VIDEOS = TESTDATA / "videos"
+
+
+@pytest.fixture(scope="session")
+def video_copies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Copies of the chair clip made the way copies spread (tests/video_clips.py), with the
+    original under "original" and the unrelated clips under "doorknob" and "padded"."""
+    from tests.video_clips import COPIES, derive
+
+    source = VIDEOS / "chair-19-sd-bar.mp4"
+    made = derive(source, tmp_path_factory.mktemp("videos"), COPIES)
+    return {
+        "original": source,
+        **made,
+        "doorknob": VIDEOS / "doorknob-hd-no-bar.mp4",
+        "padded": VIDEOS / "test-padded-dimensions.mp4",
+    }
+
+
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A PostgreSQL URL whose search_path is a fresh, empty schema."""

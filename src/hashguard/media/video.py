@@ -51,10 +51,25 @@ CONTAINERS = (
 _ISO_BOX = (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip")
 
 
+# ISO base media brands of still images (AVIF, HEIF): Pillow's, not FFmpeg's.
+_IMAGE_BRANDS = (
+    b"avif",
+    b"avis",
+    b"heic",
+    b"heix",
+    b"heim",
+    b"heis",
+    b"hevc",
+    b"hevx",
+    b"mif1",
+    b"msf1",
+)
+
+
 def looks_like_video(head: bytes) -> bool:
     """Whether the first bytes are those of a container :data:`CONTAINERS` names."""
     return (
-        head[4:8] in _ISO_BOX  # MP4, MOV, 3GP (ISO base media boxes)
+        (head[4:8] in _ISO_BOX and not (head[4:8] == b"ftyp" and head[8:12] in _IMAGE_BRANDS))
         or head[:4] == b"\x1a\x45\xdf\xa3"  # Matroska, WebM (EBML)
         or (head[:4] == b"RIFF" and head[8:12] == b"AVI ")
         or head[:3] == b"FLV"
@@ -129,9 +144,9 @@ class Video:
         options = {"format_whitelist": ",".join(CONTAINERS), "protocol_whitelist": "file"}
         try:
             return av.open(source, "r", options=options, timeout=10.0)
-        except av.error.InvalidDataError:
+        except (av.error.InvalidDataError, av.error.ValueError):  # ValueError: not allowed
             raise MediaError(
-                "not a video hashguard reads (corrupt, or an unknown container)"
+                "not a video hashguard reads (corrupt, or a container it does not open)"
             ) from None
         except av.FFmpegError as e:
             raise MediaError(f"cannot open the video: {_reason(e)}") from None

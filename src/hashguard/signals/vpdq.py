@@ -43,6 +43,8 @@ from hashguard.signals.pdq import DEFAULT_THRESHOLD, LOW_QUALITY, MAX_THRESHOLD,
 QUERY_EVERY = 1.0  # seconds between a query's sampled frames
 LIST_EVERY = 0.0  # every frame
 DEDUPE_BITS = 4
+INCOMPLETE_SECONDS = 2.5  # frames ending this long before the stated duration: truncated
+BAR_EVERY = 0.5  # seconds between the frames looked at for black bars
 MAX_FRAMES = 200_000  # in one listed value: a 2-hour video at 30 fps, deduplicated
 
 
@@ -74,31 +76,36 @@ def hash_video(video: Video, every: float) -> VideoHash:
     """Every ``every`` seconds (0: every frame), the PDQ of the frame; then, if the clip has
     black bars, of the picture inside them."""
     bars = BarFinder()
-    frames: list[FrameHash] = []
-    decoded = 0
-    for frame in video.frames(every):
-        bars.add(frame.rgb)
-        pdq, quality = pdq_hash(frame.rgb)
-        frames.append(FrameHash(round(frame.time, 3), pdq, quality))
-        decoded += 1
+    frames = frame_hashes(video, every, bars=bars)
     box = bars.box()
-    trimmed = None
-    if box is not None:
-        trimmed = []
-        for frame in video.frames(every, box=box):
-            pdq, quality = pdq_hash(frame.rgb)
-            trimmed.append(FrameHash(round(frame.time, 3), pdq, quality))
+    trimmed = frame_hashes(video, every, box=box) if box is not None else None
     info = video.info
     return VideoHash(
         dedupe(frames),
         dedupe(trimmed) if trimmed is not None else None,
         box,
-        decoded,
+        len(frames),
         info.duration or (frames[-1].time if frames else 0.0),
         info.width,
         info.height,
         every,
     )
+
+
+def frame_hashes(
+    video: Video, every: float, *, box: Box | None = None, bars: BarFinder | None = None
+) -> list[FrameHash]:
+    """The PDQ of each frame sampled (no deduplication), inside ``box`` if given; ``bars``
+    is shown a frame now and then."""
+    frames: list[FrameHash] = []
+    looked = -1.0
+    for frame in video.frames(every, box=box):
+        if bars is not None and frame.time - looked >= BAR_EVERY:  # bars stay put
+            bars.add(frame.rgb)
+            looked = frame.time
+        pdq, quality = pdq_hash(frame.rgb)
+        frames.append(FrameHash(round(frame.time, 3), pdq, quality))
+    return frames
 
 
 def dedupe(frames: list[FrameHash]) -> list[FrameHash]:
@@ -141,7 +148,7 @@ def parse_frames(raw: str) -> list[FrameHash]:
     if not text:
         raise InvalidSignal("a vPDQ hash needs at least one frame")
     frames: list[FrameHash] = []
-    if text.startswith("["):
+    if text[0] in "[{":
         try:
             items = json.loads(text)
         except ValueError as e:
@@ -244,6 +251,8 @@ class Vpdq(SignalType):
             "bars": list(hashed.box) if hashed.box else None,
             "median_quality": int(np.median([f.quality for f in hashed.frames])),
         }
+        if hashed.frames[-1].time < hashed.duration - INCOMPLETE_SECONDS:
+            summary["incomplete"] = True  # truncated: the frames end before the header says
         return Hashed(
             self.name,
             value,

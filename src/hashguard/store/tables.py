@@ -78,7 +78,8 @@ entry_signals = Table(
     Column("value", Text, nullable=False),
     Column("quality", Integer),
     Index("ix_hg_entry_signals_entry", "entry_id"),
-    Index("ix_hg_entry_signals_value", "signal_type", "value"),
+    # A hash index on PostgreSQL: a vPDQ value is larger than a B-tree row may be (0012).
+    Index("ix_hg_entry_signals_value", "value", postgresql_using="hash"),
 )
 
 # The change log: one increasing sequence over every bank. Indexes and replicas tail it.
