@@ -14,6 +14,7 @@ from hashguard.index.exact import ExactIndex
 from hashguard.signals.base import SignalType
 from hashguard.signals.registry import default_registry
 from hashguard.testing import check_index, check_signal_type
+from tests.conftest import VIDEOS
 
 TYPES = default_registry().types()
 
@@ -27,6 +28,12 @@ INVALID = {
     "photodna": ["0" * 287, "1,2,3", "not base64!"],
     "url": ["not a url", "http://", "ftp://"],
     "keyword": ["ab", "word:", "  x  "],
+    "vpdq": [
+        "[]",
+        '["' + "0" * 63 + ',100,0.0"]',
+        "0,100," + "0" * 64,
+        '["' + "0" * 64 + ',100,-1"]',
+    ],
 }
 
 
@@ -42,6 +49,8 @@ def test_signal_type_kit(signal_type: SignalType, media: list[bytes]) -> None:
         given: list[bytes] = []
     elif signal_type.hashes == "image":
         given = media[:-1]  # pictures
+    elif signal_type.hashes == "video":
+        given = [(VIDEOS / "doorknob-hd-no-bar.mp4").read_bytes()]
     else:
         given = media
     check_signal_type(signal_type, invalid=INVALID.get(signal_type.name, []), media=given)

@@ -36,10 +36,7 @@ def measure(path, seconds_per_hash, repeats):
         "seconds_per_hash": seconds_per_hash,
         "cpu_seconds": statistics.median(cpu),
         "wall_seconds": statistics.median(wall),
-        "frames": [
-            [f.frame_number, f.quality, f.hex, f.timestamp]
-            for f in features
-        ],
+        "frames": [[f.frame_number, f.quality, f.hex, f.timestamp] for f in features],
     }
 
 

@@ -57,7 +57,7 @@ def test_every_bad_row_is_reported_with_its_line() -> None:
         (
             5,
             "unknown signal type 'sha512' (known: keyword, md5, pdq, photodna, sha1, sha256, "
-            "url, url_sha256)",
+            "url, url_sha256, vpdq)",
         ),
         (6, "action must be 'add' or 'retract', not 'delete'"),
         (7, "expected 4 columns, got 3"),

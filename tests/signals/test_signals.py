@@ -16,7 +16,7 @@ def registry() -> Registry:
 
 def test_builtin_types_registered(registry: Registry) -> None:
     assert registry.names() == [
-        "keyword", "md5", "pdq", "photodna", "sha1", "sha256", "url", "url_sha256",
+        "keyword", "md5", "pdq", "photodna", "sha1", "sha256", "url", "url_sha256", "vpdq",
     ]  # fmt: skip
 
 

@@ -37,7 +37,7 @@ COMPARED_PERCENT = 0.0
 RANGE_GAP = 2.0  # matched frames this close (seconds) are one time range
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class FrameKey:
     """A video as its index sees it: distinct frame hashes (good quality only), with times."""
 
@@ -49,6 +49,15 @@ class FrameKey:
 
     def digest(self) -> bytes:
         return self.codes.tobytes()
+
+    def tobytes(self) -> bytes:
+        return self.codes.tobytes() + self.times.tobytes()
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, FrameKey) and self.tobytes() == other.tobytes()
+
+    def __hash__(self) -> int:
+        return hash(self.tobytes())
 
 
 class FrameIndex(SignalIndex):

@@ -151,6 +151,21 @@ class SignalType:
         """How far apart two canonical values are; None: no match possible."""
         return 0 if a == b else None
 
+    def within(self, query: str, value: str, threshold: int) -> int | None:
+        """The distance at which ``value`` matches ``query`` when searched at ``threshold``
+        (None: no match): what an index must find, by brute force. Matched by distance
+        alone here; vPDQ also needs its shares of matching frames."""
+        distance = self.distance(query, value)
+        return distance if distance is not None and distance <= threshold else None
+
+    def near(self, value: str, rng: random.Random, bits: int) -> str:
+        """``value`` with ``bits`` random bits flipped (of a hash type): what the test kits
+        search near listed values with."""
+        data = bytearray(self.to_bytes(value))
+        for position in rng.sample(range(len(data) * 8), bits):
+            data[position // 8] ^= 0x80 >> (position % 8)
+        return self.parse(self.from_bytes(bytes(data)))
+
     def examples(self, rng: random.Random, count: int) -> list[str]:
         """``count`` distinct valid values, benign (random hashes, made-up URLs and words):
         what the test kits of :mod:`hashguard.testing` list and search for."""
@@ -215,6 +230,21 @@ class HexDigestType(SignalType):
 
     def new_index(self) -> SignalIndex:
         return ExactIndex(self.nbytes)
+
+    def within(self, query: str, value: str, threshold: int) -> int | None:
+        """The distance at which ``value`` matches ``query`` when searched at ``threshold``
+        (None: no match): what an index must find, by brute force. Matched by distance
+        alone here; vPDQ also needs its shares of matching frames."""
+        distance = self.distance(query, value)
+        return distance if distance is not None and distance <= threshold else None
+
+    def near(self, value: str, rng: random.Random, bits: int) -> str:
+        """``value`` with ``bits`` random bits flipped (of a hash type): what the test kits
+        search near listed values with."""
+        data = bytearray(self.to_bytes(value))
+        for position in rng.sample(range(len(data) * 8), bits):
+            data[position // 8] ^= 0x80 >> (position % 8)
+        return self.parse(self.from_bytes(bytes(data)))
 
     def examples(self, rng: random.Random, count: int) -> list[str]:
         found: set[str] = set()

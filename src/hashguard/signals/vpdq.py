@@ -191,6 +191,14 @@ def frame_key(frames: list[FrameHash]) -> FrameKey:
     return FrameKey(np.stack(codes), np.array(times, np.float64))
 
 
+def _pair_distances(a: FrameKey, b: FrameKey) -> np.ndarray:
+    """(len(a), len(b)) bit distances between the two videos' frames."""
+    wa = a.codes.view(np.uint64).reshape(-1, 4)
+    wb = b.codes.view(np.uint64).reshape(-1, 4)
+    out: np.ndarray = np.bitwise_count(wa[:, None, :] ^ wb[None, :, :]).sum(axis=2)
+    return out
+
+
 class Vpdq(SignalType):
     name = "vpdq"
     matching = "hamming"
@@ -216,10 +224,29 @@ class Vpdq(SignalType):
         ka, kb = self.index_key(a), self.index_key(b)
         if not len(ka) or not len(kb):
             return None
-        wa = ka.codes.view(np.uint64).reshape(-1, 4)
-        wb = kb.codes.view(np.uint64).reshape(-1, 4)
-        d = np.bitwise_count(wa[:, None, :] ^ wb[None, :, :]).sum(axis=2)
-        return int(d.min())
+        return int(_pair_distances(ka, kb).min())
+
+    def within(self, query: str, value: str, threshold: int) -> int | None:
+        """python-threatexchange's rule by brute force, at the default shares."""
+        q, v = self.index_key(query), self.index_key(value)
+        if not len(q) or not len(v):
+            return None
+        d = _pair_distances(q, v)
+        near = d <= threshold
+        query_pct = 100.0 * near.any(axis=1).sum() / len(q)
+        compared_pct = 100.0 * near.any(axis=0).sum() / len(v)
+        if not near.any() or query_pct < QUERY_PERCENT or compared_pct < COMPARED_PERCENT:
+            return None
+        return int(d[near].min())
+
+    def near(self, value: str, rng: random.Random, bits: int) -> str:
+        frames = []
+        for f in parse_frames(value):
+            data = bytearray(f.pdq)
+            for position in rng.sample(range(256), bits):
+                data[position // 8] ^= 0x80 >> (position % 8)
+            frames.append(FrameHash(f.time, bytes(data), f.quality))
+        return serialize(frames)
 
     def examples(self, rng: random.Random, count: int) -> list[str]:
         out = []

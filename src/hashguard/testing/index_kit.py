@@ -73,7 +73,7 @@ def _rows(st: SignalType, rng: random.Random, count: int) -> list[Row]:
     entries with two values, and for a distance type clusters of near values."""
     values = st.examples(rng, count)
     if st.matching == "hamming":
-        values += [_near(st, rng, v, rng.randint(1, st.max_threshold)) for v in values[:40]]
+        values += [st.near(v, rng, rng.randint(1, st.max_threshold)) for v in values[:40]]
     out: list[Row] = []
     for i, value in enumerate(values):
         out.append((value, i + 1, 1 + i % 3))
@@ -92,13 +92,6 @@ def _filled(st: SignalType, rows: list[Row]) -> SignalIndex:
     )
 
 
-def _near(st: SignalType, rng: random.Random, value: str, bits: int) -> str:
-    data = bytearray(st.to_bytes(value))
-    for position in rng.sample(range(len(data) * 8), bits):
-        data[position // 8] ^= 0x80 >> (position % 8)
-    return st.parse(st.from_bytes(bytes(data)))
-
-
 def _queries(st: SignalType, rng: random.Random, values: list[str]) -> list[str]:
     """Listed values, values near them, and unlisted ones; for a type searched in text,
     messages holding listed terms among filler words."""
@@ -110,7 +103,7 @@ def _queries(st: SignalType, rng: random.Random, values: list[str]) -> list[str]
             "nothing listed here at all"
         ]
     if st.matching == "hamming":
-        near = [_near(st, rng, v, rng.randint(1, st.max_threshold + 8)) for v in picked]
+        near = [st.near(v, rng, rng.randint(1, st.max_threshold + 8)) for v in picked]
         return picked + near + fresh
     return picked + fresh
 
@@ -136,7 +129,7 @@ def _agrees(
 
 
 def _found(hit: Hit) -> tuple[Any, ...]:
-    span = tuple(hit.where["span"]) if hit.where else ()
+    span = tuple(hit.where["span"]) if hit.where and "span" in hit.where else ()
     return (hit.query, hit.entry_pk, hit.bank_id, hit.distance, span)
 
 
@@ -151,7 +144,7 @@ def _scan(
         return out
     for q, query in enumerate(queries):
         for value, pk, bank in live:
-            distance = st.distance(query, value)
-            if distance is not None and distance <= threshold:
+            distance = st.within(query, value, threshold)
+            if distance is not None:
                 out.add((q, pk, bank, distance, ()))
     return out
