@@ -34,8 +34,12 @@ from hashguard.store.store import Store
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parent.parent / "shared" / "testdata" / "threatexchange"
-ORIGINALS = {"chair": "chair-orig-22-sd-bar.mp4", "pattern": "pattern-hd-no-bar.mp4",
-             "doorknob": "doorknob-hd-no-bar.mp4", "padded": "test-padded-dimensions.mp4"}  # fmt: skip
+ORIGINALS = {
+    "chair": "chair-orig-22-sd-bar.mp4",
+    "pattern": "pattern-hd-no-bar.mp4",
+    "doorknob": "doorknob-hd-no-bar.mp4",
+    "padded": "test-padded-dimensions.mp4",
+}
 HD = ("doorknob-hd-no-bar.mp4", "pattern-hd-no-bar.mp4", "pattern-longer-no-bar.mp4",
       "test-padded-dimensions.mp4")  # fmt: skip
 QUERY_RATES = (2.0, 1.0, 0.5)  # seconds between a query's frames, for the trade-off table
@@ -99,9 +103,8 @@ def conformance(videos: list[Path], peer_all: dict[str, dict] | None) -> None:
         every["peer"] += b
         every["ours_peer"] += c
         print(f"| {path.stem} | {summary(a)} | {summary(b)} | {summary(c)} |")
-    print(
-        f"| all | {summary(every['ref'])} | {summary(every['peer'])} | {summary(every['ours_peer'])} |"
-    )
+    totals = " | ".join(summary(every[k]) for k in ("ref", "peer", "ours_peer"))
+    print(f"| all | {totals} |")
 
 
 def speed(videos: list[Path], python: str | None, repeats: int) -> None:
@@ -178,8 +181,8 @@ def matrix(videos: list[Path], work: Path) -> None:
         result = engine.match_file(path)
         vp = [m for m in result.matches if m.signal_type == "vpdq"]
         shown = ", ".join(
-            f"{m.entry} {m.result['query_match_percent']:.0f}%/{m.result['compared_match_percent']:.0f}%"
-            + (f" ({m.variant})" if m.variant else "")
+            f"{m.entry} {m.result['query_match_percent']:.0f}%/"
+            f"{m.result['compared_match_percent']:.0f}%" + (f" ({m.variant})" if m.variant else "")
             for m in vp if m.result
         ) or "none"  # fmt: skip
         fam = family(path.name)

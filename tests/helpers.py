@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import io
+import json
+import os
 import socketserver
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -65,3 +69,22 @@ def serve_files(root: Path, authorization: str) -> Iterator[str]:
 
     with serve(Handler) as base:
         yield base
+
+
+def run_cli(
+    tmp_path: Path, *args: str, db: str | None = None, timeout: float = 120
+) -> tuple[int, list[dict[str, Any]], str]:
+    """``hashguard ARGS`` in a subprocess on its own store (``db``, or a SQLite file in
+    ``tmp_path``) and config: exit code, the JSON lines it printed, its standard error."""
+    env = {
+        **os.environ,
+        "HASHGUARD_DB": db or f"sqlite:///{tmp_path / 'hg.db'}",
+        "HASHGUARD_INDEX_DIR": str(tmp_path / "idx"),
+        "HASHGUARD_CONFIG": str(tmp_path / "none.toml"),
+    }
+    (tmp_path / "none.toml").write_text("")
+    done = subprocess.run(
+        [sys.executable, "-m", "hashguard.cli", *args],
+        capture_output=True, text=True, timeout=timeout, env=env,
+    )  # fmt: skip
+    return done.returncode, [json.loads(line) for line in done.stdout.splitlines()], done.stderr

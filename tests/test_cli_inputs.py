@@ -4,10 +4,7 @@ rest processed, never a hang (each run is a real process under a timeout)."""
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,24 +12,14 @@ import pytest
 from hashguard.batch import read_file
 from hashguard.errors import MediaError, TooLarge
 from hashguard.media.image import DecodeLimits
+from tests.helpers import run_cli
 from tests.media.bombs import png
 
 FAKE_PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
 
 
 def hashguard(tmp_path: Path, *args: str) -> tuple[int, list[dict[str, object]], str]:
-    env = {
-        **os.environ,
-        "HASHGUARD_DB": f"sqlite:///{tmp_path / 'hg.db'}",
-        "HASHGUARD_INDEX_DIR": str(tmp_path / "idx"),
-        "HASHGUARD_CONFIG": str(tmp_path / "none.toml"),
-    }
-    (tmp_path / "none.toml").write_text("")
-    done = subprocess.run(
-        [sys.executable, "-m", "hashguard.cli", *args],
-        capture_output=True, text=True, timeout=60, env=env,
-    )  # fmt: skip
-    return done.returncode, [json.loads(line) for line in done.stdout.splitlines()], done.stderr
+    return run_cli(tmp_path, *args)
 
 
 def test_hash_dev_zero_is_refused_unread(tmp_path: Path) -> None:
@@ -66,19 +53,34 @@ def test_a_fifo_in_a_folder_gets_a_line_and_the_rest_is_processed(
 
 
 def test_hash_of_a_non_image_prints_digests_and_a_note(tmp_path: Path) -> None:
-    video = tmp_path / "clip.mp4"
-    video.write_bytes(b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(200))
     pdf = tmp_path / "doc.pdf"
     pdf.write_bytes(FAKE_PDF)
-    code, lines, err = hashguard(tmp_path, "hash", str(video), str(pdf))
+    code, lines, err = hashguard(tmp_path, "hash", str(pdf))
     assert code == 0 and err == ""
-    for line, path in zip(lines, (video, pdf), strict=True):
-        data = path.read_bytes()
-        assert line["md5"] == hashlib.md5(data).hexdigest()
-        assert line["sha1"] == hashlib.sha1(data).hexdigest()
-        assert line["sha256"] == hashlib.sha256(data).hexdigest()
-        assert str(line["note"]).startswith("no perceptual hash: not an image hashguard reads")
-        assert "pdq" not in line and "error" not in line
+    data = pdf.read_bytes()
+    assert lines[0]["md5"] == hashlib.md5(data).hexdigest()
+    assert lines[0]["sha1"] == hashlib.sha1(data).hexdigest()
+    assert lines[0]["sha256"] == hashlib.sha256(data).hexdigest()
+    assert str(lines[0]["note"]).startswith("no perceptual hash: not an image hashguard reads")
+    assert "pdq" not in lines[0] and "error" not in lines[0]
+
+
+def test_hash_of_videos_prints_digests_and_the_vpdq_summary(tmp_path: Path) -> None:
+    from tests.conftest import VIDEOS
+
+    clip = VIDEOS / "doorknob-hd-no-bar.mp4"
+    broken = tmp_path / "clip.mp4"  # an MP4 header and nothing of a video after it
+    broken.write_bytes(b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(200))
+    code, lines, _ = hashguard(tmp_path, "hash", str(clip), str(broken), str(clip))
+    assert code == 3  # one file was unreadable; the others were hashed all the same
+    good, bad, again = lines
+    data = clip.read_bytes()
+    assert good["md5"] == hashlib.md5(data).hexdigest()
+    assert good["sha256"] == hashlib.sha256(data).hexdigest()
+    assert good["vpdq"]["size"] == [1280, 720] and good["vpdq"]["seconds"] == 4.0
+    assert good["vpdq"]["frames"] >= 1 and "pdq" not in good
+    assert bad["error"].startswith("not a video hashguard reads") and "\n" not in bad["error"]
+    assert again == good
 
 
 def test_hash_of_a_broken_image_is_still_an_error(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from hashguard.content import ContentSignals, content_source, hash_content
 from hashguard.errors import MediaError
 from hashguard.media.files import read_file
 from hashguard.media.image import DecodeLimits
-from hashguard.media.video import DEFAULT_VIDEO_LIMITS
+from hashguard.media.video import DEFAULT_VIDEO, VideoOptions
 
 __all__ = ["hash_paths", "iter_paths", "read_file"]
 
@@ -34,20 +34,28 @@ def iter_paths(args: Iterable[str]) -> Iterator[Path]:
             yield path
 
 
-def _hash_path(job: tuple[Path, DecodeLimits, bool]) -> tuple[Path, ContentSignals | str]:
-    path, limits, exact = job
+def _hash_path(
+    job: tuple[Path, DecodeLimits, bool, VideoOptions],
+) -> tuple[Path, ContentSignals | str]:
+    path, limits, exact, video = job
     try:
-        source = content_source(path, limits, DEFAULT_VIDEO_LIMITS)
-        return path, hash_content(source, limits, exact_orientations=exact)
+        source = content_source(path, limits, video.limits)
+        return path, hash_content(source, limits, exact_orientations=exact, video=video)
     except MediaError as e:
         return path, e.message
 
 
 def hash_paths(
-    paths: Iterable[Path], limits: DecodeLimits, jobs: int = 1, *, exact_orientations: bool = False
+    paths: Iterable[Path],
+    limits: DecodeLimits,
+    jobs: int = 1,
+    *,
+    exact_orientations: bool = False,
+    video: VideoOptions = DEFAULT_VIDEO,
 ) -> Iterator[tuple[Path, ContentSignals | str]]:
-    """(path, signals) or (path, error message) for each path, in order."""
-    work = ((p, limits, exact_orientations) for p in paths)
+    """(path, signals) or (path, error message) for each path, in order. A video is decoded
+    from its file, never read whole."""
+    work = ((p, limits, exact_orientations, video) for p in paths)
     if jobs <= 1:
         yield from map(_hash_path, work)
         return

@@ -20,25 +20,18 @@ from hashguard.errors import MediaError, NotAnImage, TooLarge
 from hashguard.media.budget import BatchTally
 from hashguard.media.files import check_regular, read_file
 from hashguard.media.image import DEFAULT_LIMITS, DecodeLimits, decode
-from hashguard.media.video import DEFAULT_VIDEO_LIMITS, Video, VideoLimits, looks_like_video
+from hashguard.media.video import (
+    DEFAULT_VIDEO,
+    Video,
+    VideoLimits,
+    VideoOptions,
+    looks_like_video,
+)
 from hashguard.signals.base import Hashed, HashOptions
 from hashguard.signals.registry import Registry, shared_registry
-from hashguard.signals.vpdq import LIST_EVERY, QUERY_EVERY
 
 DIGESTS = ("md5", "sha1", "sha256")
-
-
-@dataclass(frozen=True)
-class VideoOptions:
-    """How videos are hashed: the limits of decoding one, and how densely frames are sampled
-    (seconds apart; 0: every frame) as a query and as content to list (signals/vpdq.py)."""
-
-    limits: VideoLimits = DEFAULT_VIDEO_LIMITS
-    query_every: float = QUERY_EVERY
-    list_every: float = LIST_EVERY
-
-
-DEFAULT_VIDEO = VideoOptions()
+__all__ = ["DEFAULT_VIDEO", "ContentSignals", "VideoOptions", "content_source", "hash_content"]
 
 
 @dataclass(frozen=True)

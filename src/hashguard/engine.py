@@ -15,18 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from hashguard.banks.model import Bank
-from hashguard.content import (
-    DEFAULT_VIDEO,
-    ContentSignals,
-    VideoOptions,
-    content_source,
-    hash_content,
-)
+from hashguard.content import ContentSignals, content_source, hash_content
 from hashguard.errors import TooLarge
 from hashguard.index.base import Hit
 from hashguard.index.live import IndexSet
 from hashguard.media.budget import BatchTally
 from hashguard.media.image import DEFAULT_LIMITS, DecodeLimits
+from hashguard.media.video import DEFAULT_VIDEO, VideoOptions
 from hashguard.policy import (
     Decision,
     FloodGuard,

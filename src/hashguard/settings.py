@@ -20,6 +20,14 @@ TOML file (in that order of precedence), then passed explicitly.
 | days a delivered outbox event is kept | HASHGUARD_OUTBOX_DAYS | outbox_days | 30 |
 | days the seen log keeps a checked item | HASHGUARD_SEEN_DAYS | seen_days | 90 |
 | webhooks to private addresses | HASHGUARD_WEBHOOK_ALLOW_PRIVATE | webhook_allow_private | 0 |
+| largest video file or upload, bytes | HASHGUARD_MAX_VIDEO_BYTES | max_video_bytes | 2 GiB |
+| longest video, seconds | HASHGUARD_MAX_VIDEO_SECONDS | max_video_seconds | 14,400 |
+| largest video frame, pixels | HASHGUARD_MAX_VIDEO_PIXELS | max_video_pixels | 8192 x 4320 |
+| frames decoded of one video | HASHGUARD_MAX_VIDEO_FRAMES | max_video_frames | 1,000,000 |
+| streams in one video | HASHGUARD_MAX_VIDEO_STREAMS | max_video_streams | 32 |
+| seconds decoding one video | HASHGUARD_MAX_VIDEO_DECODE_SECONDS | max_video_decode_seconds | 300 |
+| seconds between a query video's frames | HASHGUARD_VIDEO_QUERY_EVERY | video_query_every | 1.0 |
+| ... between a listed video's frames (0: all) | HASHGUARD_VIDEO_LIST_EVERY | video_list_every | 0 |
 | config file | HASHGUARD_CONFIG | - | ~/.config/hashguard/config.toml if present |
 """
 
@@ -38,6 +46,7 @@ from sqlalchemy.engine import make_url
 from hashguard.access.probing import ProbeLimits
 from hashguard.errors import ConfigError
 from hashguard.media.image import DecodeLimits
+from hashguard.media.video import DEFAULT_VIDEO, VideoLimits, VideoOptions
 from hashguard.store.database import default_db_url
 
 
@@ -70,6 +79,7 @@ class Settings:
     db_url: str
     index_dir: Path
     limits: DecodeLimits
+    video: VideoOptions = DEFAULT_VIDEO
     exact_orientations: bool = False
     rate_limit: int = 0
     max_list_bytes: int = 4 << 30
@@ -115,13 +125,47 @@ class Settings:
                 raise ConfigError(f"{env_name} (or {key}) must be {low} or more, not {n}")
             return n
 
-        def seconds(env_name: str, key: str, default: float) -> float:
+        def seconds(env_name: str, key: str, default: float, low: float = -1e300) -> float:
             value = pick(None, env_name, key, default)
             try:
-                return float(value)
+                n = float(value)
             except (TypeError, ValueError):
                 message = f"{env_name} (or {key}) must be a number of seconds, not {value!r}"
                 raise ConfigError(message) from None
+            if not n >= low:  # also refuses nan
+                raise ConfigError(f"{env_name} (or {key}) must be {low:g} or more, not {n}")
+            return n
+
+        vd = VideoLimits()
+        video = VideoOptions(
+            limits=VideoLimits(
+                max_bytes=number("HASHGUARD_MAX_VIDEO_BYTES", "max_video_bytes", vd.max_bytes, 1),
+                max_seconds=seconds(
+                    "HASHGUARD_MAX_VIDEO_SECONDS", "max_video_seconds", vd.max_seconds, 1
+                ),
+                max_pixels=number(
+                    "HASHGUARD_MAX_VIDEO_PIXELS", "max_video_pixels", vd.max_pixels, 1
+                ),
+                max_frames=number(
+                    "HASHGUARD_MAX_VIDEO_FRAMES", "max_video_frames", vd.max_frames, 1
+                ),
+                max_streams=number(
+                    "HASHGUARD_MAX_VIDEO_STREAMS", "max_video_streams", vd.max_streams, 1
+                ),
+                max_decode_seconds=seconds(
+                    "HASHGUARD_MAX_VIDEO_DECODE_SECONDS",
+                    "max_video_decode_seconds",
+                    vd.max_decode_seconds,
+                    0.001,
+                ),
+            ),
+            query_every=seconds(
+                "HASHGUARD_VIDEO_QUERY_EVERY", "video_query_every", DEFAULT_VIDEO.query_every, 0
+            ),
+            list_every=seconds(
+                "HASHGUARD_VIDEO_LIST_EVERY", "video_list_every", DEFAULT_VIDEO.list_every, 0
+            ),
+        )
 
         limits = DecodeLimits(
             max_pixels=number("HASHGUARD_MAX_PIXELS", "max_pixels", defaults.max_pixels, 1),
@@ -152,6 +196,7 @@ class Settings:
             db_url=db_url,
             index_dir=Path(index_dir) if index_dir else default_index_dir(db_url, env),
             limits=limits,
+            video=video,
             exact_orientations=_yes(exact),
             rate_limit=rate_limit,
             max_list_bytes=max_list,
@@ -186,6 +231,14 @@ class Settings:
             "HASHGUARD_MATCH_LOG_DAYS": str(self.match_log_days),
             "HASHGUARD_OUTBOX_DAYS": str(self.outbox_days),
             "HASHGUARD_SEEN_DAYS": str(self.seen_days),
+            "HASHGUARD_MAX_VIDEO_BYTES": str(self.video.limits.max_bytes),
+            "HASHGUARD_MAX_VIDEO_SECONDS": str(self.video.limits.max_seconds),
+            "HASHGUARD_MAX_VIDEO_PIXELS": str(self.video.limits.max_pixels),
+            "HASHGUARD_MAX_VIDEO_FRAMES": str(self.video.limits.max_frames),
+            "HASHGUARD_MAX_VIDEO_STREAMS": str(self.video.limits.max_streams),
+            "HASHGUARD_MAX_VIDEO_DECODE_SECONDS": str(self.video.limits.max_decode_seconds),
+            "HASHGUARD_VIDEO_QUERY_EVERY": str(self.video.query_every),
+            "HASHGUARD_VIDEO_LIST_EVERY": str(self.video.list_every),
         }
 
 

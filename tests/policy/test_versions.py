@@ -34,7 +34,7 @@ def test_a_refused_document_stores_nothing() -> None:
 def test_a_stored_policy_that_no_longer_loads_is_refused_loudly() -> None:
     # e.g. a plugin's signal type, named by a rule, uninstalled since
     store = MemoryStore()
-    store.policies.set({"rules": [{"name": "a", "verdict": "block", "signal_types": ["vpdq"]}]},
+    store.policies.set({"rules": [{"name": "a", "verdict": "block", "signal_types": ["tmk"]}]},
                        actor="test")  # fmt: skip
-    with pytest.raises(ConfigError, match=r"version 1\) no longer loads: .*no signal type 'vpdq'"):
+    with pytest.raises(ConfigError, match=r"version 1\) no longer loads: .*no signal type 'tmk'"):
         in_force(store, REGISTRY)

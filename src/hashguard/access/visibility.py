@@ -2,8 +2,9 @@
 
 A ``match`` key is told which entry matched (bank, id, signal type) and the entry fields its
 bank shows match keys (``Bank.match_fields``: category and severity unless the curator says
-otherwise). It is not told how close the match was — PDQ distance, or for text the listed
-URL expression or keyword that matched — unless it holds ``match:distance``: a distance per
+otherwise). It is not told how close the match was — PDQ distance, a video's shares of
+matching frames, or for text the listed URL expression or keyword that matched — unless it
+holds ``match:distance`` (a video's matched time ranges it is told): a distance per
 query lets a caller walk a near copy onto the listed hash, one bit at a time. Several matches
 are listed in a fixed order (bank, entry, type) rather than closest first, which would
 rank distances too. Keys that may read the lists (curate, admin) see everything, as does the
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from hashguard.engine import Match
 
 _HOW = ("matched", "mode")  # in a text match's ``found``: what on the list matched, and how
+# In a video match: how much of it matched, a closeness like a distance (where: the times).
+_SHARES = ("query_match_percent", "compared_match_percent")
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,8 @@ def shown(match: Match, view: View, fields: Mapping[str, tuple[str, ...]]) -> di
         out["low_quality"] = True
     if match.found:
         out.update((k, v) for k, v in match.found.items() if view.distance or k not in _HOW)
+    if match.result:  # a video's time ranges, always; its shares of matching frames, with distance
+        out.update((k, v) for k, v in match.result.items() if view.distance or k not in _SHARES)
     return out
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from fastapi import Request
 from pydantic import ValidationError
 
 from hashguard.api.errors import from_validation
 from hashguard.api.schemas import Context
+from hashguard.api.uploads import Upload, spool
 from hashguard.errors import InvalidValue, MediaError, TooLarge
 
 MULTIPART = "multipart/form-data"
@@ -41,23 +44,32 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def read_upload(request: Request, limit: int) -> tuple[bytes, Context]:
-    """A multipart ``file`` field (and context fields), or the raw body (context in the query)."""
+async def read_upload(
+    request: Request, limit: int, video_limit: int
+) -> tuple[Upload, dict[str, str]]:
+    """A multipart ``file`` field (and the form's other fields), or the raw body (and the
+    query's fields): in memory within ``limit``, or for a video streamed to a temporary
+    file within ``video_limit`` (:mod:`hashguard.api.uploads`). The caller closes it."""
+    largest = max(limit, video_limit)
     if media_type(request) != MULTIPART:
-        context = read_context(dict(request.query_params))
-        return await read_body(request, limit), context
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > largest:
+            raise TooLarge(f"request is {declared} bytes; the limit is {largest}")
+        return await spool(request.stream(), limit, video_limit), dict(request.query_params)
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
-        raise TooLarge(f"upload is {declared} bytes; the limit is {limit}")
+    if declared and declared.isdigit() and int(declared) > largest + 64 * 1024:
+        raise TooLarge(f"upload is {declared} bytes; the limit is {largest}")
     form = await request.form(max_files=1, max_fields=16)
     upload = form.get("file")
     if upload is None or isinstance(upload, str):
         raise MediaError("multipart upload has no 'file' field")
-    data = await upload.read(limit + 1)
-    if len(data) > limit:
-        raise TooLarge(f"upload is larger than the limit of {limit} bytes")
+
+    async def chunks() -> AsyncIterator[bytes]:
+        while chunk := await upload.read(1 << 20):
+            yield chunk
+
     fields = {k: v for k, v in form.items() if k != "file" and isinstance(v, str)}
-    return data, read_context(fields)
+    return await spool(chunks(), limit, video_limit), fields
 
 
 def read_context(fields: dict[str, str]) -> Context:

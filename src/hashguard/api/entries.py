@@ -4,8 +4,8 @@ and import a whole list file. Scope ``curate``; every call is in the audit log."
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import tempfile
+from pathlib import Path
 from typing import IO, Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -75,7 +75,7 @@ def _entry_out(entry: Entry) -> EntryOut:
     )
 
 
-def _signals_of_content(e: Engine, data: bytes) -> list[tuple[str, str, int | None]]:
+def _signals_of_content(e: Engine, data: bytes | Path) -> list[tuple[str, str, int | None]]:
     return e.hash(data, query=False).listed()
 
 
@@ -100,14 +100,18 @@ async def add_entry(
         entry_id, metadata = body.id, body.metadata
         signals: list[tuple[str, str, int | None]] = [(s.type, s.value, None) for s in body.signals]
     else:
-        data, _ = await read_upload(request, e.limits.max_bytes)
-        if not data:  # its digests would make every empty upload "known material"
-            raise InvalidValue("the uploaded content is empty (0 bytes): nothing to list")
-        form = await request.form() if media == MULTIPART else {}
-        fields = {k: v for k, v in form.items() if isinstance(v, str) and k != "file"}
-        entry_id = fields.pop("id", "") or f"sha256:{hashlib.sha256(data).hexdigest()}"
+        upload, fields = await read_upload(request, e.limits.max_bytes, e.video.limits.max_bytes)
+        try:
+            if upload.size == 0:  # its digests would make every empty upload "known material"
+                raise InvalidValue("the uploaded content is empty (0 bytes): nothing to list")
+            signals = await run_in_threadpool(_signals_of_content, e, upload.source)
+        finally:
+            upload.close()
+        if media != MULTIPART:
+            fields = {}  # the raw body's metadata comes in the query only for matching
+        sha256 = next(v for t, v, _ in signals if t == "sha256")
+        entry_id = fields.pop("id", "") or f"sha256:{sha256}"
         metadata = {k: v for k, v in fields.items() if k in ("category", "severity", "note")}
-        signals = await run_in_threadpool(_signals_of_content, e, data)
     rows, errors = entry_rows(entry_id, signals, metadata, e.registry)
     if errors:
         raise ListRejected(f"entry {entry_id!r}", errors)

@@ -26,7 +26,14 @@ from hashguard.access.visibility import BankFields, View, matches_shown
 from hashguard.actions.model import Checked, checked, content_key
 from hashguard.api import probing
 from hashguard.api.auth import Caller, Matcher
-from hashguard.api.bodies import is_json, media_type, read_body, read_upload, validation_error
+from hashguard.api.bodies import (
+    is_json,
+    media_type,
+    read_body,
+    read_context,
+    read_upload,
+    validation_error,
+)
 from hashguard.api.deps import JsonBody
 from hashguard.api.schemas import (
     ERRORS,
@@ -213,9 +220,16 @@ async def match(request: Request, caller: Matcher) -> Response:
         context: Context = query
         empty = False
     else:
-        data, context = await read_upload(request, engine.limits.max_bytes)
-        result = _nothing_if_empty(await run_in_threadpool(engine.match_content, data), data)
-        empty = not data
+        upload, fields = await read_upload(
+            request, engine.limits.max_bytes, engine.video.limits.max_bytes
+        )
+        try:
+            context = read_context(fields)
+            found = await run_in_threadpool(engine.match_content, upload.source)
+        finally:
+            upload.close()  # a video's temporary file: gone before the answer is sent
+        empty = upload.size == 0
+        result = Result([], found.signals) if empty else found
     if alarm := probing.watch(request, caller, result):
         await run_in_threadpool(probing.report, request, caller, alarm, result)
         _refuse_if_probing(request, caller)

@@ -250,6 +250,7 @@ def app_from_environment() -> FastAPI:
         Store(settings.db_url, create=False),
         index_dir=settings.index_dir,
         limits=settings.limits,
+        video=settings.video,
         exact_orientations=settings.exact_orientations,
         load=False,
     )

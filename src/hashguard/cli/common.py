@@ -59,6 +59,7 @@ def open_engine(args: argparse.Namespace, *, load: bool = True) -> Any:
         Store(config.db_url),
         index_dir=config.index_dir,
         limits=config.limits,
+        video=config.video,
         exact_orientations=config.exact_orientations or getattr(args, "exact_orientations", False),
         load=load,
     )

@@ -133,7 +133,11 @@ def cmd_hash(args: argparse.Namespace) -> int:
     failed = False
     exact = settings.exact_orientations or args.exact_orientations
     hashed = hash_paths(
-        iter_paths(args.paths), settings.limits, args.jobs, exact_orientations=exact
+        iter_paths(args.paths),
+        settings.limits,
+        args.jobs,
+        exact_orientations=exact,
+        video=settings.video,
     )
     for path, result in progress(hashed):
         if isinstance(result, str):
@@ -194,6 +198,7 @@ def cmd_match(args: argparse.Namespace) -> int:
             engine.limits,
             args.jobs,
             exact_orientations=engine.exact_orientations,
+            video=engine.video,
         )
         for path, result in progress(hashed):
             if isinstance(result, str):

@@ -90,6 +90,22 @@ class VideoLimits:
 
 DEFAULT_VIDEO_LIMITS = VideoLimits()
 
+QUERY_EVERY = 1.0  # seconds between a query's sampled frames (signals/vpdq.py: why)
+LIST_EVERY = 0.0  # between the frames of a video to list: every frame
+
+
+@dataclass(frozen=True)
+class VideoOptions:
+    """How videos are hashed: the limits of decoding one, and how densely frames are sampled
+    (seconds apart; 0: every frame) as a query and as content to list."""
+
+    limits: VideoLimits = DEFAULT_VIDEO_LIMITS
+    query_every: float = QUERY_EVERY
+    list_every: float = LIST_EVERY
+
+
+DEFAULT_VIDEO = VideoOptions()
+
 
 @dataclass(frozen=True)
 class VideoInfo:

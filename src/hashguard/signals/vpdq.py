@@ -36,12 +36,10 @@ from hashguard.errors import InvalidSignal
 from hashguard.index.base import SignalIndex
 from hashguard.index.frames import COMPARED_PERCENT, QUERY_PERCENT, FrameIndex, FrameKey
 from hashguard.media.borders import BarFinder
-from hashguard.media.video import Box, Video
+from hashguard.media.video import LIST_EVERY, QUERY_EVERY, Box, Video
 from hashguard.signals.base import Hashed, HashOptions, Media, SignalType
 from hashguard.signals.pdq import DEFAULT_THRESHOLD, LOW_QUALITY, MAX_THRESHOLD, hamming, pdq_hash
 
-QUERY_EVERY = 1.0  # seconds between a query's sampled frames
-LIST_EVERY = 0.0  # every frame
 DEDUPE_BITS = 4
 INCOMPLETE_SECONDS = 2.5  # frames ending this long before the stated duration: truncated
 BAR_EVERY = 0.5  # seconds between the frames looked at for black bars
@@ -313,4 +311,7 @@ class Vpdq(SignalType):
         return {self.name: (keys, tuple({"variant": v} if v else {} for v in image.variants))}
 
 
-__all__ = ["COMPARED_PERCENT", "QUERY_PERCENT", "Vpdq", "hash_video", "parse_frames"]
+__all__ = [
+    "COMPARED_PERCENT", "LIST_EVERY", "QUERY_EVERY", "QUERY_PERCENT", "Vpdq", "hash_video",
+    "parse_frames",
+]  # fmt: skip
