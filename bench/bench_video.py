@@ -140,13 +140,16 @@ def speed(videos: list[Path], python: str | None, repeats: int) -> None:
 def _still(path: Path, at: float) -> bytes:
     import av
 
+    picked = None
     with av.open(str(path)) as container:
         for frame in container.decode(video=0):
+            picked = frame  # the last one, if the clip ends before ``at``
             if float(frame.time or 0) >= at:
-                out = io.BytesIO()
-                Image.fromarray(frame.to_ndarray(format="rgb24")).save(out, "JPEG", quality=90)
-                return out.getvalue()
-    raise ValueError(at)
+                break
+    assert picked is not None
+    out = io.BytesIO()
+    Image.fromarray(picked.to_ndarray(format="rgb24")).save(out, "JPEG", quality=90)
+    return out.getvalue()
 
 
 def matrix(videos: list[Path], work: Path) -> None:
