@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 import os
 import stat
@@ -46,7 +47,7 @@ from hashguard.feeds.signing import (
     trusted_keys,
 )
 from hashguard.feeds.sync import MANIFEST, Limits, open_feed
-from hashguard.lists.rows import ListRow
+from hashguard.lists.rows import ListRow, entry_rows
 from hashguard.signals.registry import default_registry
 from hashguard.sources.feed import sync_feed
 from hashguard.store.store import Store
@@ -616,3 +617,32 @@ def test_checkpoint_round_trip_and_a_damaged_one(subscriber: Side) -> None:
     assert reset.checkpoint is None and subscriber.checkpoint() == Checkpoint()
     (record,) = [r for r in subscriber.store.audit.read() if r["action"] == "source.reset"]
     assert record["actor"] == "curator" and record["target"] == "upstream"
+
+
+def test_vpdq_entries_travel_whole_through_a_feed_and_an_export(
+    tmp_path: Path, publisher: Side, subscriber: Side, key: Ed25519PrivateKey, keys: Any
+) -> None:
+    """A video's vPDQ (hundreds of frames, tens of kB) publishes, syncs, exports to CSV and
+    JSON Lines and reads back unchanged."""
+    from hashguard.lists import formats
+    from tests.conftest import TESTDATA
+
+    registry = default_registry()
+    frames = (TESTDATA / "vpdq" / "sample-hashes" / "chair-19-sd-bar.txt").read_text()
+    value = registry.parse("vpdq", frames).value
+    assert len(value) > 40_000
+    rows, errors = entry_rows("clip", [("vpdq", value, None), ("md5", md5(), None)], {}, registry)
+    assert not errors
+    publisher.store.add_entry(publisher.bank, rows)
+    republish(publisher, tmp_path / "feed", key)
+    assert subscriber.sync(str(tmp_path / "feed"), keys) == ["snapshot"]
+    assert subscriber.contents() == publisher.contents()
+    assert any(f"signal={value}" in row for row in subscriber.contents())
+    for name in ("csv", "jsonl"):
+        fmt = formats.get(name)
+        out = io.StringIO()
+        fmt.write(publisher.rows, out)
+        bad: list[Any] = []
+        lines = io.BytesIO(out.getvalue().encode()).readlines()
+        read = list(fmt.read(iter(lines), registry, bad))
+        assert not bad and {r.value for r in read if r.signal_type == "vpdq"} == {value}, name

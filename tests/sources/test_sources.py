@@ -223,7 +223,9 @@ def test_threatexchange_local_file_exchange(
 ) -> None:
     listed = tmp_path / "hashes.txt"
     p, m = pdq(), md5()
-    listed.write_text(f"pdq {p}\nvideo_md5 {m}\nraw_text some words\n")
+    # python-threatexchange's serialized vPDQ (vpdq_util.vpdq_to_json): kept, not dropped
+    v = json.dumps([f"{pdq()},100,0.0", f"{pdq()},87,1.03"], separators=(",", ":"))
+    listed.write_text(f"pdq {p}\nvideo_md5 {m}\nvpdq {v}\nraw_text some words\n")
     store.create_bank("shared")
     code, [added] = cli(
         store.url,
@@ -240,8 +242,8 @@ def test_threatexchange_local_file_exchange(
     )
     assert code == 0 and added["settings"]["api"] == "local_file"
     code, [outcome] = cli(store.url, "sources", "sync", "tx", capsys=capsys)
-    assert code == 0 and outcome["signals_added"] == 2  # raw_text is not a type hashguard lists
-    assert active(store, "shared") == {p, m}
+    assert code == 0 and outcome["signals_added"] == 3  # raw_text is not a type hashguard lists
+    assert active(store, "shared") == {p, m, store.registry.parse("vpdq", v).value}
     engine = Engine(store, index_dir=tmp_path / "idx")
     assert [x.entry for x in engine.match_signals([Signal("md5", m)])] == [f"md5:{m}"]
     assert store.sources.get("tx").checkpoint is not None
@@ -252,7 +254,7 @@ def test_threatexchange_local_file_exchange(
     listed.unlink()
     code, [outcome] = cli(store.url, "sources", "sync", "tx", capsys=capsys)
     assert code == 9 and outcome["status"] == "unavailable"
-    assert active(store, "shared") == {p, m}
+    assert len(active(store, "shared")) == 3
     code, _ = cli(
         store.url, "sources", "add", "bad", "--bank", "shared", "--exchange", "nope", capsys=capsys
     )

@@ -47,7 +47,10 @@ APIS: dict[str, type[Any]] = {
 }
 # python-threatexchange's signal types -> ours. Its "video" digests are digests of bytes.
 SIGNAL_TYPES = {PdqSignal: "pdq", VideoMD5Signal: "md5", VideoSHA256Signal: "sha256"}
-_BY_NAME = {cls.get_name(): ours for cls, ours in SIGNAL_TYPES.items()}
+# By name, as exchanges that key updates by (type name, signal) give them. Its vPDQ type
+# cannot be imported without the ``vpdq`` package (built against FFmpeg's development
+# files), but its serialized form is what our ``vpdq`` type reads, so the name suffices.
+_BY_NAME = {cls.get_name(): ours for cls, ours in SIGNAL_TYPES.items()} | {"vpdq": "vpdq"}
 _CAST = dacite.Config(cast=[tuple, set, frozenset], strict=False)
 
 
