@@ -43,6 +43,7 @@ ORIGINALS = {
 HD = ("doorknob-hd-no-bar.mp4", "pattern-hd-no-bar.mp4", "pattern-longer-no-bar.mp4",
       "test-padded-dimensions.mp4")  # fmt: skip
 QUERY_RATES = (2.0, 1.0, 0.5)  # seconds between a query's frames, for the trade-off table
+LIST_RATES = (0.0, 0.1, 0.25, 1.0)  # ... and between a listed video's
 
 
 def family(name: str) -> str:
@@ -242,24 +243,60 @@ def tradeoff(videos: list[Path], work: Path) -> None:
     store.close()
 
 
+def listing_rates(videos: list[Path], work: Path) -> None:
+    """Listing rate against recall and cost: originals listed sparser, copies at 1 s."""
+    from hashguard.content import VideoOptions
+
+    print("\n## Listing rate: recall and cost (copies of chair and pattern queried at 1 s)")
+    print("| list every | frames listed | CPU s listing | copies matched | lowest query share |")
+    print("|---|---|---|---|---|")
+    copies = [p for p in videos if family(p.name) in ("chair", "pattern")]
+    copies = [p for p in copies if "large-logo" not in p.name]
+    for every in LIST_RATES:
+        store = Store(f"sqlite:///{work / f'list-{every}.db'}")
+        store.create_bank("videos")
+        lister = Engine(store, load=False, video=VideoOptions(list_every=every))
+        start = time.process_time()
+        listed = 0
+        for fam in ("chair", "pattern"):
+            signals = [s for s in lister.hash(SHARED / "videos" / ORIGINALS[fam], query=False)
+                       .listed() if s[0] == "vpdq"]  # fmt: skip
+            listed += sum(len(parse_frames(v)) for _, v, _ in signals)
+            rows, _ = entry_rows(fam, signals, {}, store.registry)
+            store.add_entry("videos", rows)
+        cpu = time.process_time() - start
+        engine = Engine(store)
+        shares = []
+        for p in copies:
+            vp = [m for m in engine.match_file(p).matches if m.signal_type == "vpdq"]
+            shares.append(max((m.result["query_match_percent"] for m in vp if m.result), default=0))
+        matched = sum(x >= 80 for x in shares)
+        print(
+            f"| {every:g} s | {listed} | {cpu:.1f} | {matched}/{len(shares)} | {min(shares):.0f}% |"
+        )
+        store.close()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--videos", type=Path, default=SHARED / "videos")
     ap.add_argument("--peer", default="/tmp/vpdqenv/bin/python", help="the vpdq venv's python")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--skip-peer", action="store_true")
+    ap.add_argument("--only", choices=("rates",), help="only the rate trade-off tables")
     args = ap.parse_args()
     videos = sorted(args.videos.glob("*.mp4"))
     python = None if args.skip_peer or not Path(args.peer).exists() else args.peer
     print(json.dumps(machine(("av", "pdqhash"))))
     if python is None:
         print("(no vpdq peer: run bash bench/vpdq/setup.sh)", file=sys.stderr)
-    peer_all = peer(python, 0.0, videos, 1) if python else None
-    conformance(videos, peer_all)
-    speed(videos, python, args.repeats)
     with tempfile.TemporaryDirectory() as work:
-        matrix(videos, Path(work))
+        if args.only != "rates":
+            conformance(videos, peer(python, 0.0, videos, 1) if python else None)
+            speed(videos, python, args.repeats)
+            matrix(videos, Path(work))
         tradeoff(videos, Path(work))
+        listing_rates(videos, Path(work))
 
 
 if __name__ == "__main__":

@@ -101,7 +101,7 @@ def test_the_plugin_type_passes_the_test_kits(plugin_path: Path, tmp_path: Path)
         "names = []\n"
         "for t in default_registry().types():\n"
         "    media = [b'some benign bytes'] if t.hashes == 'bytes' else []\n"
-        "    if t.hashes != 'image':\n"
+        "    if t.hashes not in ('image', 'video'):  # (given no pictures or clips here)\n"
         "        check_signal_type(t, media=media)\n"
         "    check_index(t, Path(sys.argv[1]) / t.name)\n"
         "    names.append(t.name)\n"

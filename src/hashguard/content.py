@@ -120,7 +120,13 @@ class _Media:
         with open(self.source, "rb") as f:
             return f.read(512)
 
-    def _chunks(self) -> Iterator[bytes]:
+    @property
+    def data(self) -> bytes:
+        if isinstance(self.source, bytes):
+            return self.source
+        return self.source.read_bytes()
+
+    def chunks(self) -> Iterator[bytes]:
         if isinstance(self.source, bytes):
             yield self.source
             return
@@ -132,7 +138,7 @@ class _Media:
         if name not in self._digests:
             # The digests hashguard knows, in one pass over a file however many ask.
             hashers = {n: hashlib.new(n) for n in {name, *DIGESTS}}
-            for chunk in self._chunks():
+            for chunk in self.chunks():
                 for h in hashers.values():
                     h.update(chunk)
             self._digests.update({n: h.hexdigest() for n, h in hashers.items()})

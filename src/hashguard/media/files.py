@@ -42,23 +42,23 @@ def read_file(path: Path, limits: DecodeLimits) -> bytes:
             if len(data) > limits.max_bytes:
                 raise TooLarge(f"file is over the limit of {limits.max_bytes} bytes")
             return data
-    except FileNotFoundError:
-        raise MediaError("no such file") from None
-    except IsADirectoryError:
-        raise MediaError("is a directory") from None
-    except PermissionError:
-        raise MediaError("permission denied") from None
     except OSError as e:
-        raise MediaError(f"cannot read: {e.strerror}") from None
+        raise _unreadable(e) from None
 
 
 def check_regular(path: Path) -> None:
     """Refuse what is not a regular file (a directory, a device, a FIFO) or not there."""
     try:
         _check_mode(os.stat(path).st_mode)
-    except FileNotFoundError:
-        raise MediaError("no such file") from None
-    except PermissionError:
-        raise MediaError("permission denied") from None
     except OSError as e:
-        raise MediaError(f"cannot read: {e.strerror}") from None
+        raise _unreadable(e) from None
+
+
+def _unreadable(e: OSError) -> MediaError:
+    if isinstance(e, FileNotFoundError):
+        return MediaError("no such file")
+    if isinstance(e, IsADirectoryError):
+        return MediaError("is a directory")
+    if isinstance(e, PermissionError):
+        return MediaError("permission denied")
+    return MediaError(f"cannot read: {e.strerror}")

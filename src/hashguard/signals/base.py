@@ -13,7 +13,7 @@ from __future__ import annotations
 import binascii
 import hashlib
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
@@ -52,8 +52,19 @@ class HashOptions:
 class Media(Protocol):
     """Content being hashed: its bytes, and its picture decoded once for every type."""
 
+    @property
+    def data(self) -> bytes:
+        """The content's bytes, whole. A video uploaded or named as a file is read into
+        memory by this: a type that reads bytes should use :meth:`chunks` or :meth:`digest`."""
+        ...
+
+    def chunks(self) -> Iterator[bytes]:
+        """The content's bytes in pieces (a file read a megabyte at a time)."""
+        ...
+
     def digest(self, name: str) -> str:
-        """The hex ``hashlib`` digest ``name`` of the content's bytes."""
+        """The hex ``hashlib`` digest ``name`` of the content's bytes (one pass over a file
+        for all of hashguard's digests)."""
         ...
 
     def image(self) -> tuple[Image.Image, bool]:
@@ -230,21 +241,6 @@ class HexDigestType(SignalType):
 
     def new_index(self) -> SignalIndex:
         return ExactIndex(self.nbytes)
-
-    def within(self, query: str, value: str, threshold: int) -> int | None:
-        """The distance at which ``value`` matches ``query`` when searched at ``threshold``
-        (None: no match): what an index must find, by brute force. Matched by distance
-        alone here; vPDQ also needs its shares of matching frames."""
-        distance = self.distance(query, value)
-        return distance if distance is not None and distance <= threshold else None
-
-    def near(self, value: str, rng: random.Random, bits: int) -> str:
-        """``value`` with ``bits`` random bits flipped (of a hash type): what the test kits
-        search near listed values with."""
-        data = bytearray(self.to_bytes(value))
-        for position in rng.sample(range(len(data) * 8), bits):
-            data[position // 8] ^= 0x80 >> (position % 8)
-        return self.parse(self.from_bytes(bytes(data)))
 
     def examples(self, rng: random.Random, count: int) -> list[str]:
         found: set[str] = set()
