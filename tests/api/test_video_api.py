@@ -122,3 +122,15 @@ def test_the_cli_catches_the_copies_too(
         assert [m["entry"] for m in line["matches"] if m["signal_type"] == "vpdq"] == ["chair"]
     assert [m["entry"] for m in lines[len(COPIES)]["matches"]] == ["x1"]
     assert lines[-1]["matches"] == []
+
+
+def test_a_batch_takes_a_video_among_its_items(listed: Service, video_copies: dict) -> None:
+    import base64
+
+    clip = base64.b64encode(video_copies["smaller"].read_bytes()).decode()
+    items = [{"content": clip, "content_id": "v"}, {"content": base64.b64encode(b"x").decode()}]
+    r = listed.call("POST", "/v1/match/batch", "match", json={"items": items})
+    assert r.status_code == 200, r.text
+    video, other = r.json()["results"]
+    assert [m["entry"] for m in video["matches"] if m["signal_type"] == "vpdq"] == ["chair"]
+    assert other["matches"] == []
