@@ -238,3 +238,30 @@ def test_a_retracted_clip_stops_matching_and_a_restart_keeps_the_index(
     store.retract_entry("videos", "chair")
     again.refresh()
     assert _vpdq(again, video_copies["grey"]) == []
+
+
+def test_a_reference_frames_file_imports_as_one_entry_and_a_bad_line_is_named(
+    tmp_path: Path,
+) -> None:
+    from tests.helpers import run_cli
+
+    reference = tmp_path / "doorknob.txt"
+    reference.write_text((REFERENCE / "doorknob-hd-no-bar.txt").read_text())
+    code, _, err = run_cli(tmp_path, "bank", "create", "videos")
+    assert code == 0, err
+    code, [report], err = run_cli(
+        tmp_path, "import", str(reference), "--bank", "videos", "--format", "vpdq-frames"
+    )
+    assert code == 0 and report["entries_added"] == 1, err
+    # The clip itself matches the entry made from its reference hashes.
+    code, [line], err = run_cli(tmp_path, "match", str(VIDEOS / "doorknob-hd-no-bar.mp4"))
+    found = [m for m in line["matches"] if m["signal_type"] == "vpdq"]
+    assert found and found[0]["entry"].startswith("vpdq-sha256:"), err
+    broken = tmp_path / "broken.txt"
+    lines = reference.read_text().splitlines()
+    lines[6] = lines[6].replace(",100,", ",250,")
+    broken.write_text("\n".join(lines) + "\n")
+    code, _, err = run_cli(
+        tmp_path, "import", str(broken), "--bank", "videos", "--format", "vpdq-frames"
+    )
+    assert code == 4 and "line 7: quality must be from 0 to 100, not 250" in err
