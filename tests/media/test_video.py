@@ -224,3 +224,15 @@ def test_playlists_and_other_demuxers_are_never_opened(tmp_path: Path) -> None:
     concat.write_text(f"ffconcat version 1.0\nfile '{CHAIR}'\n")
     with pytest.raises(MediaError, match="not a video hashguard reads"):
         Video(concat)
+
+
+def test_a_codec_outside_the_decoders_hashguard_uses_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "lossless.mkv"  # FFV1: an archival codec, no phone's or messenger's
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("ffv1", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        frame = av.VideoFrame.from_ndarray(np.zeros((48, 64, 3), np.uint8), "rgb24")
+        for packet in [*stream.encode(frame), *stream.encode()]:
+            out.mux(packet)
+    with pytest.raises(MediaError, match="video codec 'ffv1' is not one hashguard decodes"):
+        Video(path)

@@ -5,6 +5,7 @@
   bytes given: FFmpeg's other demuxers (HLS and concat playlists, which open further files
   or URLs; image sequences; raw devices) are never reached from an upload, and no protocol
   but the file itself is allowed.
+- Only the video decoders of :data:`DECODERS` are used.
 - Limits (:class:`VideoLimits`) are checked from the header before decoding (streams,
   resolution, duration) and while decoding (frames, wall-clock time): a header that lies
   is caught by the running counts.
@@ -47,6 +48,13 @@ CONTAINERS = (
     "flv",
     "ogg",
 )
+# The video decoders hashguard uses (as PyAV names them): what phones, browsers and
+# messengers produce. FFmpeg's many other decoders (screen codecs, game formats, lossless
+# archival ones) are never reached from an upload.
+DECODERS = (
+    "h264", "hevc", "vp8", "vp9", "av1", "libdav1d", "libaom-av1", "mpeg4", "mpeg2video",
+    "mpeg1video", "h263", "mjpeg", "theora",
+)  # fmt: skip
 # The first bytes of each of those containers, for telling a video from other content
 # without handing it to FFmpeg.
 _ISO_BOX = (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip")
@@ -178,6 +186,12 @@ class Video:
             kinds = sorted({s.type for s in container.streams}) or ["no streams"]
             raise MediaError(f"no video stream in the file (it has: {', '.join(kinds)})")
         stream = container.streams.video[0]
+        codec = stream.codec_context.name
+        if codec not in DECODERS:
+            raise MediaError(
+                f"video codec {codec!r} is not one hashguard decodes (it decodes "
+                f"{', '.join(DECODERS)})"
+            )
         width, height = int(stream.codec_context.width), int(stream.codec_context.height)
         if width < 1 or height < 1:
             raise MediaError(f"video stream has no picture size ({width}x{height})")
