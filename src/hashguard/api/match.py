@@ -207,6 +207,9 @@ def _nothing_if_empty(result: Result, data: bytes) -> Result:
     openapi_extra=_UPLOAD_DOC,
 )
 async def match(request: Request, caller: Matcher) -> Response:
+    """The content may be an image, a video (streamed to a temporary file within
+    ``max_video_bytes``, its frames matched as vPDQ and against the image banks) or any
+    other file (its digests)."""
     engine = _engine(request)
     seq = engine.seq
     if is_json(media_type(request)):
