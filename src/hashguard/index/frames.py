@@ -21,6 +21,7 @@ frame distance of one of the video's frames (100% of the query's one frame).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -48,7 +49,9 @@ class FrameKey:
         return len(self.codes)
 
     def digest(self) -> bytes:
-        return self.codes.tobytes()
+        """What tells two listed videos apart: a SHA-256 of their frames (32 bytes, not a
+        copy of every frame in the index's lookup table)."""
+        return hashlib.sha256(self.codes.tobytes()).digest()
 
     def tobytes(self) -> bytes:
         return self.codes.tobytes() + self.times.tobytes()
@@ -85,6 +88,7 @@ class FrameIndex(SignalIndex):
         self._video_rows: dict[int, tuple[int, int, int]] = {}
         self._by_digest: dict[tuple[bytes, int], int] = {}
         self._dead: set[int] = set()
+        self._next_video = 0
         self._index_videos()
 
     def _index_videos(self) -> None:
@@ -101,8 +105,9 @@ class FrameIndex(SignalIndex):
             if not alive[s]:
                 self._dead.add(vid)
             else:
-                key = self._codes(s, e).tobytes()
+                key = hashlib.sha256(self._codes(s, e).tobytes()).digest()
                 self._by_digest[(key, int(pks[s]))] = vid
+        self._next_video = max(self._video_rows, default=-1) + 1
 
     def _codes(self, start: int, end: int) -> np.ndarray:
         rows = np.arange(start, end)
@@ -124,7 +129,8 @@ class FrameIndex(SignalIndex):
         digest = (key.digest(), pk)
         if digest in self._by_digest or not len(key):
             return False
-        vid = (max(self._video_rows) + 1) if self._video_rows else 0
+        vid = self._next_video
+        self._next_video += 1
         start = len(self.rows)
         for code in key.codes:
             self.frames._append(code, pk, bank)
