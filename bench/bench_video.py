@@ -277,19 +277,62 @@ def listing_rates(videos: list[Path], work: Path) -> None:
         store.close()
 
 
+def frame_index(videos_listed: int = 2000, frames_each: int = 500, queries: int = 50) -> None:
+    """The frame index at 1M listed frames (random hashes): build time, memory, and the
+    latency of a query of a 17 s clip's frames, each ~16 bits from its listed frame."""
+    import numpy as np
+
+    from hashguard.index.base import SearchLimits
+    from hashguard.index.frames import FrameIndex, FrameKey
+
+    rng = np.random.default_rng(1)
+    codes = rng.integers(0, 256, (videos_listed * frames_each, 32), np.uint8)
+    times = np.arange(frames_each) / 30.0
+    keys = [
+        FrameKey(codes[i * frames_each : (i + 1) * frames_each], times)
+        for i in range(videos_listed)
+    ]
+    start = time.perf_counter()
+    index = FrameIndex().filled(
+        keys, np.arange(1, videos_listed + 1), np.ones(videos_listed, np.int32)
+    )
+    built = time.perf_counter() - start
+    limits = SearchLimits({1: 31}, 31, {1: {}})
+    took = []
+    for _ in range(queries):
+        v = int(rng.integers(0, videos_listed))
+        q = codes[v * frames_each : (v + 1) * frames_each][::30].copy()
+        flip = np.full(q.shape, 255, np.uint8)
+        for _ in range(4):  # each bit set with probability 1/16: ~16 bits a frame
+            flip &= rng.integers(0, 256, q.shape, np.uint8)
+        q ^= flip
+        start = time.perf_counter()
+        hits = index.search_in([FrameKey(q, np.arange(len(q), dtype=float))], limits)
+        took.append(time.perf_counter() - start)
+        assert hits and hits[0].entry_pk == v + 1
+    total = videos_listed * frames_each
+    print(f"\n## Frame index: {total:,} frames of {videos_listed:,} videos")
+    print(f"built in {built:.1f} s; {index.nbytes / total:.0f} bytes a frame; a 17-frame query: "
+          f"median {statistics.median(took) * 1000:.1f} ms, p90 "
+          f"{sorted(took)[int(0.9 * len(took))] * 1000:.1f} ms")  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--videos", type=Path, default=SHARED / "videos")
     ap.add_argument("--peer", default="/tmp/vpdqenv/bin/python", help="the vpdq venv's python")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--skip-peer", action="store_true")
-    ap.add_argument("--only", choices=("rates",), help="only the rate trade-off tables")
+    ap.add_argument("--only", choices=("rates", "index"), help="only that part")
     args = ap.parse_args()
     videos = sorted(args.videos.glob("*.mp4"))
     python = None if args.skip_peer or not Path(args.peer).exists() else args.peer
     print(json.dumps(machine(("av", "pdqhash"))))
     if python is None:
         print("(no vpdq peer: run bash bench/vpdq/setup.sh)", file=sys.stderr)
+    if args.only == "index":
+        frame_index()
+        return
     with tempfile.TemporaryDirectory() as work:
         if args.only != "rates":
             conformance(videos, peer(python, 0.0, videos, 1) if python else None)
@@ -297,6 +340,7 @@ def main() -> None:
             matrix(videos, Path(work))
         tradeoff(videos, Path(work))
         listing_rates(videos, Path(work))
+    frame_index()
 
 
 if __name__ == "__main__":
