@@ -324,7 +324,8 @@ class Vpdq(SignalType):
         keys = tuple(
             FrameKey(np.frombuffer(q, np.uint8).reshape(1, 32), np.zeros(1)) for q in image.queries
         )
-        return {self.name: (keys, tuple({"variant": v} if v else {} for v in image.variants))}
+        variants = image.variants or (None,) * len(keys)
+        return {self.name: (keys, tuple({"variant": v} if v else {} for v in variants))}
 
 
 __all__ = [
