@@ -77,8 +77,12 @@ _ENTRIES = (
     .join(t.banks, t.banks.c.id == t.entries.c.bank_id)
     .where(t.entries.c.id.in_(bindparam("pks", expanding=True)))
 )
-_ENTRY_SIGNALS = select(t.entry_signals).where(
-    t.entry_signals.c.entry_id.in_(bindparam("pks", expanding=True))
+# In the order they were added (as an add's answer lists them): without an ORDER BY,
+# PostgreSQL returns them in whatever order its plan reads them.
+_ENTRY_SIGNALS = (
+    select(t.entry_signals)
+    .where(t.entry_signals.c.entry_id.in_(bindparam("pks", expanding=True)))
+    .order_by(t.entry_signals.c.id)
 )
 # The follower's query, run in every worker's every round.
 _CHANGES_AFTER = (
