@@ -106,6 +106,17 @@ def test_sniffing_tells_video_containers_from_other_content() -> None:
 # bad input: each refused with one line, the digests of the bytes still there
 
 
+def _one_frame(path: Path, codec: str, width: int, height: int) -> Path:
+    """A clip of one black frame in ``codec``."""
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream(codec, rate=1)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        frame = av.VideoFrame.from_ndarray(np.zeros((height, width, 3), np.uint8), "rgb24")
+        for packet in [*stream.encode(frame), *stream.encode()]:
+            out.mux(packet)
+    return path
+
+
 def _refused(data: bytes, match: str) -> None:
     signals = hash_content(data)
     assert "vpdq" not in signals.hashed
@@ -155,13 +166,7 @@ def test_an_audio_only_file_is_refused(tmp_path: Path) -> None:
 
 
 def test_huge_frames_are_refused_from_the_header(tmp_path: Path) -> None:
-    path = tmp_path / "huge.mp4"
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("mpeg4", rate=1)
-        stream.width, stream.height, stream.pix_fmt = 4096, 4096, "yuv420p"
-        frame = av.VideoFrame.from_ndarray(np.zeros((4096, 4096, 3), np.uint8), "rgb24")
-        for packet in [*stream.encode(frame), *stream.encode()]:
-            out.mux(packet)
+    path = _one_frame(tmp_path / "huge.mp4", "mpeg4", 4096, 4096)
     with pytest.raises(DecompressionBomb, match="4096x4096 = 16,777,216 pixels"):
         Video(path, VideoLimits(max_pixels=8_000_000))
 
@@ -227,12 +232,7 @@ def test_playlists_and_other_demuxers_are_never_opened(tmp_path: Path) -> None:
 
 
 def test_a_codec_outside_the_decoders_hashguard_uses_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "lossless.mkv"  # FFV1: an archival codec, no phone's or messenger's
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("ffv1", rate=10)
-        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
-        frame = av.VideoFrame.from_ndarray(np.zeros((48, 64, 3), np.uint8), "rgb24")
-        for packet in [*stream.encode(frame), *stream.encode()]:
-            out.mux(packet)
+    # FFV1: an archival codec, no phone's or messenger's
+    path = _one_frame(tmp_path / "lossless.mkv", "ffv1", 64, 48)
     with pytest.raises(MediaError, match="video codec 'ffv1' is not one hashguard decodes"):
         Video(path)
