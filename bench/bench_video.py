@@ -8,6 +8,7 @@ CPU time over all threads, median of ``--repeats`` runs.
 
     flock /tmp/hashguard-bench.lock python bench/bench_video.py [--peer /tmp/vpdqenv/bin/python]
         [--videos ../shared/testdata/threatexchange/videos] [--repeats 3]
+        [--only rates|index|shortcuts]
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from PIL import Image
 from hashguard.engine import Engine
 from hashguard.lists.rows import entry_rows
 from hashguard.media.video import Video
-from hashguard.signals.pdq import hamming
+from hashguard.signals.pdq import hamming, pdq_hash
 from hashguard.signals.vpdq import FrameHash, frame_hashes, hash_video, parse_frames
 from hashguard.store.store import Store
 
@@ -136,6 +137,29 @@ def speed(videos: list[Path], python: str | None, repeats: int) -> None:
             )
             print(f"|  ratio ours/vpdq ({group}) | listing {listing:.2f}x | query vs 1 fps "
                   f"{ratio:.2f}x | | |")  # fmt: skip
+
+
+def shortcuts(videos: list[Path]) -> None:
+    """What the query rate's two shortcuts cost in accuracy and save in work: frames
+    decoded when key frames stand in for the samples, and HD frames hashed at half size."""
+    print("\n## Query shortcuts")
+    decoded = total = 0
+    for p in videos:
+        video = Video(p)
+        list(video.frames(1.0))
+        decoded += video._frames_decoded
+        total += sum(1 for _ in Video(p).frames())
+    print(f"frames decoded at the 1 s query rate: {decoded} of {total} ({decoded / total:.1%})")
+    bits: list[int] = []
+    for p in videos:
+        if p.name not in HD:
+            continue
+        full = frame_hashes(Video(p), 1.0)
+        halves = Video(p).frames(1.0, scale=2)
+        for f, half in zip(full, halves, strict=True):
+            if f.quality >= 80:
+                bits.append(hamming(f.pdq, pdq_hash(half.rgb)[0]))
+    print(f"HD frames hashed at half size vs full size (quality >= 80): {summary(bits)}")
 
 
 def _still(path: Path, at: float) -> bytes:
@@ -323,7 +347,7 @@ def main() -> None:
     ap.add_argument("--peer", default="/tmp/vpdqenv/bin/python", help="the vpdq venv's python")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--skip-peer", action="store_true")
-    ap.add_argument("--only", choices=("rates", "index"), help="only that part")
+    ap.add_argument("--only", choices=("rates", "index", "shortcuts"), help="only that part")
     args = ap.parse_args()
     videos = sorted(args.videos.glob("*.mp4"))
     python = None if args.skip_peer or not Path(args.peer).exists() else args.peer
@@ -333,10 +357,14 @@ def main() -> None:
     if args.only == "index":
         frame_index()
         return
+    if args.only == "shortcuts":
+        shortcuts(videos)
+        return
     with tempfile.TemporaryDirectory() as work:
         if args.only != "rates":
             conformance(videos, peer(python, 0.0, videos, 1) if python else None)
             speed(videos, python, args.repeats)
+            shortcuts(videos)
             matrix(videos, Path(work))
         tradeoff(videos, Path(work))
         listing_rates(videos, Path(work))

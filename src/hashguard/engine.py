@@ -270,7 +270,8 @@ class Engine:
             if hashed.low_quality:
                 low.add(name)
         for signal_type in self._cross_types:  # a video's frames in the image banks, ...
-            for name, (keys, details) in signal_type.also_search(content.hashed).items():
+            also = signal_type.also_search(content.hashed, self.indexes.holds)
+            for name, (keys, details) in also.items():
                 for h in self.indexes.search_keys(name, keys):
                     extra = dict(details[h.query])
                     found.append((name, h, extra.pop("variant", None), extra or None))
@@ -338,7 +339,7 @@ class Engine:
         best: dict[tuple[int, str], tuple[Hit, str | None, dict[str, Any] | None]] = {}
         for type_name, hit, variant, extra in found:
             key = (hit.entry_pk, type_name)
-            if key not in best or _closer(hit, best[key][0]):
+            if key not in best or self.registry.get(type_name).closer(hit, best[key][0]):
                 best[key] = (hit, variant, extra)
         if not best:
             return []
@@ -370,14 +371,6 @@ class Engine:
             )
         matches.sort(key=lambda m: (m.distance, m.bank, m.entry, m.signal_type))
         return matches
-
-
-def _closer(hit: Hit, than: Hit) -> bool:
-    """Whether ``hit`` is the better of two hits on one entry: the nearer, or for a video
-    the larger share of the query's frames."""
-    if hit.where and than.where and "query_match_percent" in hit.where:
-        return bool(hit.where["query_match_percent"] > than.where["query_match_percent"])
-    return hit.distance < than.distance
 
 
 def _result(hit: Hit, extra: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -33,11 +33,16 @@ def test_a_clip_is_opened_checked_and_timed() -> None:
 def test_sampling_takes_one_frame_a_second_and_decodes_less() -> None:
     video = Video(CHAIR)
     sampled = [f.time for f in video.frames(1.0)]
-    # Key frames come every 2 s here: they stand in for the samples (one within 1 s of each).
+    # Key frames come every 2 s here: they stand in for the samples (one within 1 s of each),
+    # and they are all that is decoded.
     assert sampled == pytest.approx([2.0 * i for i in range(10)], abs=0.04)
+    assert video._frames_decoded == 10
     every_half = [f.time for f in video.frames(0.5)]
     gaps = np.diff(every_half)
     assert len(every_half) >= 37 and gaps.min() >= 0.49 and gaps.max() <= 0.55
+    # Between those samples only reference frames are decoded: fewer than all 564.
+    decoded = video._frames_decoded - 10  # (the count runs over every pass of one video)
+    assert len(every_half) < decoded < 564
 
 
 def test_variable_frame_rate_is_timed_by_timestamps(tmp_path: Path) -> None:

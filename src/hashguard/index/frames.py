@@ -22,7 +22,7 @@ frame distance of one of the video's frames (100% of the query's one frame).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,7 +111,7 @@ class FrameIndex(SignalIndex):
 
     def _codes(self, start: int, end: int) -> np.ndarray:
         rows = np.arange(start, end)
-        return self.frames._words(rows).view(np.uint8).reshape(-1, 32)
+        return self.frames.words(rows).view(np.uint8).reshape(-1, 32)
 
     # building and changing
 
@@ -133,7 +133,7 @@ class FrameIndex(SignalIndex):
         self._next_video += 1
         start = len(self.rows)
         for code in key.codes:
-            self.frames._append(code, pk, bank)
+            self.frames.append(code, pk, bank)
         self.times.extend(key.times)
         self.videos.extend(np.full(len(key), vid, np.int64))
         self._video_rows[vid] = (pk, start, len(key))
@@ -194,28 +194,32 @@ class FrameIndex(SignalIndex):
         return self.search_in(queries, SearchLimits.at(threshold))
 
     def search_in(self, queries: Sequence[Any], limits: SearchLimits) -> list[Hit]:
-        """``queries`` are :class:`FrameKey` (a still: one frame)."""
-        hits: list[Hit] = []
-        for number, query in enumerate(queries):
-            if len(query):
-                hits.extend(self._search_one(number, query, limits))
-        return hits
-
-    def _search_one(self, number: int, query: FrameKey, limits: SearchLimits) -> list[Hit]:
-        qn, rows, dist = self.frames.within_rows(query.codes, limits.searched_at)
+        """``queries`` are :class:`FrameKey` (a still: one frame). Every query's frames are
+        searched at once; the hits are then scored per (query, listed video)."""
+        asked = [(n, q) for n, q in enumerate(queries) if len(q)]
+        if not asked or not len(self):
+            return []
+        sizes = np.array([len(q) for _, q in asked])
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        codes = np.concatenate([q.codes for _, q in asked])
+        frame, rows, dist = self.frames.within_rows(codes, limits.searched_at)
         if not len(rows):
             return []
-        pks, banks, _ = self.rows.lookup(rows)
-        allowed = np.array([limits.limit(b) for b in banks.tolist()])
-        keep = dist <= allowed
-        qn, rows, dist, pks, banks = qn[keep], rows[keep], dist[keep], pks[keep], banks[keep]
+        _, banks, _ = self.rows.lookup(rows)
+        each_bank, at = np.unique(banks, return_inverse=True)
+        keep = dist <= np.array([limits.limit(int(b)) for b in each_bank])[at]
+        frame, rows, dist, banks = frame[keep], rows[keep], dist[keep], banks[keep]
+        asker = np.searchsorted(starts, frame, side="right") - 1  # which query each frame is of
         vids = self.videos.array[rows]
+        pairs = asker * (int(vids.max(initial=0)) + 1) + vids
         out = []
-        for vid in np.unique(vids).tolist():
-            mine = vids == vid
+        for pair in np.unique(pairs).tolist():
+            mine = pairs == pair
+            k, vid = int(asker[mine][0]), int(vids[mine][0])
+            number, query = asked[k]
             pk, _, count = self._video_rows[vid]
             bank = int(banks[mine][0])
-            q_frames = np.unique(qn[mine])
+            q_frames = np.unique(frame[mine]) - starts[k]
             l_rows = np.unique(rows[mine])
             query_pct = 100.0 * len(q_frames) / len(query)
             compared_pct = 100.0 * len(l_rows) / count
@@ -244,8 +248,3 @@ def _ranges(times: np.ndarray) -> list[list[float]]:
         else:
             out.append([round(t, 3), round(t, 3)])
     return out
-
-
-def threshold_settings(thresholds: Mapping[str, int]) -> dict[str, int]:
-    """The vPDQ share thresholds among a bank's thresholds."""
-    return {k: v for k, v in thresholds.items() if k.startswith("vpdq_")}

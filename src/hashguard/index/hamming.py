@@ -277,7 +277,7 @@ class HammingIndex(SignalIndex):
             return empty, empty, empty.astype(np.int32)
         qn = np.concatenate(found_q)
         rows = np.concatenate(found_rows)
-        d = distances(self._words(rows), q[0] if len(q) == 1 else q[qn])
+        d = distances(self.words(rows), q[0] if len(q) == 1 else q[qn])
         near = d <= threshold
         qn, rows, d = qn[near], rows[near], d[near]
         # A row found through several chunks appears several times: keep one.
@@ -289,7 +289,8 @@ class HammingIndex(SignalIndex):
         _, _, alive = self.rows.lookup(rows)
         return qn[alive], rows[alive], d[alive]
 
-    def _words(self, rows: np.ndarray) -> np.ndarray:
+    def words(self, rows: np.ndarray) -> np.ndarray:
+        """The hashes of ``rows`` (base or tail), as (n, 4) uint64."""
         if not self.tail.n:
             return np.asarray(self.base[rows])
         out = np.empty((len(rows), WORDS), np.uint64)
@@ -311,14 +312,14 @@ class HammingIndex(SignalIndex):
         rows.append(np.asarray(tail, np.int64) + len(self.base))
         cand = np.concatenate(rows)
         # An exact copy turns up once per chunk table.
-        return np.unique(cand[distances(self._words(cand), q[0]) == 0])
+        return np.unique(cand[distances(self.words(cand), q[0]) == 0])
 
     def add(self, key: bytes | np.ndarray, pk: int, bank: int) -> bool:
         """Add one row; adding a (hash, entry) that is already live does nothing."""
         code = _code(key)
         if len(self.rows.live_of(self._exact_rows(code), pk)):
             return False
-        self._append(code, pk, bank)
+        self.append(code, pk, bank)
         return True
 
     def add_all(self, rows: Sequence[tuple[Any, int, int]]) -> int:
@@ -343,11 +344,12 @@ class HammingIndex(SignalIndex):
             held = np.concatenate([cand[qn == i], np.asarray(tail, np.int64) + len(self.base)])
             if len(self.rows.live_of(held, pk)):
                 continue
-            self._append(codes[i], pk, bank)
+            self.append(codes[i], pk, bank)
             added += 1
         return added
 
-    def _append(self, code: np.ndarray, pk: int, bank: int) -> None:
+    def append(self, code: np.ndarray, pk: int, bank: int) -> None:
+        """Add one row to the tail, unchecked: :meth:`add` checks for a live copy first."""
         self._tail_rows.setdefault(np.ascontiguousarray(code, np.uint8).tobytes(), []).append(
             self.tail.n
         )

@@ -248,6 +248,11 @@ class IndexSet:
             hits = index.search_in(keys, limits)
         return _nearest(hits, HITS_PER_QUERY) if len(hits) > HITS_PER_QUERY else hits
 
+    def holds(self, signal_type: str) -> bool:
+        """Whether ``signal_type``'s index has any rows (live or not yet compacted away)."""
+        index = self.indexes.get(signal_type)
+        return index is not None and len(index.rows) > 0
+
     def max_threshold(self, signal_type: str) -> int:
         """The distance ``signal_type``'s index is searched at: the largest of the enabled
         banks' thresholds."""

@@ -13,12 +13,12 @@ from __future__ import annotations
 import binascii
 import hashlib
 import random
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 from hashguard.errors import InvalidSignal
-from hashguard.index.base import SignalIndex
+from hashguard.index.base import Hit, SignalIndex
 from hashguard.index.exact import ExactIndex
 
 if TYPE_CHECKING:
@@ -187,13 +187,19 @@ class SignalType:
         return False
 
     def also_search(
-        self, hashed: Mapping[str, Hashed]
+        self, hashed: Mapping[str, Hashed], holds: Callable[[str], bool]
     ) -> Mapping[str, tuple[tuple[Any, ...], tuple[dict[str, Any], ...]]]:
         """Searches of other types' indexes this type asks for, given one content's hashes:
-        by index, the keys and what each adds to its match (a frame's time). vPDQ's frames
-        are PDQ hashes, so a video is searched in the PDQ banks and an image in the vPDQ
-        banks this way."""
+        by index, the keys and what each adds to its match (a frame's time). ``holds(name)``
+        says whether that index holds anything (nothing need be built for one that does
+        not). vPDQ's frames are PDQ hashes, so a video is searched in the PDQ banks and an
+        image in the vPDQ banks this way."""
         return {}
+
+    def closer(self, hit: Hit, than: Hit) -> bool:
+        """Whether ``hit`` is the better of two hits on one entry (of two of the query's
+        variants): here the nearer."""
+        return hit.distance < than.distance
 
     def describe(self, distance: int) -> dict[str, Any] | None:
         """What a match at this distance reports besides the distance (a percentage pair

@@ -26,14 +26,14 @@ from __future__ import annotations
 import json
 import math
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
 from hashguard.errors import InvalidSignal
-from hashguard.index.base import SignalIndex
+from hashguard.index.base import Hit, SignalIndex
 from hashguard.index.frames import COMPARED_PERCENT, QUERY_PERCENT, FrameIndex, FrameKey
 from hashguard.media.borders import BarFinder
 from hashguard.media.video import LIST_EVERY, QUERY_EVERY, Box, Video
@@ -64,7 +64,7 @@ class VideoHash:
     frames: list[FrameHash]
     trimmed: list[FrameHash] | None
     box: Box | None
-    decoded: int  # frames hashed, before deduplication
+    sampled: int  # frames hashed, before deduplication
     duration: float
     width: int
     height: int
@@ -114,8 +114,8 @@ def frame_hashes(video: Video, every: float) -> list[FrameHash]:
 
 def query_scale(width: int, height: int) -> int:
     """How much a query's frames are scaled down: by half where the short side stays at
-    least :data:`QUERY_MIN_SIDE` (HD and up). Measured against the full-size hash: median 2-6
-    bits apart on the HD test clips, 3-4x cheaper to convert and hash."""
+    least :data:`QUERY_MIN_SIDE` (HD and up): a median 4, at most 8, bits from the full-size
+    hash on the shared HD clips (``bench/bench_video.py --only shortcuts``)."""
     return 2 if min(width, height) >= 2 * QUERY_MIN_SIDE else 1
 
 
@@ -202,6 +202,10 @@ def frame_key(frames: list[FrameHash]) -> FrameKey:
     return FrameKey(np.stack(codes), np.array(times, np.float64))
 
 
+def _share(hit: Hit) -> float:
+    return float(hit.where["query_match_percent"]) if hit.where else 0.0
+
+
 def _pair_distances(a: FrameKey, b: FrameKey) -> np.ndarray:
     """(len(a), len(b)) bit distances between the two videos' frames."""
     wa = a.codes.view(np.uint64).reshape(-1, 4)
@@ -285,7 +289,7 @@ class Vpdq(SignalType):
             variants.append("trimmed")
         summary = {
             "frames": len(hashed.frames),
-            "frames_hashed": hashed.decoded,
+            "frames_hashed": hashed.sampled,
             "seconds": round(hashed.duration, 3),
             "size": [hashed.width, hashed.height],
             "every": hashed.every,
@@ -305,13 +309,17 @@ class Vpdq(SignalType):
             also=also,
         )
 
+    def closer(self, hit: Hit, than: Hit) -> bool:
+        """The larger share of the query's frames (whole, or trimmed of its bars)."""
+        return _share(hit) > _share(than)
+
     def also_search(
-        self, hashed: Mapping[str, Hashed]
+        self, hashed: Mapping[str, Hashed], holds: Callable[[str], bool]
     ) -> dict[str, tuple[tuple[Any, ...], tuple[dict[str, Any], ...]]]:
         """A video's frames in the PDQ banks; an image's PDQ (each variant a one-frame video)
         in the vPDQ banks."""
         video = hashed.get(self.name)
-        if video is not None:
+        if video is not None and holds("pdq"):
             codes, details = [], []
             for key, variant in zip(video.queries, video.variants, strict=True):
                 for code, t in zip(key.codes, key.times.tolist(), strict=True):
@@ -319,7 +327,7 @@ class Vpdq(SignalType):
                     details.append({"frame_time": t, **({"variant": variant} if variant else {})})
             return {"pdq": (tuple(codes), tuple(details))}
         image = hashed.get("pdq")
-        if image is None or not image.queries:
+        if video is not None or image is None or not image.queries or not holds(self.name):
             return {}
         keys = tuple(
             FrameKey(np.frombuffer(q, np.uint8).reshape(1, 32), np.zeros(1)) for q in image.queries
