@@ -28,6 +28,15 @@ TOML file (in that order of precedence), then passed explicitly.
 | seconds decoding one video | HASHGUARD_MAX_VIDEO_DECODE_SECONDS | max_video_decode_seconds | 300 |
 | seconds between a query video's frames | HASHGUARD_VIDEO_QUERY_EVERY | video_query_every | 1.0 |
 | ... between a listed video's frames (0: all) | HASHGUARD_VIDEO_LIST_EVERY | video_list_every | 0 |
+| console: a claim's minutes | HASHGUARD_REVIEW_CLAIM_MINUTES | review_claim_minutes | 15 |
+| console: hours a lead may undo | HASHGUARD_REVIEW_UNDO_HOURS | review_undo_hours | 24 |
+| console: a session's hours | HASHGUARD_CONSOLE_SESSION_HOURS | console_session_hours | 8 |
+| console: idle minutes | HASHGUARD_CONSOLE_IDLE_MINUTES | console_idle_minutes | 30 |
+| console: reveals an hour | HASHGUARD_REVEALS_PER_HOUR | reveals_per_hour | 30 |
+| console: reveals a day | HASHGUARD_REVEALS_PER_DAY | reveals_per_day | 150 |
+| sealing keys of kept content | HASHGUARD_REVIEW_KEYS_FILE | review_keys_file | none: none kept |
+| days content is kept | HASHGUARD_REVIEW_KEEP_DAYS | review_keep_days | 30 |
+| largest kept, bytes | HASHGUARD_REVIEW_KEEP_MAX_BYTES | review_keep_max_bytes | 20 MiB |
 | config file | HASHGUARD_CONFIG | - | ~/.config/hashguard/config.toml if present |
 """
 
@@ -47,6 +56,7 @@ from hashguard.access.probing import ProbeLimits
 from hashguard.errors import ConfigError
 from hashguard.media.image import DecodeLimits
 from hashguard.media.video import DEFAULT_VIDEO, VideoLimits, VideoOptions
+from hashguard.review.options import DEFAULT_REVIEW, ReviewOptions
 from hashguard.store.database import default_db_url
 
 
@@ -91,6 +101,7 @@ class Settings:
     match_log_days: int = 365
     outbox_days: int = 30
     seen_days: int = 90
+    review: ReviewOptions = DEFAULT_REVIEW
 
     @classmethod
     def load(
@@ -190,6 +201,28 @@ class Settings:
             limit=number("HASHGUARD_PROBE_LIMIT", "probe_limit", 32, 0),
             block=seconds("HASHGUARD_PROBE_BLOCK", "probe_block", 300),
         )
+        rd = ReviewOptions()
+        keys_file = pick(None, "HASHGUARD_REVIEW_KEYS_FILE", "review_keys_file", None)
+        review = ReviewOptions(
+            claim_seconds=60 * seconds("HASHGUARD_REVIEW_CLAIM_MINUTES", "review_claim_minutes",
+                                       rd.claim_seconds / 60, 0.1),
+            undo_window=3600 * seconds("HASHGUARD_REVIEW_UNDO_HOURS", "review_undo_hours",
+                                       rd.undo_window / 3600, 0),
+            session_hours=seconds("HASHGUARD_CONSOLE_SESSION_HOURS", "console_session_hours",
+                                  rd.session_hours, 0.01),
+            idle_minutes=seconds("HASHGUARD_CONSOLE_IDLE_MINUTES", "console_idle_minutes",
+                                 rd.idle_minutes, 0.1),
+            reveals_per_hour=number("HASHGUARD_REVEALS_PER_HOUR", "reveals_per_hour",
+                                    rd.reveals_per_hour, 0),
+            reveals_per_day=number("HASHGUARD_REVEALS_PER_DAY", "reveals_per_day",
+                                   rd.reveals_per_day, 0),
+            keys_file=Path(keys_file) if keys_file else None,
+            keep_days=seconds(
+                "HASHGUARD_REVIEW_KEEP_DAYS", "review_keep_days", rd.keep_days, 0.001
+            ),
+            keep_max_bytes=number("HASHGUARD_REVIEW_KEEP_MAX_BYTES", "review_keep_max_bytes",
+                                  rd.keep_max_bytes, 1),
+        )  # fmt: skip
         exact = pick(None, "HASHGUARD_EXACT_ORIENTATIONS", "exact_orientations", False)
         private = pick(None, "HASHGUARD_WEBHOOK_ALLOW_PRIVATE", "webhook_allow_private", False)
         return cls(
@@ -208,6 +241,7 @@ class Settings:
             match_log_days=number("HASHGUARD_MATCH_LOG_DAYS", "match_log_days", 365, 1),
             outbox_days=number("HASHGUARD_OUTBOX_DAYS", "outbox_days", 30, 1),
             seen_days=number("HASHGUARD_SEEN_DAYS", "seen_days", 90, 1),
+            review=review,
         )
 
     def to_env(self) -> dict[str, str]:
@@ -231,6 +265,15 @@ class Settings:
             "HASHGUARD_MATCH_LOG_DAYS": str(self.match_log_days),
             "HASHGUARD_OUTBOX_DAYS": str(self.outbox_days),
             "HASHGUARD_SEEN_DAYS": str(self.seen_days),
+            "HASHGUARD_REVIEW_CLAIM_MINUTES": str(self.review.claim_seconds / 60),
+            "HASHGUARD_REVIEW_UNDO_HOURS": str(self.review.undo_window / 3600),
+            "HASHGUARD_CONSOLE_SESSION_HOURS": str(self.review.session_hours),
+            "HASHGUARD_CONSOLE_IDLE_MINUTES": str(self.review.idle_minutes),
+            "HASHGUARD_REVEALS_PER_HOUR": str(self.review.reveals_per_hour),
+            "HASHGUARD_REVEALS_PER_DAY": str(self.review.reveals_per_day),
+            "HASHGUARD_REVIEW_KEYS_FILE": str(self.review.keys_file or ""),
+            "HASHGUARD_REVIEW_KEEP_DAYS": str(self.review.keep_days),
+            "HASHGUARD_REVIEW_KEEP_MAX_BYTES": str(self.review.keep_max_bytes),
             "HASHGUARD_MAX_VIDEO_BYTES": str(self.video.limits.max_bytes),
             "HASHGUARD_MAX_VIDEO_SECONDS": str(self.video.limits.max_seconds),
             "HASHGUARD_MAX_VIDEO_PIXELS": str(self.video.limits.max_pixels),

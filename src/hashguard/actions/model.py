@@ -11,6 +11,9 @@ from typing import Any
 from hashguard.policy.model import Decision, Verdict
 
 EVENT_VERSION = 1  # of the event payload's shape
+# What the match log keeps of a match: category and severity order and filter the review
+# queue (hashguard.review.model).
+_KEPT_MATCH = ("bank", "entry", "signal_type", "distance", "category", "severity")
 
 
 @dataclass(frozen=True)
@@ -21,7 +24,7 @@ class Checked:
     policy_version: int
     list_seq: int
     content_key: str  # what groups an item's records and orders its events
-    matches: tuple[dict[str, Any], ...]  # bank, entry, signal_type, distance
+    matches: tuple[dict[str, Any], ...]  # bank, entry, signal_type, distance, category, ...
     reasons: tuple[dict[str, Any], ...]
     signals: dict[str, Any] = field(default_factory=dict)  # the item's hashes
     context: dict[str, str] = field(default_factory=dict)
@@ -73,10 +76,7 @@ def checked(
         policy_version=decision.policy_version,
         list_seq=list_seq,
         content_key=content_key,
-        matches=tuple(
-            {k: m[k] for k in ("bank", "entry", "signal_type", "distance") if k in m}
-            for m in matches
-        ),
+        matches=tuple({k: m[k] for k in _KEPT_MATCH if k in m} for m in matches),
         reasons=tuple(r.as_dict() for r in decision.reasons),
         signals=dict(signals or {}),
         context=dict(context or {}),

@@ -12,7 +12,9 @@ from urllib.parse import urlsplit
 
 from hashguard.errors import InvalidValue
 
-EVENTS = ("review", "block", "report")  # the verdicts an endpoint may subscribe to
+# What an endpoint may subscribe to: verdicts by their kind, and the review console's
+# decisions on held items and on appeals (hashguard.review).
+EVENTS = ("review", "block", "report", "decision", "appeal")
 MAX_ATTEMPTS = 10  # then the delivery is dead-lettered (replayable)
 FIRST_RETRY = 2.0  # seconds; doubled each attempt, jittered +-50%, at most MAX_RETRY
 MAX_RETRY = 3600.0
@@ -31,7 +33,9 @@ class Webhook:
     enabled: bool = True
 
     def wants(self, kind: str) -> bool:
-        return kind.removeprefix("verdict.") in self.events
+        """``kind``: ``verdict.block``, ``decision.confirm``, ``appeal.upheld``, ..."""
+        group, _, name = kind.partition(".")
+        return (name if group == "verdict" else group) in self.events
 
     def as_dict(self) -> dict[str, Any]:
         """Never the secrets: how many there are (2 while one is being rotated out)."""

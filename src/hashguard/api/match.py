@@ -15,6 +15,7 @@ import base64
 import binascii
 import json
 import logging
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -48,10 +49,13 @@ from hashguard.api.schemas import (
     SignalIn,
     TextResponse,
 )
+from hashguard.api.uploads import Upload
 from hashguard.engine import Engine, Result, TextResult
 from hashguard.errors import HashguardError, InvalidValue, NotReady, TooLarge
 from hashguard.media.budget import BatchTally
+from hashguard.media.video import looks_like_video
 from hashguard.signals.base import Signal
+from hashguard.store.review_table import HELD
 from hashguard.store.seen_log import seen_row
 
 log = logging.getLogger(__name__)
@@ -229,6 +233,7 @@ async def match(request: Request, caller: Matcher) -> Response:
         try:
             context = read_context(fields)
             found = await run_in_threadpool(engine.match_content, upload.source)
+            keep = _keepable(request, engine, upload) if found.matches else None
         finally:
             upload.close()  # a video's temporary file: gone before the answer is sent
         empty = upload.size == 0
@@ -239,7 +244,31 @@ async def match(request: Request, caller: Matcher) -> Response:
     answer = await _answer_soon(request, result, context, engine, caller.view, seq)
     if empty:
         answer[0]["note"] = EMPTY_NOTE
-    return await _answered(engine, answer)
+    response = await _answered(engine, answer)
+    if keep is not None and answer[1] is not None and answer[0].get("verdict") in HELD:
+        await run_in_threadpool(_keep_content, request, answer[1].content_key, keep)
+    return response
+
+
+def _keepable(request: Request, engine: Engine, upload: Upload) -> bytes | None:
+    """The upload's bytes, if the policy keeps content for review and it may be kept."""
+    c = getattr(request.app.state, "console", None)
+    if c is None or c.ring is None or not engine.policy.policy.keep_for_review:
+        return None
+    if not 0 < upload.size <= c.options.keep_max_bytes:
+        return None
+    return upload.data if upload.path is None else upload.path.read_bytes()
+
+
+def _keep_content(request: Request, content_key: str, data: bytes) -> None:
+    """Sealed beside its held item; a failure loses the preview, never the verdict."""
+    c = request.app.state.console
+    kind = "video" if looks_like_video(data[:64]) else "image"
+    try:
+        c.store.kept.put(c.ring, content_key, kind, data, now=time.time(),
+                         days=c.options.keep_days)  # fmt: skip
+    except Exception:
+        log.exception("content held for review could not be kept")
 
 
 def _refuse_if_probing(request: Request, caller: Caller) -> None:

@@ -28,6 +28,7 @@ from hashguard import __version__
 from hashguard.access.probing import ProbeLimits
 from hashguard.api import (
     admin,
+    appeals,
     banks,
     changes,
     entries,
@@ -46,8 +47,10 @@ from hashguard.api import workers as workers_module
 from hashguard.api.auth import Authenticator
 from hashguard.api.limits import BodyLimit
 from hashguard.api.origin import HostAndOrigin
+from hashguard.console import app as console
 from hashguard.engine import Engine
 from hashguard.errors import ConfigError
+from hashguard.review.options import ReviewOptions
 from hashguard.runtime import loops
 from hashguard.runtime.loops import DELIVER_EVERY, LISTEN_POLL_SECONDS
 from hashguard.runtime.metrics import Metrics
@@ -130,7 +133,9 @@ def _after_round(
     return round_
 
 
-def create_app(engine: Engine, options: ServeOptions | None = None) -> FastAPI:
+def create_app(
+    engine: Engine, options: ServeOptions | None = None, review: ReviewOptions | None = None
+) -> FastAPI:
     """The app. If ``engine`` was made with ``load=False`` it loads in the background and
     the app answers 503 on matching (and /v1/ready) until it is done."""
     options = options or ServeOptions()
@@ -222,12 +227,15 @@ def create_app(engine: Engine, options: ServeOptions | None = None) -> FastAPI:
         policy,
         webhooks,
         items,
+        appeals,
         admin,
         health,
         metrics,
     )
     for module in routers:
         app.include_router(module.router)
+    if isinstance(engine.store, Store):  # the console needs the SQL store
+        console.install(app, engine.store, review or ReviewOptions())
     # The last added runs first: HostAndOrigin refuses foreign hosts and cross-site writes,
     # then BodyLimit an oversized body before anything reads it (neither shows in Timing's
     # figures).
@@ -254,7 +262,7 @@ def app_from_environment() -> FastAPI:
         exact_orientations=settings.exact_orientations,
         load=False,
     )
-    return create_app(engine, options)
+    return create_app(engine, options, settings.review)
 
 
 def _loopback(host: str) -> bool:

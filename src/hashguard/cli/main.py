@@ -25,6 +25,7 @@ from hashguard.cli import retention as retention_commands
 from hashguard.cli import retro as retro_commands
 from hashguard.cli import sync
 from hashguard.cli import text as text_commands
+from hashguard.cli import users as user_commands
 from hashguard.cli import webhooks as webhook_commands
 from hashguard.cli.common import (
     EXIT_MATCHED,
@@ -468,6 +469,7 @@ def build_parser() -> argparse.ArgumentParser:
     text_commands.add_parser(sub)
     policy_commands.add_parser(sub)
     webhook_commands.add_parsers(sub)
+    user_commands.add_parsers(sub)
     retention_commands.add_parser(sub)
     retro_commands.add_parser(sub)
     retro_commands.add_spread_parser(sub)

@@ -6,12 +6,14 @@
   threshold (PDQ 31 by default): ``review``, as crops, overlays and unrelated look-alikes
   start there;
 - a keyword: ``review`` (words have innocent uses that hashes do not);
-- no suppress banks, no caps.
+- the review console's false positives (bank ``false-positives``) suppress, once it
+  exists; no caps; no content kept.
 """
 
 from __future__ import annotations
 
 from hashguard.policy.model import Policy, Rule, Verdict
+from hashguard.review.model import SUPPRESS_BANK
 from hashguard.signals.registry import Registry
 
 DESCRIPTION = "built in: exact hashes block; near perceptual hashes and keywords go to review"
@@ -36,4 +38,4 @@ def default_policy(registry: Registry) -> Policy:
         )
     if keyword:
         rules.append(Rule("keyword", Verdict.REVIEW, signal_types=keyword))
-    return Policy(tuple(rules), description=DESCRIPTION)
+    return Policy(tuple(rules), frozenset([SUPPRESS_BANK]), description=DESCRIPTION)

@@ -91,6 +91,14 @@ class Policy:
     # same content (false-positive control).
     suppress_banks: frozenset[str] = frozenset()
     description: str = ""
+    # Keep the content of items held for review (sealed, until decided or their retention
+    # ends: hashguard.review.sealing) so reviewers see it; off, only hashes are kept.
+    keep_for_review: bool = False
+    # What reviewers read on an item's page, per category: (category, text), by category.
+    guidance: tuple[tuple[str, str], ...] = ()
+
+    def guidance_for(self, category: str | None) -> str | None:
+        return dict(self.guidance).get(category or "", dict(self.guidance).get("*"))
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -98,6 +106,10 @@ class Policy:
             out["description"] = self.description
         if self.suppress_banks:
             out["suppress_banks"] = sorted(self.suppress_banks)
+        if self.keep_for_review:
+            out["keep_for_review"] = True
+        if self.guidance:
+            out["guidance"] = dict(self.guidance)
         out["rules"] = [r.as_dict() for r in self.rules]
         return out
 

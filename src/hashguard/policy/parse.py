@@ -20,8 +20,9 @@ from hashguard.policy.model import MODES, Policy, Rule, Verdict
 MAX_RULES = 200
 MAX_LIST = 100  # names in one rule field
 MAX_DOCUMENT = 256 * 1024  # bytes
+MAX_GUIDANCE = 4000  # characters of guidance for one category
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
-_TOP = {"description", "suppress_banks", "rules"}
+_TOP = {"description", "suppress_banks", "keep_for_review", "guidance", "rules"}
 _RULE = {
     "name", "verdict", "mode", "banks", "categories", "signal_types", "surfaces",
     "min_distance", "max_distance", "cap_per_hour", "cap_per_day",
@@ -70,6 +71,11 @@ def parse(
         problems.append("description: must be text of at most 2000 characters")
         description = ""
     suppress = _names(doc, "suppress_banks", "suppress_banks", problems) or frozenset()
+    keep = doc.get("keep_for_review", False)
+    if not isinstance(keep, bool):
+        problems.append("keep_for_review: must be true or false")
+        keep = False
+    guidance = _guidance(doc.get("guidance", {}), problems)
     if banks is not None:
         _known(suppress, banks, "suppress_banks", "bank", problems)
     raw_rules = doc.get("rules", [])
@@ -98,7 +104,23 @@ def parse(
         rules.append(rule)
     if problems:
         raise PolicyRejected(problems)
-    return Policy(tuple(rules), suppress, description)
+    return Policy(tuple(rules), suppress, description, keep, guidance)
+
+
+def _guidance(raw: object, problems: list[str]) -> tuple[tuple[str, str], ...]:
+    """Reviewers' guidance per category: ``{category: text}``."""
+    if not isinstance(raw, dict):
+        problems.append("guidance: must be an object of category = text")
+        return ()
+    out: list[tuple[str, str]] = []
+    for category, text in raw.items():
+        if not isinstance(text, str) or not text.strip() or len(text) > MAX_GUIDANCE:
+            problems.append(f"guidance.{category}: must be text of 1 to {MAX_GUIDANCE} characters")
+        else:
+            out.append((str(category), text.strip()))
+    if len(out) > MAX_RULES:
+        problems.append(f"guidance: more than {MAX_RULES} categories")
+    return tuple(sorted(out))
 
 
 def _rule(

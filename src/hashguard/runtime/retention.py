@@ -30,6 +30,9 @@ class Retention:
         hooks: Any = getattr(store, "webhooks", None)  # the SQL store's
         if hooks is not None:
             out["outbox"] = hooks.purge(now - timedelta(days=self.outbox_days))
+        kept: Any = getattr(store, "kept", None)  # content kept for review, at its end
+        if kept is not None:
+            out["kept"] = kept.purge(now.timestamp())
         guard: Any = store.flood_guard
         if hasattr(guard, "purge"):  # the SQL store's counts: windows over a day ago
             guard.purge(now.timestamp())

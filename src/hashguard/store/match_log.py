@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from hashguard.actions.model import Checked, Logged
 from hashguard.store import tables as t
 from hashguard.store.database import KeptConnection, begin_write
+from hashguard.store.review_table import HELD, hold
 from hashguard.store.writer import GroupWriter
 
 _CONTEXT = ("content_id", "chat_id", "uploader_id", "surface", "event_time")
@@ -67,6 +68,8 @@ def _write(conn: Connection, item: Checked) -> Logged:
     ).one()
     if not item.acted:
         return Logged(row.id, None)
+    if item.verdict.label in HELD:
+        hold(conn, item, row.id)
     event = item.event(row.id, row.at.isoformat())
     conn.execute(
         insert(t.outbox).values(

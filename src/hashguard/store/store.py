@@ -44,12 +44,15 @@ from hashguard.store.database import (
 )
 from hashguard.store.flood_table import SqlFloodGuard
 from hashguard.store.importer import apply_list
+from hashguard.store.kept_table import KeptContent
 from hashguard.store.key_table import Keys
 from hashguard.store.match_log import MatchLog
 from hashguard.store.policy_table import Policies
 from hashguard.store.repositories import Added, Repositories
+from hashguard.store.review_table import Reviews
 from hashguard.store.seen_log import SeenLog
 from hashguard.store.sources import Sources
+from hashguard.store.user_table import Users
 from hashguard.store.webhook_table import Webhooks
 from hashguard.store.workdir import clean_stale, work_dir
 
@@ -124,6 +127,10 @@ class Store(Curation):
         self.policies = Policies(self.engine, self._writing)
         self.match_log = MatchLog(self.engine)
         self.webhooks = Webhooks(self.engine)
+        # The review console's (SQL only, like webhooks: the console needs a real store).
+        self.users = Users(self.engine)
+        self.reviews = Reviews(self.engine)
+        self.kept = KeptContent(self.engine)
         self.seen_log = SeenLog(self.engine)
         self.flood_guard = SqlFloodGuard(self.engine)
         self.audit = audit.Audit(self.engine)

@@ -16,12 +16,14 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 
 # SQLite only makes INTEGER PRIMARY KEY an alias of its rowid (fast, autoincrementing).
@@ -255,4 +257,127 @@ sources = Table(
     Column("last_success_at", DateTime(timezone=True)),
     Column("last_error", Text),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# The review console (hashguard.review, hashguard.console). Reviewer accounts: passwords as
+# argon2id hashes; repeated failures lock the account for a while (access/accounts.py).
+users = Table(
+    "hg_users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("password", Text, nullable=False),  # argon2id, with its parameters and salt
+    Column("role", String(16), nullable=False),  # reviewer, lead, admin
+    Column("settings", Text, nullable=False, server_default="{}"),  # JSON: preview choices
+    Column("failed_logins", Integer, nullable=False, default=0),
+    Column("locked_until", Float),  # unix time
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("disabled_at", DateTime(timezone=True)),
+    sqlite_autoincrement=True,
+)
+# Server-side sessions, by the SHA-256 of the cookie's token (a database leak gives no
+# session away); each holds its CSRF token.
+sessions = Table(
+    "hg_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Integer, nullable=False, index=True),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("seen_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Column("revoked_at", Float),
+    Column("address", String(64)),
+)
+UNDECIDED = "status IN ('open', 'escalated')"
+
+# Held items: one open item per content, however often it was held (``sightings``),
+# ordered by ``priority`` then age (hashguard.review.model).
+reviews = Table(
+    "hg_reviews",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("match_id", BigInteger, nullable=False),  # the first match-log row held
+    Column("content_key", String(300), nullable=False),
+    Column("verdict", String(8), nullable=False),  # review or report
+    Column("priority", Integer, nullable=False),
+    Column("bank", String(64)),  # of the first match: what the queue filters by
+    Column("category", Text),
+    Column("sightings", Integer, nullable=False, default=1),
+    # open, escalated, confirmed, false_positive
+    Column("status", String(16), nullable=False),
+    Column("claimed_by", Integer),
+    Column("claim_until", Float),  # unix time
+    Column("decided_by", Integer),
+    Column("decided_at", Float),
+    Column("classification", String(32)),
+    Column("entry", Text),  # bank/entry id the decision added, undone by an undo
+    Index("ix_hg_reviews_content", "content_key"),
+    Index("ix_hg_reviews_queue", "status", "priority", "id"),
+    # one undecided item per content: a second holding only counts as a sighting
+    Index(
+        "uq_hg_reviews_open",
+        "content_key",
+        unique=True,
+        sqlite_where=text(UNDECIDED),
+        postgresql_where=text(UNDECIDED),
+    ),
+    sqlite_autoincrement=True,
+)
+# Every decision on a held item or an appeal, undos included: the item page's history.
+decisions = Table(
+    "hg_decisions",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("at", Float, nullable=False),
+    Column("review_id", BigInteger),
+    Column("appeal_id", BigInteger),
+    Column("content_key", String(300), nullable=False, index=True),
+    Column("actor", String(128), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("classification", String(32)),
+    Column("note", Text),
+    sqlite_autoincrement=True,
+)
+appeals = Table(
+    "hg_appeals",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("created_at", Float, nullable=False),
+    Column("match_id", BigInteger, nullable=False),
+    Column("content_key", String(300), nullable=False, index=True),
+    Column("requester", String(128), nullable=False),  # the API key that filed it
+    Column("reason", Text),
+    Column("status", String(16), nullable=False),  # open, upheld, overturned
+    Column("decided_by", Integer),
+    Column("decided_at", Float),
+    Column("note", Text),
+    Column("entry", Text),  # the suppress-bank entry an overturn added
+    UniqueConstraint("match_id", name="uq_hg_appeals_match"),
+    sqlite_autoincrement=True,
+)
+# Content kept for review (opt-in by policy): AES-256-GCM, the key named by ``key_id``.
+kept = Table(
+    "hg_kept",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("content_key", String(300), nullable=False, unique=True),
+    Column("media_type", String(64), nullable=False),
+    Column("key_id", String(32), nullable=False),
+    Column("sealed", LargeBinary, nullable=False),  # nonce + ciphertext + tag
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    sqlite_autoincrement=True,
+)
+# Each reveal of a preview: what the exposure limits count.
+reveals = Table(
+    "hg_reveals",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("user_id", Integer, nullable=False),
+    Column("review_id", BigInteger, nullable=False),
+    Column("at", Float, nullable=False),
+    Index("ix_hg_reveals_user", "user_id", "at"),
+    sqlite_autoincrement=True,
 )

@@ -1,0 +1,1 @@
+"""The review console: server-rendered pages under /console (docs/console.md)."""

@@ -1,0 +1,1 @@
+"""Held items, decisions on them, appeals, and content kept for review (docs/console.md)."""
