@@ -108,8 +108,9 @@ def post_form(b: TestClient, page_url: str, target: str, **fields: str) -> httpx
     return b.post(target, data={"csrf": token, **fields})
 
 
-@pytest.fixture
-def console(store: Store, tmp_path: Path, testdata: Path) -> Iterator[Console]:
+def prepare(store: Store, testdata: Path, tmp_path: Path, hook_url: str) -> tuple[str, Path]:
+    """The banks, policy, accounts and webhook the tests use; the platform's key and the
+    sealing keys file."""
     original = hash_content((testdata / MODS / "aaa-orig.jpg").read_bytes()).pdq
     assert original is not None
     store.create_bank("iwf")
@@ -128,24 +129,33 @@ def console(store: Store, tmp_path: Path, testdata: Path) -> Iterator[Console]:
     keys = tmp_path / "review.keys"
     keys.write_text(new_key_line("k1") + "\n")
     keys.chmod(0o600)
-    receiver = Receiver([SECRET])
     store.webhooks.add(
         "platform",
-        receiver.url,
+        hook_url,
         ("review", "block", "report", "decision", "appeal"),
         SECRET,
         actor="test",
     )
+    return key, keys
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver([SECRET])
+    yield r
+    r.close()
+
+
+@pytest.fixture
+def console(store: Store, tmp_path: Path, testdata: Path, receiver: Receiver) -> Iterator[Console]:
+    key, keys = prepare(store, testdata, tmp_path, receiver.url)
     engine = Engine(store, index_dir=tmp_path / "idx")
     options = ServeOptions(
         webhook_allow_private=True, deliver_every=0.1, retro_every=0.1, sync_every=0, purge_every=0
     )
     app = create_app(engine, options, ReviewOptions(keys_file=keys))
-    try:
-        with TestClient(app, base_url="https://testserver") as client:
-            yield Console(app, client, engine, store, key, testdata, receiver)
-    finally:
-        receiver.close()
+    with TestClient(app, base_url="https://testserver") as client:
+        yield Console(app, client, engine, store, key, testdata, receiver)
 
 
 def event_kinds(events: list[dict[str, Any]]) -> list[str]:

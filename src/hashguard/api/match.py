@@ -216,6 +216,7 @@ async def match(request: Request, caller: Matcher) -> Response:
     other file (its digests)."""
     engine = _engine(request)
     seq = engine.seq
+    keep: bytes | None = None  # the content, if it is to be kept for review
     if is_json(media_type(request)):
         raw = await read_body(request, engine.limits.max_bytes)
         try:

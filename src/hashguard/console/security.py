@@ -39,7 +39,9 @@ HEADERS = {
         "base-uri 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # Not "no-referrer": with it, Chromium sends "Origin: null" on the console's own form
+    # posts, which the origin check (rightly) refuses. Other sites get no referrer.
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",  # pages and previews of abuse content are not cached
     "X-Frame-Options": "DENY",
 }

@@ -1,0 +1,80 @@
+"""A real `hashguard serve` on loopback and Debian's Chromium driven by Playwright (its
+driver only: the browser is the system's, started ``--headless --no-sandbox``)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+CHROMIUM = os.environ.get("HASHGUARD_CHROMIUM", "/usr/bin/chromium")
+REQUIRE = "HASHGUARD_REQUIRE_BROWSER"  # set by .ci/run: a missing browser fails, not skips
+
+
+def chromium_path() -> str:
+    """The browser to drive, or the test is skipped (failed under REQUIRE)."""
+    found = shutil.which(CHROMIUM) or (CHROMIUM if Path(CHROMIUM).exists() else None)
+    problem = None
+    if found is None:
+        problem = f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+    else:
+        try:
+            import playwright  # noqa: F401
+        except ImportError:
+            problem = "Playwright for Python is not installed (pip install -e '.[test]')"
+    if problem is not None:
+        if os.environ.get(REQUIRE):
+            pytest.fail(f"browser tests must run here ({REQUIRE} is set): {problem}")
+        pytest.skip(problem)
+    assert found is not None
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Served:
+    """`hashguard serve` in a process of its own, on a loopback port."""
+
+    def __init__(self, db: str, tmp: Path, env: dict[str, str]) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = (tmp / "serve.log").open("wb")
+        full = {**os.environ, "HASHGUARD_INDEX_DIR": str(tmp / "idx"), **env}
+        full.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "hashguard.cli", "--db", db, "serve", "--port", str(self.port)],
+            env=full,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        self.tmp = tmp
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"serve exited: {(tmp / 'serve.log').read_text()}")
+            try:
+                if httpx.get(f"{self.url}/v1/ready", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError("serve not ready in time")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
