@@ -31,12 +31,12 @@ class Console:
     store: Store
     options: ReviewOptions
     ring: KeyRing | None
-    decisions: Decisions = field(init=False)
     clock: Callable[[], float] = time.time
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
 
-    def __post_init__(self) -> None:
-        self.decisions = Decisions(self.store, self.options)
+    @property
+    def decisions(self) -> Decisions:
+        return Decisions(self.store, self.options)
 
 
 templates = Jinja2Templates(directory=HERE / "templates")  # autoescapes .html
