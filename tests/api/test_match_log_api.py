@@ -39,8 +39,8 @@ def test_a_block_is_recorded_with_its_event_before_it_is_answered(
     }  # fmt: skip
     assert record["signals"]["sha256"] == body["signals"]["sha256"]  # hashes, never content
     assert record["matches"] == [
-        {"bank": "iwf", "entry": "x1", "signal_type": "pdq", "distance": 0}
-    ]  # the whole match, whatever the key was shown
+        {"bank": "iwf", "entry": "x1", "signal_type": "pdq", "distance": 0, "category": "A"}
+    ]  # the whole match (with what orders the review queue), whatever the key was shown
     [event] = log.events()
     payload = event["event"]
     assert payload["event_id"] == body["event_id"]

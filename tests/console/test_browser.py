@@ -268,3 +268,23 @@ def test_a_forged_cross_site_form_is_refused(site: Site) -> None:
     page.get_by_role("button", name="Confirm").click()
     assert "not sent from a page of this console" in page.inner_text("main")
     assert site.store.reviews.get(item_id).status == "open"
+
+
+def test_the_docs_screenshots_are_made_by_their_script(tmp_path: Path) -> None:
+    chromium_path()
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    script = Path(__file__).parents[2] / "docs" / "images" / "console_screenshots.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    for name in ("console-queue.png", "console-item.png"):
+        with Image.open(tmp_path / name) as im:
+            assert im.format == "PNG" and im.width == 1280

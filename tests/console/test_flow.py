@@ -28,6 +28,7 @@ def test_confirm_blocks_the_next_upload_and_earlier_copies(console: Console) -> 
     assert page.status_code == 200
     assert "iwf" in page.text and "x1" in page.text and "iwf-near" in page.text
     assert "chat-1" in page.text and "chat-2" in page.text  # the spread
+    assert "3 sighting(s) of 2 item(s)" in page.text  # c0 is near enough to count
     assert "confirm if the image shows" in page.text  # the category's guidance
     assert page.headers["Cache-Control"] == "no-store"
     assert "default-src 'self'" in page.headers["Content-Security-Policy"]

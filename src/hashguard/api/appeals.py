@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from hashguard.api.auth import Matcher
-from hashguard.api.schemas import ERRORS
+from hashguard.api.schemas import ERRORS, MAX_ROW_ID
 from hashguard.console.state import console
 
 router = APIRouter(tags=["appeals"], responses=ERRORS)
@@ -18,7 +18,9 @@ router = APIRouter(tags=["appeals"], responses=ERRORS)
 
 class AppealIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    match_id: int = Field(ge=1, description="the blocked item's match_id, from its answer")
+    match_id: int = Field(
+        ge=1, le=MAX_ROW_ID, description="the blocked item's match_id, from its answer"
+    )
     reason: str | None = Field(default=None, max_length=2000, description="the user's words")
 
 
@@ -34,7 +36,7 @@ def file_appeal(request: Request, body: AppealIn, caller: Matcher) -> dict[str, 
 
 @router.get("/v1/appeals/{appeal_id}", summary="An appeal and its outcome")
 def get_appeal(
-    request: Request, appeal_id: Annotated[int, Path(ge=1)], caller: Matcher
+    request: Request, appeal_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)], caller: Matcher
 ) -> dict[str, Any]:
     appeal = console(request).store.reviews.get_appeal(appeal_id)
     return appeal.as_dict()

@@ -247,3 +247,6 @@ class WebhookIn(Strict):
 
 class SecretIn(Strict):
     secret: str = Field(min_length=16, max_length=256)
+
+
+MAX_ROW_ID = 2**63 - 1  # the largest row id either database holds: ids past it are 422

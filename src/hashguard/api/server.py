@@ -285,7 +285,14 @@ def loopback_hosts(port: int) -> tuple[str, ...]:
 
 
 def banner(
-    *, host: str, port: int, workers: int, store_url: str, auth: bool, keys: int
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    store_url: str,
+    auth: bool,
+    keys: int,
+    users: int = 0,
 ) -> list[str]:
     """What ``serve`` prints before its workers start (to stderr, like every message)."""
     url = f"http://{_url_host(host)}:{port}"
@@ -293,6 +300,8 @@ def banner(
         f"hashguard {__version__} listening on {url} "
         f"({workers} worker{'s' if workers != 1 else ''})",
         f"  API docs: {url}/docs",
+        f"  console:  {url}/console"
+        + ("" if users else " (no users yet: `hashguard users add NAME --role admin`)"),
         f"  store:    {store_url}",
     ]
     if not auth:
@@ -331,6 +340,7 @@ def serve(
         store = Store(settings.db_url)
         Engine(store, index_dir=settings.index_dir, limits=settings.limits)
         keys = sum(1 for key in store.keys.list() if key.active)
+        users = sum(1 for user in store.users.list() if not user.disabled)
         store_url = store.safe_url
         store.close()
         if not allowed_hosts and _loopback(host):
@@ -359,7 +369,13 @@ def serve(
         if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="hashguard-metrics-")
         lines = banner(
-            host=host, port=port, workers=workers, store_url=store_url, auth=auth, keys=keys
+            host=host,
+            port=port,
+            workers=workers,
+            store_url=store_url,
+            auth=auth,
+            keys=keys,
+            users=users,
         )
         print("\n".join(lines), file=sys.stderr, flush=True)
         workers_module.run(sockets)

@@ -3,17 +3,16 @@ users; and everyone's own settings."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from hashguard.console import security
-from hashguard.console.pages import _base, _when, handled
+from hashguard.console.pages import RowId, Text, _base, _when, handled
 from hashguard.console.state import page, redirect, viewer
 
 router = APIRouter(include_in_schema=False)
-Text = Annotated[str, Form(max_length=4000)]
 
 
 @router.get("/console/decided")
@@ -41,7 +40,7 @@ def decided(request: Request) -> Response:
 
 @router.post("/console/items/{item_id}/undo")
 @handled
-def undo(request: Request, item_id: int, csrf: Text = "", note: Text = "") -> Response:
+def undo(request: Request, item_id: RowId, csrf: Text = "", note: Text = "") -> Response:
     c, s = viewer(request, "lead")
     security.check_csrf(csrf, s.csrf)
     c.decisions.undo(s.user, item_id, now=c.clock(), note=note or None)
@@ -68,7 +67,7 @@ def appeals(request: Request, status: str = "open") -> Response:
 @router.post("/console/appeals/{appeal_id}")
 @handled
 def decide_appeal(
-    request: Request, appeal_id: int, csrf: Text = "", outcome: Text = "", note: Text = ""
+    request: Request, appeal_id: RowId, csrf: Text = "", outcome: Text = "", note: Text = ""
 ) -> Response:
     c, s = viewer(request, "lead")
     security.check_csrf(csrf, s.csrf)

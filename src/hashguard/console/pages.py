@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Path, Request
 from starlette.responses import Response
 
+from hashguard.api.schemas import MAX_ROW_ID
 from hashguard.console import security
 from hashguard.console.state import Console, error_page, page, redirect, viewer
 from hashguard.errors import HashguardError, MediaError, NotFound, RateLimited
@@ -29,6 +30,7 @@ from hashguard.store.user_table import Session
 
 router = APIRouter(include_in_schema=False)
 Text = Annotated[str, Form(max_length=4000)]
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
 def handled(route: Callable[..., Response]) -> Callable[..., Response]:
@@ -226,7 +228,7 @@ def _spread(request: Request, c: Console, key: str) -> dict[str, Any] | None:
 
 @router.get("/console/items/{item_id}")
 @handled
-def item_page(request: Request, item_id: int) -> Response:
+def item_page(request: Request, item_id: RowId) -> Response:
     c, s = viewer(request)
     item = c.store.reviews.get(item_id)
     now = c.clock()
@@ -268,7 +270,7 @@ def item_page(request: Request, item_id: int) -> Response:
 
 @router.post("/console/items/{item_id}/claim")
 @handled
-def claim(request: Request, item_id: int, csrf: Text = "") -> Response:
+def claim(request: Request, item_id: RowId, csrf: Text = "") -> Response:
     c, s = viewer(request)
     security.check_csrf(csrf, s.csrf)
     statuses = ("open", "escalated") if s.user.may("lead") else ("open",)
@@ -282,7 +284,7 @@ def claim(request: Request, item_id: int, csrf: Text = "") -> Response:
 @handled
 def decide(
     request: Request,
-    item_id: int,
+    item_id: RowId,
     csrf: Text = "",
     action: Text = "",
     classification: Text = "",
@@ -323,7 +325,7 @@ def decide(
 
 @router.post("/console/items/{item_id}/reveal")
 @handled
-def reveal(request: Request, item_id: int, csrf: Text = "") -> Response:
+def reveal(request: Request, item_id: RowId, csrf: Text = "") -> Response:
     c, s = viewer(request)
     security.check_csrf(csrf, s.csrf)
     item = c.store.reviews.get(item_id)
@@ -354,7 +356,7 @@ def reveal(request: Request, item_id: int, csrf: Text = "") -> Response:
 
 @router.get("/console/items/{item_id}/preview")
 @handled
-def preview_image(request: Request, item_id: int) -> Response:
+def preview_image(request: Request, item_id: RowId) -> Response:
     c, s = viewer(request)
     item = c.store.reviews.get(item_id)
     kept = c.store.kept.get(c.ring, item.content_key, now=c.clock()) if c.ring else None
