@@ -213,6 +213,7 @@ def test_the_audit_log(repos: Repositories) -> None:
     assert second["id"] > first["id"] and second["target"] == "iwf"
     assert repos.audit.read(after=first["id"]) == [second]
     assert repos.audit.read(limit=1) == [first]
+    assert repos.audit.latest(1) == [second] and repos.audit.latest() == [second, first]
 
 
 def test_policies_are_versioned_and_logged(repos: Repositories) -> None:

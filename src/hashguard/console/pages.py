@@ -260,6 +260,9 @@ def item_page(request: Request, item_id: RowId) -> Response:
             "decided_by": names.get(item.decided_by or 0),
             "decided_when": _when(item.decided_at),
             "industry": INDUSTRY,
+            "categories": sorted(
+                {*c.store.reviews.facets()["category"], *dict(policy.guidance)} - {"*"}
+            ),
             "created": _when(item.created_at),
             "may_decide": item.undecided
             and (item.claimed(s.user.id, now) or s.user.may("lead"))

@@ -38,14 +38,21 @@ class Audit:
         a = t.audit
         q = select(a).where(a.c.id > after).order_by(a.c.id).limit(limit)
         with self.engine.connect() as conn:
-            return [
-                {
-                    "id": r.id,
-                    "at": r.at.isoformat() if isinstance(r.at, datetime) else r.at,
-                    "actor": r.actor,
-                    "action": r.action,
-                    "target": r.target,
-                    "detail": json.loads(r.detail) if r.detail else {},
-                }
-                for r in conn.execute(q)
-            ]
+            return [_row(r) for r in conn.execute(q)]
+
+    def latest(self, limit: int = 300) -> list[dict[str, Any]]:
+        """The newest ``limit`` records, newest first."""
+        q = select(t.audit).order_by(t.audit.c.id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [_row(r) for r in conn.execute(q)]
+
+
+def _row(r: Any) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "at": r.at.isoformat() if isinstance(r.at, datetime) else r.at,
+        "actor": r.actor,
+        "action": r.action,
+        "target": r.target,
+        "detail": json.loads(r.detail) if r.detail else {},
+    }

@@ -51,6 +51,10 @@ class MemoryAudit:
         with self._lock:
             return [dict(r) for r in self._rows[after : after + limit]]  # ids are 1, 2, ...
 
+    def latest(self, limit: int = 300) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(r) for r in reversed(self._rows[-limit:])]
+
 
 class MemoryKeys:
     def __init__(self, lock: threading.RLock, audit: MemoryAudit) -> None:

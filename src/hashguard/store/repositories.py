@@ -267,6 +267,10 @@ class AuditLog(Protocol):
 
     def read(self, *, after: int = 0, limit: int = 1000) -> list[dict[str, Any]]: ...
 
+    def latest(self, limit: int = 300) -> list[dict[str, Any]]:
+        """The newest ``limit`` records, newest first."""
+        ...
+
 
 class Repositories(BankRepository, ChangeLog, Protocol):
     """A whole store: what the engine, the runtime, the API and the CLI are given."""

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, case, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hashguard.actions.model import EVENT_VERSION, Checked
@@ -220,8 +220,10 @@ class Reviews:
             q = q.where(r.c.category == category)
         if skip:
             q = q.where(r.c.id.not_in(list(skip)))
-        mine = and_(r.c.claimed_by == user_id, r.c.claim_until > now)
-        q = q.order_by(mine.desc(), r.c.priority, r.c.id).limit(CANDIDATES)
+        # One's own live claim first (a CASE: a bare comparison is NULL for unclaimed items,
+        # which PostgreSQL sorts before true in descending order).
+        mine = case((and_(r.c.claimed_by == user_id, r.c.claim_until > now), 0), else_=1)
+        q = q.order_by(mine, r.c.priority, r.c.id).limit(CANDIDATES)
         for _ in range(5):  # others may take every candidate between the read and the claim
             with self.engine.connect() as conn:
                 ids = [i for (i,) in conn.execute(q)]
