@@ -231,3 +231,31 @@ def test_appeals_are_filed_by_the_platform_and_decided_by_leads(console: Console
     kinds = wait_for(lambda: [k for k in event_kinds(c.events()) if k.startswith("appeal.")])
     assert kinds == ["appeal.overturned"]
     assert c.store.reviews.appeal_counts() == {"overturned": 1}
+
+
+def test_an_admin_sees_the_banks_and_sets_the_policy(console: Console) -> None:
+    c = console
+    ada = c.login("ada")
+    page = ada.get("/console/admin")
+    assert page.status_code == 200
+    assert "iwf" in page.text and "false positives (suppress)" in page.text
+    assert "platform" in page.text  # the webhook, never its secret
+    assert "console-webhook-secret" not in page.text
+    before = c.store.policies.current()
+    assert before is not None
+    bad = post_form(
+        ada,
+        "/console/admin",
+        "/console/admin/policy",
+        document='{"rules": [{"name": "x", "verdict": "delete"}]}',
+    )
+    assert bad.status_code == 422 and "nothing changed" in bad.text and "verdict" in bad.text
+    assert c.store.policies.current() == before
+    doc = '[[rules]]\nname = "all"\nverdict = "review"\n'  # TOML, without suppress banks
+    r = post_form(ada, "/console/admin", "/console/admin/policy", document=doc)
+    assert r.status_code == 303
+    now = c.store.policies.current()
+    assert now is not None and now.version == before.version + 1 and now.actor == "user:ada"
+    assert c.engine.policy.version == now.version  # in force at once in this process
+    page = ada.get("/console/admin")
+    assert "are not suppressed" in page.text  # the console warns

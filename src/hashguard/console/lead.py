@@ -1,5 +1,5 @@
-"""The leads' and admins' pages: decisions and undo, appeals, exposure, the audit log,
-users; and everyone's own settings."""
+"""The leads' pages: decisions and undo, appeals, exposure, the audit log; and everyone's
+own settings."""
 
 from __future__ import annotations
 
@@ -100,35 +100,6 @@ def audit_log(request: Request) -> Response:
     c, s = viewer(request, "lead")
     rows = c.store.audit.latest(300)
     return page(request, "audit.html", {**_base(c, s), "rows": rows})
-
-
-@router.get("/console/users")
-@handled
-def users(request: Request) -> Response:
-    c, s = viewer(request, "admin")
-    return page(
-        request, "users.html", {**_base(c, s), "users": c.store.users.list(), "error": None}
-    )
-
-
-@router.post("/console/users")
-@handled
-def add_user(
-    request: Request, csrf: Text = "", name: Text = "", role: Text = "reviewer", password: Text = ""
-) -> Response:
-    c, s = viewer(request, "admin")
-    security.check_csrf(csrf, s.csrf)
-    c.store.users.add(name, role, password, actor=f"user:{s.user.name}")
-    return redirect("/console/users")
-
-
-@router.post("/console/users/{name}/disable")
-@handled
-def disable_user(request: Request, name: str, csrf: Text = "") -> Response:
-    c, s = viewer(request, "admin")
-    security.check_csrf(csrf, s.csrf)
-    c.store.users.disable(name, actor=f"user:{s.user.name}")
-    return redirect("/console/users")
 
 
 @router.get("/console/settings")
