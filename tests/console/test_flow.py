@@ -259,3 +259,36 @@ def test_an_admin_sees_the_banks_and_sets_the_policy(console: Console) -> None:
     assert c.engine.policy.version == now.version  # in force at once in this process
     page = ada.get("/console/admin")
     assert "are not suppressed" in page.text  # the console warns
+
+
+def test_other_held_copies_of_the_same_file_are_decided_with_it(console: Console) -> None:
+    c = console
+    c.upload("sharpen-a-little.jpg", "c1", "chat-1")
+    c.upload("sharpen-a-little.jpg", "c5", "chat-5")  # the same file, another content id
+    c.upload("high-saturation.jpg", "c6", "chat-6")  # another file: still to review
+    wait_for(lambda: len(c.store.seen_log.records()) >= 3)
+    first, twin, other = c.store.reviews.queue()
+    rita = c.login("rita")
+    post_form(rita, "/console/queue", "/console/next")
+    r = post_form(
+        rita,
+        f"/console/items/{first.id}",
+        f"/console/items/{first.id}/decide",
+        action="false_positive",
+        note="not the listed scene",
+    )
+    assert r.status_code == 303
+    assert c.store.reviews.get(twin.id).status == "false_positive"
+    assert c.store.reviews.get(other.id).status == "open"
+    [h] = c.store.reviews.history("id:c5")
+    assert h["note"] == f"the same file as item {first.id}" and h["actor"] == "user:rita"
+    assert not c.store.kept.has("id:c5", now=time.time())
+    events = wait_for(
+        lambda: (
+            [e for e in c.events() if e["type"].startswith("decision.")]
+            if len([e for e in c.events() if e["type"].startswith("decision.")]) >= 2
+            else None
+        )
+    )
+    assert sorted(e["content_key"] for e in events) == ["id:c1", "id:c5"]
+    assert [e.get("same_as") for e in events if e["content_key"] == "id:c5"] == [first.id]

@@ -34,6 +34,7 @@ from hashguard.store.store import Store
 
 log = logging.getLogger(__name__)
 APPEALABLE = ("block", "report")  # verdicts that restricted something
+TWINS = 10_000  # sightings of one file looked at for its other held items
 
 
 def actor(user: User) -> str:
@@ -186,7 +187,36 @@ class Decisions:
                 self._retract(entry, user)
             raise
         self.store.kept.delete(item.content_key)
+        self._settle_twins(user, done, now, action, status, classification, body)
         return done
+
+    def _settle_twins(
+        self, user: User, item: Item, now: float, action: str, status: str,
+        classification: str | None, body: dict[str, Any],
+    ) -> None:  # fmt: skip
+        """Decide the same way the other undecided items of the very same content (equal
+        SHA-256: the same file under other content ids), so that no one reviews it twice.
+        Escalated ones only when a lead decides."""
+        sha = self.match_record(item.match_id)["signals"].get("sha256")
+        if not isinstance(sha, str):
+            return
+        seen = self.store.seen_log.records(column="sha256", value=sha, limit=TWINS)
+        keys = sorted({r["content_key"] for r in seen} - {item.content_key})
+        statuses = ("open", "escalated") if user.may("lead") else ("open",)
+        for key in keys:
+            for twin in self.store.reviews.by_content(key):
+                if twin.status not in statuses:
+                    continue
+                try:
+                    self.store.reviews.decide(
+                        twin, user.id, actor=actor(user), action=action, status=status,
+                        now=now, classification=classification,
+                        note=f"the same file as item {item.id}", any_claim=True,
+                        body={**body, "same_as": item.id},
+                    )  # fmt: skip
+                except Conflict:
+                    continue  # decided meanwhile
+                self.store.kept.delete(twin.content_key)
 
     def _bank(
         self,
