@@ -15,7 +15,16 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, case, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from hashguard.actions.model import EVENT_VERSION, Checked
@@ -29,29 +38,43 @@ HELD = ("review", "report")  # the verdicts that put an item in the queue
 CANDIDATES = 20  # items looked at per claim attempt
 
 
+# Built once: compiling a statement costs about as much as running it, and these run for
+# every held verdict inside the match log's write.
+_MORE = (
+    update(t.reviews)
+    .where(t.reviews.c.content_key == bindparam("key"), t.reviews.c.status.in_(UNDECIDED))
+    .values(sightings=t.reviews.c.sightings + 1)
+)
+_HOLD = insert(t.reviews)
+
+
 def hold(conn: Connection, item: Checked, match_id: int) -> None:
     """Queue ``item`` (a review or report verdict), or count one more sighting of it."""
-    r = t.reviews
     key = item.content_key[:300]
-    more = update(r).where(r.c.content_key == key, r.c.status.in_(UNDECIDED))
-    if conn.execute(more.values(sightings=r.c.sightings + 1)).rowcount:
+    if conn.execute(_MORE, {"key": key}).rowcount:
         return
     first = item.matches[0] if item.matches else {}
     row = {
-        "match_id": match_id,
-        "content_key": key,
-        "verdict": item.verdict.label,
+        "match_id": match_id, "content_key": key, "verdict": item.verdict.label,
         "priority": priority(item.verdict.label, first.get("severity")),
-        "bank": first.get("bank"),
-        "category": first.get("category"),
-        "sightings": 1,
+        "bank": first.get("bank"), "category": first.get("category"), "sightings": 1,
         "status": "open",
-    }
+    }  # fmt: skip
+    if conn.dialect.name == "sqlite":  # one writer at a time: nobody can insert it meanwhile
+        conn.execute(_HOLD, row)
+        return
     try:
         with conn.begin_nested():
-            conn.execute(insert(r).values(**row))
+            conn.execute(_HOLD, row)
     except IntegrityError:  # held at the same moment by another process: count it there
-        conn.execute(more.values(sightings=r.c.sightings + 1))
+        conn.execute(_MORE, {"key": key})
+
+
+def _status(statuses: Sequence[str]) -> Any:
+    """An equality for one status: PostgreSQL reads the queue's index in order for ``=``,
+    not for ``IN``/``= ANY`` (a sort of every undecided row instead)."""
+    r = t.reviews
+    return r.c.status == statuses[0] if len(statuses) == 1 else r.c.status.in_(statuses)
 
 
 def _item(r: Any) -> Item:
@@ -140,7 +163,7 @@ class Reviews:
         offset: int = 0,
     ) -> list[Item]:
         r = t.reviews
-        q = select(r).where(r.c.status.in_(statuses))
+        q = select(r).where(_status(statuses))
         if bank:
             q = q.where(r.c.bank == bank)
         if category:
@@ -212,18 +235,25 @@ class Reviews:
         """The first item in queue order nobody else holds, now claimed by ``user_id``
         for ``seconds`` (the one it holds already, if any)."""
         r = t.reviews
-        free = or_(r.c.claimed_by.is_(None), r.c.claim_until <= now, r.c.claimed_by == user_id)
-        q = select(r.c.id).where(r.c.status.in_(statuses), free)
+        mine = select(r.c.id).where(_status(statuses), r.c.claimed_by == user_id,
+                                    r.c.claim_until > now)  # fmt: skip
+        free = or_(r.c.claimed_by.is_(None), r.c.claim_until <= now)
+        q = select(r.c.id).where(_status(statuses), free)
         if bank:
             q = q.where(r.c.bank == bank)
+            mine = mine.where(r.c.bank == bank)
         if category:
             q = q.where(r.c.category == category)
+            mine = mine.where(r.c.category == category)
         if skip:
             q = q.where(r.c.id.not_in(list(skip)))
-        # One's own live claim first (a CASE: a bare comparison is NULL for unclaimed items,
-        # which PostgreSQL sorts before true in descending order).
-        mine = case((and_(r.c.claimed_by == user_id, r.c.claim_until > now), 0), else_=1)
-        q = q.order_by(mine, r.c.priority, r.c.id).limit(CANDIDATES)
+            mine = mine.where(r.c.id.not_in(list(skip)))
+        with self.engine.connect() as conn:  # the item one holds already, if any
+            held = conn.execute(mine.order_by(r.c.id).limit(1)).scalar()
+        if held is not None and self._take(held, user_id, now, seconds, statuses):
+            return self.get(held)
+        # In the queue's order, which the index (status, priority, id) gives as it is.
+        q = q.order_by(r.c.priority, r.c.id).limit(CANDIDATES)
         for _ in range(5):  # others may take every candidate between the read and the claim
             with self.engine.connect() as conn:
                 ids = [i for (i,) in conn.execute(q)]

@@ -315,6 +315,7 @@ reviews = Table(
     Column("entry", Text),  # bank/entry id the decision added, undone by an undo
     Index("ix_hg_reviews_content", "content_key"),
     Index("ix_hg_reviews_queue", "status", "priority", "id"),
+    Index("ix_hg_reviews_claimed", "claimed_by"),
     # one undecided item per content: a second holding only counts as a sighting
     Index(
         "uq_hg_reviews_open",

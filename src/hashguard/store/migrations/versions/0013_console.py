@@ -69,6 +69,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_hg_reviews_content", "hg_reviews", ["content_key"])
     op.create_index("ix_hg_reviews_queue", "hg_reviews", ["status", "priority", "id"])
+    op.create_index("ix_hg_reviews_claimed", "hg_reviews", ["claimed_by"])
     op.create_index(
         "uq_hg_reviews_open", "hg_reviews", ["content_key"], unique=True,
         sqlite_where=sa.text(UNDECIDED), postgresql_where=sa.text(UNDECIDED),
