@@ -5,16 +5,19 @@ from __future__ import annotations
 import io
 import json
 import os
+import socket
 import socketserver
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 from PIL import Image
 
 from hashguard.banks.model import ImportReport
@@ -88,3 +91,27 @@ def run_cli(
         capture_output=True, text=True, timeout=timeout, env=env,
     )  # fmt: skip
     return done.returncode, [json.loads(line) for line in done.stdout.splitlines()], done.stderr
+
+
+def wait_ready(
+    process: subprocess.Popen[Any], url: str, output: Callable[[], str], timeout: float = 60
+) -> float:
+    """Seconds until the server ``process`` at ``url`` answers /v1/ready with 200; an
+    AssertionError with its ``output()`` if it exits first."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited: {output()}")
+        try:
+            if httpx.get(f"{url}/v1/ready", timeout=1).status_code == 200:
+                return time.monotonic() - started
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError("server not ready in time")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,21 +17,16 @@ import pytest
 
 from hashguard.lists.rows import ListRow
 from hashguard.store.store import Store
+from tests.helpers import free_port, wait_ready
 
 FRESHNESS = 1.0  # seconds: the promise under test
 MD5S = [f"{i:032x}" for i in range(1, 4)]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class Server:
     def __init__(self, db: str, index_dir: Path, workers: int) -> None:
         self.index_dir = index_dir
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "HASHGUARD_INDEX_DIR": str(index_dir)}
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
@@ -43,18 +37,11 @@ class Server:
         )  # fmt: skip
 
     def wait_ready(self, timeout: float = 60) -> float:
-        started = time.monotonic()
-        while time.monotonic() - started < timeout:
-            if self.process.poll() is not None:
-                assert self.process.stderr is not None
-                raise AssertionError(f"server exited: {self.process.stderr.read().decode()}")
-            try:
-                if httpx.get(f"{self.url}/v1/ready", timeout=1).status_code == 200:
-                    return time.monotonic() - started
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        raise AssertionError("server not ready in time")
+        def output() -> str:
+            assert self.process.stderr is not None
+            return self.process.stderr.read().decode()
+
+        return wait_ready(self.process, self.url, output, timeout)
 
     def stop(self) -> None:
         self.process.terminate()

@@ -16,12 +16,7 @@ import httpx
 import pytest
 
 from hashguard.store.store import Store
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.helpers import free_port
 
 
 def _serve(db: str, tmp_path: Path, *args: str) -> subprocess.Popen[str]:
@@ -65,7 +60,7 @@ def db(tmp_path: Path) -> str:
 
 @pytest.fixture
 def running(db: str, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int]]:
-    port = _free_port()
+    port = free_port()
     first = _serve(db, tmp_path, "--port", str(port), "--workers", "2", "--no-auth")
     try:
         _wait_ready(first, port)
@@ -140,7 +135,7 @@ def test_bad_limits_are_one_line(db: str, tmp_path: Path, name: str, value: str)
 
 def test_the_banner_says_where_what_and_how(tmp_path: Path, pg_url: str) -> None:
     user_url = pg_url.replace("postgresql://postgres@", "postgresql://postgres:s3cret@")
-    port = _free_port()
+    port = free_port()
     server = _serve(user_url, tmp_path, "--port", str(port))
     try:
         _wait_ready(server, port)

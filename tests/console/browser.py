@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
+
+from tests.helpers import free_port, wait_ready
 
 CHROMIUM = os.environ.get("HASHGUARD_CHROMIUM", "/usr/bin/chromium")
 REQUIRE = "HASHGUARD_REQUIRE_BROWSER"  # set by .ci/run: a missing browser fails, not skips
@@ -37,12 +36,6 @@ def chromium_path() -> str:
     return found
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class Served:
     """`hashguard serve` in a process of its own, on a loopback port."""
 
@@ -59,17 +52,7 @@ class Served:
             stderr=subprocess.STDOUT,
         )
         self.tmp = tmp
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"serve exited: {(tmp / 'serve.log').read_text()}")
-            try:
-                if httpx.get(f"{self.url}/v1/ready", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError("serve not ready in time")
+        wait_ready(self.process, self.url, (tmp / "serve.log").read_text)
 
     def stop(self) -> None:
         self.process.terminate()

@@ -4,7 +4,6 @@ for review, one account per role, and a webhook receiver on loopback."""
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -158,9 +157,30 @@ def console(store: Store, tmp_path: Path, testdata: Path, receiver: Receiver) ->
         yield Console(app, client, engine, store, key, testdata, receiver)
 
 
-def event_kinds(events: list[dict[str, Any]]) -> list[str]:
-    return [e["type"] for e in events]
+# What confirming a held item sends in the flow tests, sorted: its two holdings, the
+# decision, two retroactive blocks of earlier copies and the block of the next upload.
+CONFIRM_EVENTS = sorted(
+    [
+        "verdict.review",
+        "verdict.review",
+        "decision.confirm",
+        "verdict.block",
+        "verdict.block",
+        "verdict.block",
+    ]
+)
 
 
-def dumps(value: Any) -> str:
-    return json.dumps(value, indent=1, default=str)
+def delivered(receiver: Receiver, at_least: int, *prefixes: str) -> list[str]:
+    """The kinds of the events ``receiver`` applied (in arrival order) that start with one
+    of ``prefixes`` (any, if none), once ``at_least`` of them have come."""
+
+    def kinds() -> list[str] | None:
+        found = [
+            e["type"]
+            for e in receiver.applied.values()
+            if not prefixes or e["type"].startswith(prefixes)
+        ]
+        return found if len(found) >= at_least else None
+
+    return list(wait_for(kinds))

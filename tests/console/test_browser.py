@@ -21,7 +21,14 @@ import pytest
 from hashguard.store.store import Store
 from tests.actions.receiver import Receiver
 from tests.console.browser import Served, chromium_path
-from tests.console.conftest import MODS, PASSWORD, event_kinds, prepare, wait_for
+from tests.console.conftest import (
+    CONFIRM_EVENTS,
+    MODS,
+    PASSWORD,
+    delivered,
+    prepare,
+    wait_for,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -143,20 +150,7 @@ def test_a_moderator_works_the_queue_with_the_keyboard(site: Site) -> None:
     )
     assert retro
 
-    def all_delivered() -> list[str] | None:
-        kinds = sorted(event_kinds(list(site.receiver.applied.values())))
-        return kinds if len(kinds) >= 6 else None
-
-    assert wait_for(all_delivered) == sorted(
-        [
-            "verdict.review",
-            "verdict.review",
-            "decision.confirm",
-            "verdict.block",
-            "verdict.block",
-            "verdict.block",
-        ]
-    )
+    assert sorted(delivered(site.receiver, 6)) == CONFIRM_EVENTS
     time.sleep(0.5)
     assert len(site.receiver.requests) == 6  # each event once
 
@@ -204,17 +198,7 @@ def test_false_positive_undo_and_an_appeal(site: Site) -> None:
     lead.get_by_role("button", name="Uphold (the restriction stands)").click()
     lead.wait_for_url("**/console/appeals")
     assert site.store.reviews.appeal_counts() == {"upheld": 1}
-    kinds = wait_for(
-        lambda: (
-            [
-                k
-                for k in event_kinds(list(site.receiver.applied.values()))
-                if k.split(".")[0] in ("decision", "appeal")
-            ]
-            if len(site.receiver.applied) >= 6
-            else None
-        )
-    )
+    kinds = delivered(site.receiver, 4, "decision.", "appeal.")
     assert kinds == [
         "decision.false_positive",
         "decision.undone",

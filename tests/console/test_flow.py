@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 
-from tests.console.conftest import Console, event_kinds, post_form, wait_for
+from tests.console.conftest import CONFIRM_EVENTS, Console, delivered, post_form, wait_for
 
 
 def test_confirm_blocks_the_next_upload_and_earlier_copies(console: Console) -> None:
@@ -72,20 +72,7 @@ def test_confirm_blocks_the_next_upload_and_earlier_copies(console: Console) -> 
 
     # The webhook got every action once: two holds, the decision, two retroactive blocks
     # and the new block.
-    def delivered() -> list[str] | None:
-        kinds = sorted(event_kinds(c.events()))
-        return kinds if len(kinds) >= 6 else None
-
-    assert wait_for(delivered) == sorted(
-        [
-            "verdict.review",
-            "verdict.review",
-            "decision.confirm",
-            "verdict.block",
-            "verdict.block",
-            "verdict.block",
-        ]
-    )
+    assert sorted(delivered(c.receiver, 6)) == CONFIRM_EVENTS
     time.sleep(0.5)
     assert len(c.receiver.requests) == 6 and c.receiver.bad_signatures == 0
     confirm = next(e for e in c.events() if e["type"] == "decision.confirm")
@@ -129,13 +116,7 @@ def test_false_positive_suppresses_and_a_lead_undoes_it(console: Console) -> Non
     assert c.store.entry("false-positives", f"review-{item.id}").status == "retracted"
     wait_for(lambda: c.engine.seq >= c.store.last_seq())
     assert c.upload("sharpen-a-little.jpg", "c4", "chat-4")["verdict"] == "review"
-    kinds = wait_for(
-        lambda: (
-            [k for k in event_kinds(c.events()) if k.startswith("decision.")]
-            if len([k for k in event_kinds(c.events()) if k.startswith("decision.")]) >= 2
-            else None
-        )
-    )
+    kinds = delivered(c.receiver, 2, "decision.")
     assert kinds == ["decision.false_positive", "decision.undone"]
 
 
@@ -228,7 +209,7 @@ def test_appeals_are_filed_by_the_platform_and_decided_by_leads(console: Console
     assert c.store.entry("false-positives", f"appeal-{appeal['id']}").status == "active"
     wait_for(lambda: c.engine.seq >= c.store.last_seq())
     assert c.upload("sharpen-a-little.jpg", "c10", "chat-10")["verdict"] == "allow"
-    kinds = wait_for(lambda: [k for k in event_kinds(c.events()) if k.startswith("appeal.")])
+    kinds = delivered(c.receiver, 1, "appeal.")
     assert kinds == ["appeal.overturned"]
     assert c.store.reviews.appeal_counts() == {"overturned": 1}
 
@@ -283,12 +264,7 @@ def test_other_held_copies_of_the_same_file_are_decided_with_it(console: Console
     [h] = c.store.reviews.history("id:c5")
     assert h["note"] == f"the same file as item {first.id}" and h["actor"] == "user:rita"
     assert not c.store.kept.has("id:c5", now=time.time())
-    events = wait_for(
-        lambda: (
-            [e for e in c.events() if e["type"].startswith("decision.")]
-            if len([e for e in c.events() if e["type"].startswith("decision.")]) >= 2
-            else None
-        )
-    )
+    delivered(c.receiver, 2, "decision.")
+    events = [e for e in c.events() if e["type"].startswith("decision.")]
     assert sorted(e["content_key"] for e in events) == ["id:c1", "id:c5"]
     assert [e.get("same_as") for e in events if e["content_key"] == "id:c5"] == [first.id]
