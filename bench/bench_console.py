@@ -6,7 +6,7 @@ holding an item adds to writing its verdict.
 2. claims: ``--claims`` calls of ``claim_next`` by 4 reviewers in turn (each claim is a
    read of the queue's head and a conditional update): p50 and p90;
 3. the queue page's read (the first 100 in order, unfiltered and filtered by bank and
-   category): p50;
+   category), and the queue's size every page's header shows (counted up to 10,000): p50;
 4. decisions (escalate: status, history, audit and outbox event in one transaction): p50;
 5. the match path's cost of holding: ``--verdicts`` review verdicts (match-log row, outbox
    event and queue item) against as many block verdicts (no queue item), written through the
@@ -98,6 +98,7 @@ def run(url: str, args: argparse.Namespace) -> dict[str, Any]:
         claims = _timed(lambda: reviews.claim_next(users[next(turn) % 4], now=now + next(turn),
                                                    seconds=900), args.claims)  # fmt: skip
         page = _timed(lambda: reviews.queue(limit=100), 50)
+        counted = _timed(reviews.counts, 50)  # every page's header
         filtered = _timed(lambda: reviews.queue(bank="ncmec", category="B1", limit=100), 50)
         items = reviews.queue(limit=args.claims)
         it = iter(items)
@@ -109,7 +110,7 @@ def run(url: str, args: argparse.Namespace) -> dict[str, Any]:
         review = _verdicts(store, Verdict.REVIEW, args.verdicts, "r")
         return {
             "items": args.items, "fill_s": round(filled, 1),
-            "claim_next": _ms(claims), "queue_page": _ms(page),
+            "claim_next": _ms(claims), "queue_page": _ms(page), "queue_counts": _ms(counted),
             "queue_page_filtered": _ms(filtered),
             "decide": _ms(decide),
             "verdict_us": {"block": round(block), "review_held": round(review),

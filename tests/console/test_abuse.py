@@ -229,6 +229,14 @@ def test_disabling_a_user_ends_their_sessions(console: Console) -> None:
     assert r.status_code == 401
 
 
+def test_a_new_password_ends_the_accounts_sessions(console: Console) -> None:
+    c = console
+    rita = c.login("rita")
+    c.store.users.set_password("rita", "another long password", actor="test")
+    assert rita.get("/console/queue").status_code == 303
+    assert c.login("rita", "another long password").get("/console/queue").status_code == 200
+
+
 def test_sessions_expire_when_idle_and_at_their_end(console: Console) -> None:
     c = console
     con = c.app.state.console

@@ -26,6 +26,7 @@ from hashguard.review.preview import preview
 from hashguard.review.sealing import Unsealable
 from hashguard.seen.pdq_index import SeenPdqIndex
 from hashguard.seen.spread import default_threshold, spread
+from hashguard.store.review_table import COUNT_CAP
 from hashguard.store.user_table import Session
 
 router = APIRouter(include_in_schema=False)
@@ -59,6 +60,7 @@ def _base(c: Console, s: Session) -> dict[str, Any]:
         "user": s.user,
         "csrf": s.csrf,
         "counts": c.store.reviews.counts(),
+        "count_cap": COUNT_CAP,
         "reveals_hour": hour,
         "reveals_per_hour": c.options.reveals_per_hour,
     }

@@ -24,10 +24,13 @@ SUPPRESS_BANK = "false-positives"  # where false positives' go: a suppress bank
 BANKED_TYPES = ("md5", "sha1", "sha256", "pdq", "vpdq", "photodna")
 
 
+REPORT_FIRST = 10  # what a report verdict takes off an item's priority
+
+
 def priority(verdict: str, severity: str | None) -> int:
     """Lower first (see the module's order)."""
     rank = SEVERITY_RANK.get((severity or "").strip().lower(), len(SEVERITY_RANK))
-    return (0 if verdict == "report" else 10) + rank
+    return (0 if verdict == "report" else REPORT_FIRST) + rank
 
 
 @dataclass(frozen=True)

@@ -29,13 +29,14 @@ from sqlalchemy.exc import IntegrityError
 
 from hashguard.actions.model import EVENT_VERSION, Checked
 from hashguard.errors import Conflict, NotFound
-from hashguard.review.model import UNDECIDED, Appeal, Item, priority
+from hashguard.review.model import REPORT_FIRST, UNDECIDED, Appeal, Item, priority
 from hashguard.store import audit
 from hashguard.store import tables as t
 from hashguard.store.database import begin_write
 
 HELD = ("review", "report")  # the verdicts that put an item in the queue
 CANDIDATES = 20  # items looked at per claim attempt
+COUNT_CAP = 10_000  # the queue's size is shown as "10000+" beyond
 
 
 # Built once: compiling a statement costs about as much as running it, and these run for
@@ -45,6 +46,16 @@ _MORE = (
     .where(t.reviews.c.content_key == bindparam("key"), t.reviews.c.status.in_(UNDECIDED))
     .values(sightings=t.reviews.c.sightings + 1)
 )
+# Held again with a report verdict: the item is one to report now, and queued as such.
+_STRICTER = (
+    update(t.reviews)
+    .where(
+        t.reviews.c.content_key == bindparam("key"),
+        t.reviews.c.status.in_(UNDECIDED),
+        t.reviews.c.verdict != "report",
+    )
+    .values(verdict="report", priority=t.reviews.c.priority - REPORT_FIRST)
+)
 _HOLD = insert(t.reviews)
 
 
@@ -52,6 +63,8 @@ def hold(conn: Connection, item: Checked, match_id: int) -> None:
     """Queue ``item`` (a review or report verdict), or count one more sighting of it."""
     key = item.content_key[:300]
     if conn.execute(_MORE, {"key": key}).rowcount:
+        if item.verdict.label == "report":
+            conn.execute(_STRICTER, {"key": key})
         return
     first = item.matches[0] if item.matches else {}
     row = {
@@ -184,11 +197,16 @@ class Reviews:
         with self.engine.connect() as conn:
             return [_item(row) for row in conn.execute(q.limit(limit))]
 
-    def counts(self) -> dict[str, int]:
+    def counts(self, cap: int = COUNT_CAP) -> dict[str, int]:
+        """Undecided items by status, each counted up to ``cap`` (every page shows them:
+        a count of a million-item queue would cost every page a scan of it)."""
         r = t.reviews
+        out = {}
         with self.engine.connect() as conn:
-            rows = conn.execute(select(r.c.status, func.count()).group_by(r.c.status))
-            return {status: n for status, n in rows}
+            for status in UNDECIDED:
+                head = select(r.c.id).where(r.c.status == status).limit(cap).subquery()
+                out[status] = int(conn.scalar(select(func.count()).select_from(head)) or 0)
+        return out
 
     def facets(self) -> dict[str, list[str]]:
         """The banks and categories of undecided items: the queue's filter choices."""

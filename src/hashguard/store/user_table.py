@@ -119,8 +119,15 @@ class Users:
         return self.get(name)
 
     def set_password(self, name: str, password: str, *, actor: str) -> None:
+        """A new password, which also lifts a lockout and ends the account's sessions (a
+        password changed because it leaked must not leave the thief logged in)."""
         user = self.get(name)
         with begin_write(self.engine) as conn:
+            conn.execute(
+                update(t.sessions)
+                .where(t.sessions.c.user_id == user.id, t.sessions.c.revoked_at.is_(None))
+                .values(revoked_at=time.time())
+            )
             conn.execute(
                 update(t.users)
                 .where(t.users.c.id == user.id)
