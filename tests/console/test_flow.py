@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 
-from tests.console.conftest import CONFIRM_EVENTS, Console, delivered, post_form, wait_for
+from tests.console.conftest import CONFIRM_EVENTS, MODS, Console, delivered, post_form, wait_for
 
 
 def test_confirm_blocks_the_next_upload_and_earlier_copies(console: Console) -> None:
@@ -268,3 +268,26 @@ def test_other_held_copies_of_the_same_file_are_decided_with_it(console: Console
     events = [e for e in c.events() if e["type"].startswith("decision.")]
     assert sorted(e["content_key"] for e in events) == ["id:c1", "id:c5"]
     assert [e.get("same_as") for e in events if e["content_key"] == "id:c5"] == [first.id]
+
+
+def test_batch_items_held_for_review_keep_their_content(console: Console) -> None:
+    import base64
+
+    c = console
+    data = (c.testdata / MODS / "sharpen-a-little.jpg").read_bytes()
+    other = (c.testdata / MODS / "aaa-orig.jpg").read_bytes()
+    items = [
+        {"content": base64.b64encode(data).decode(), "content_id": "b1"},  # held
+        {"content": base64.b64encode(other).decode(), "content_id": "b2"},  # 0 bits: held
+        {"signals": [{"type": "md5", "value": "0" * 32}], "content_id": "b3"},  # nothing
+    ]
+    r = c.client.post(
+        "/v1/match/batch", json={"items": items}, headers={"Authorization": f"Bearer {c.key}"}
+    )
+    assert r.status_code == 200, r.text
+    assert [x["verdict"] for x in r.json()["results"]] == ["review", "review", "allow"]
+    ring = c.app.state.console.ring
+    kept = c.store.kept.get(ring, "id:b1", now=time.time())
+    assert kept is not None and kept.data == data
+    assert c.store.kept.has("id:b2", now=time.time())
+    assert not c.store.kept.has("id:b3", now=time.time())

@@ -251,12 +251,18 @@ async def match(request: Request, caller: Matcher) -> Response:
     return response
 
 
-def _keepable(request: Request, engine: Engine, upload: Upload) -> bytes | None:
-    """The upload's bytes, if the policy keeps content for review and it may be kept."""
+def _keep_limit(request: Request, engine: Engine) -> int:
+    """The largest content to keep for review: 0 unless the policy keeps content and the
+    server can seal it."""
     c = getattr(request.app.state, "console", None)
     if c is None or c.ring is None or not engine.policy.policy.keep_for_review:
-        return None
-    if not 0 < upload.size <= c.options.keep_max_bytes:
+        return 0
+    return int(c.options.keep_max_bytes)
+
+
+def _keepable(request: Request, engine: Engine, upload: Upload) -> bytes | None:
+    """The upload's bytes, if the policy keeps content for review and it may be kept."""
+    if not 0 < upload.size <= _keep_limit(request, engine):
         return None
     return upload.data if upload.path is None else upload.path.read_bytes()
 
@@ -353,4 +359,11 @@ async def match_batch(request: Request, batch: Batch, caller: Matcher) -> Respon
         lambda: [_match_item(request, engine, caller, i, tally, seq) for i in batch.items]
     )
     await _keep(engine, answers)  # the batch's verdicts share the writer's transactions
+    limit = _keep_limit(request, engine)
+    pairs = zip(batch.items, answers, strict=True)
+    held = [(item.content, kept.content_key) for item, (out, kept) in pairs
+            if item.content and kept is not None and out.get("verdict") in HELD
+            and len(item.content) * 3 // 4 <= limit]  # fmt: skip
+    for content, key in held:  # valid base64 already: it was matched
+        await run_in_threadpool(_keep_content, request, key, base64.b64decode(content))
     return _json({"results": [out for out, _ in answers]})
