@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from hashguard.cli import build_parser
 from hashguard.settings import Settings
@@ -95,7 +96,7 @@ def test_readme_quick_start_runs_as_written(tmp_path: Path) -> None:
                 os.killpg(shell.pid, signal.SIGTERM)  # the server it left in the background
     out, err = (tmp_path / "out").read_text(), (tmp_path / "err").read_text()
     assert shell.returncode == 0, err
-    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    lines = [obj for line in out.splitlines() if line.startswith("{") for obj in _objects(line)]
     matched = {Path(r["path"]).name: [m["entry"] for m in r["matches"]] for r in lines
                if "path" in r and "matches" in r}  # fmt: skip
     assert matched == {"photo-small.jpg": ["example-1"], "other.jpg": []}
@@ -108,3 +109,13 @@ def test_readme_quick_start_runs_as_written(tmp_path: Path) -> None:
     answer = answers[-1]
     assert [(m["entry"], m["signal_type"]) for m in answer["matches"]] == [("example-1", "pdq")]
     assert "example-1" in (tmp_path / "copy.csv").read_text()
+
+
+def _objects(line: str) -> list[Any]:
+    """The JSON objects on one line: curl --retry prints a 503's body and then, with no
+    newline between, the answer's."""
+    decoder, out, at = json.JSONDecoder(), [], 0
+    while at < len(line):
+        obj, at = decoder.raw_decode(line, at)
+        out.append(obj)
+    return out

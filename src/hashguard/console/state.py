@@ -78,6 +78,8 @@ def error_page(request: Request, error: HashguardError) -> Response:
     """A console error as a page: what happened and what to do, never a trace."""
     if isinstance(error, LoginNeeded):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if request.method != "GET":  # a form posted after the session ended: back to a page
+            target = "/console/queue"
         response: Response = RedirectResponse(f"/console/login?next={quote(target)}", 303)
         response.headers.update(HEADERS)
         return response

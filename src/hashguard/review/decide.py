@@ -65,6 +65,7 @@ class Decisions:
         note: str | None = None,
     ) -> Item:
         industry = check_classification(classification)
+        note = check_note(note)
         item = self._decidable(user, item_id, now)
         category = (category or "").strip()[:200] or item.category
         entry = self._bank(
