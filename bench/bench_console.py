@@ -99,6 +99,7 @@ def run(url: str, args: argparse.Namespace) -> dict[str, Any]:
                                                    seconds=900), args.claims)  # fmt: skip
         page = _timed(lambda: reviews.queue(limit=100), 50)
         counted = _timed(reviews.counts, 50)  # every page's header
+        faceted = _timed(reviews.facets, 20)  # the queue's and the item page's choices
         filtered = _timed(lambda: reviews.queue(bank="ncmec", category="B1", limit=100), 50)
         items = reviews.queue(limit=args.claims)
         it = iter(items)
@@ -111,6 +112,7 @@ def run(url: str, args: argparse.Namespace) -> dict[str, Any]:
         return {
             "items": args.items, "fill_s": round(filled, 1),
             "claim_next": _ms(claims), "queue_page": _ms(page), "queue_counts": _ms(counted),
+            "facets": _ms(faceted),
             "queue_page_filtered": _ms(filtered),
             "decide": _ms(decide),
             "verdict_us": {"block": round(block), "review_held": round(review),

@@ -40,3 +40,4 @@ def test_held_again_counts_and_a_report_moves_it_up(store: Store) -> None:
     assert a.match_id == first  # the first holding's record
     assert store.reviews.counts() == {"open": 3, "escalated": 0}
     assert store.reviews.counts(cap=2) == {"open": 2, "escalated": 0}
+    assert store.reviews.facets() == {"bank": ["iwf"], "category": []}

@@ -86,11 +86,6 @@ class Users:
             raise NotFound(f"no user {name!r}", cli_hint="hashguard users list")
         return _user(row)
 
-    def by_id(self, user_id: int) -> User | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(select(t.users).where(t.users.c.id == user_id)).first()
-        return None if row is None else _user(row)
-
     def names(self, ids: builtins.list[int]) -> dict[int, str]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(t.users.c.id, t.users.c.name).where(t.users.c.id.in_(ids)))
