@@ -37,6 +37,8 @@ TOML file (in that order of precedence), then passed explicitly.
 | sealing keys of kept content | HASHGUARD_REVIEW_KEYS_FILE | review_keys_file | none: none kept |
 | days content is kept | HASHGUARD_REVIEW_KEEP_DAYS | review_keep_days | 30 |
 | largest kept, bytes | HASHGUARD_REVIEW_KEEP_MAX_BYTES | review_keep_max_bytes | 20 MiB |
+| the platform as reporter (TOML) | HASHGUARD_REPORTING_FILE | reporting_file | none |
+| days a submitted report's evidence is kept | HASHGUARD_EVIDENCE_DAYS | evidence_days | 365 |
 | config file | HASHGUARD_CONFIG | - | ~/.config/hashguard/config.toml if present |
 """
 
@@ -56,6 +58,7 @@ from hashguard.access.probing import ProbeLimits
 from hashguard.errors import ConfigError
 from hashguard.media.image import DecodeLimits
 from hashguard.media.video import DEFAULT_VIDEO, VideoLimits, VideoOptions
+from hashguard.reports.options import DEFAULT_REPORTS, ReportOptions, load_profile
 from hashguard.review.options import DEFAULT_REVIEW, ReviewOptions
 from hashguard.store.database import default_db_url
 
@@ -102,6 +105,8 @@ class Settings:
     outbox_days: int = 30
     seen_days: int = 90
     review: ReviewOptions = DEFAULT_REVIEW
+    reports: ReportOptions = DEFAULT_REPORTS
+    reporting_file: Path | None = None
 
     @classmethod
     def load(
@@ -223,6 +228,11 @@ class Settings:
             keep_max_bytes=number("HASHGUARD_REVIEW_KEEP_MAX_BYTES", "review_keep_max_bytes",
                                   rd.keep_max_bytes, 1),
         )  # fmt: skip
+        profile = pick(None, "HASHGUARD_REPORTING_FILE", "reporting_file", None)
+        reports = ReportOptions(
+            profile=load_profile(Path(profile) if profile else None),
+            evidence_days=seconds("HASHGUARD_EVIDENCE_DAYS", "evidence_days", 365, 1),
+        )
         exact = pick(None, "HASHGUARD_EXACT_ORIENTATIONS", "exact_orientations", False)
         private = pick(None, "HASHGUARD_WEBHOOK_ALLOW_PRIVATE", "webhook_allow_private", False)
         return cls(
@@ -242,6 +252,8 @@ class Settings:
             outbox_days=number("HASHGUARD_OUTBOX_DAYS", "outbox_days", 30, 1),
             seen_days=number("HASHGUARD_SEEN_DAYS", "seen_days", 90, 1),
             review=review,
+            reports=reports,
+            reporting_file=Path(profile) if profile else None,
         )
 
     def to_env(self) -> dict[str, str]:
@@ -274,6 +286,8 @@ class Settings:
             "HASHGUARD_REVIEW_KEYS_FILE": str(self.review.keys_file or ""),
             "HASHGUARD_REVIEW_KEEP_DAYS": str(self.review.keep_days),
             "HASHGUARD_REVIEW_KEEP_MAX_BYTES": str(self.review.keep_max_bytes),
+            "HASHGUARD_REPORTING_FILE": str(self.reporting_file or ""),
+            "HASHGUARD_EVIDENCE_DAYS": str(self.reports.evidence_days),
             "HASHGUARD_MAX_VIDEO_BYTES": str(self.video.limits.max_bytes),
             "HASHGUARD_MAX_VIDEO_SECONDS": str(self.video.limits.max_seconds),
             "HASHGUARD_MAX_VIDEO_PIXELS": str(self.video.limits.max_pixels),

@@ -22,7 +22,8 @@ from hashguard.errors import InvalidValue, NotFound
 # keyword that matched): an oracle that helps recover listed hashes, so off unless granted;
 # curate: banks, entries, imports, sources, the change log; admin: keys, and everything else.
 # spread: read where content was shared (the seen log), which a match key must not learn
-SCOPES = ("match", "match:distance", "spread", "curate", "admin")
+# report: authority reports, transparency statistics, statements of reasons (compliance)
+SCOPES = ("match", "match:distance", "spread", "curate", "report", "admin")
 DISTANCE = "match:distance"
 
 

@@ -40,6 +40,7 @@ from hashguard.api import (
     metrics,
     openapi,
     policy,
+    reports,
     sources,
     webhooks,
 )
@@ -50,6 +51,7 @@ from hashguard.api.origin import HostAndOrigin
 from hashguard.console import app as console
 from hashguard.engine import Engine
 from hashguard.errors import ConfigError
+from hashguard.reports.options import ReportOptions
 from hashguard.review.options import ReviewOptions
 from hashguard.runtime import loops
 from hashguard.runtime.loops import DELIVER_EVERY, LISTEN_POLL_SECONDS
@@ -134,7 +136,10 @@ def _after_round(
 
 
 def create_app(
-    engine: Engine, options: ServeOptions | None = None, review: ReviewOptions | None = None
+    engine: Engine,
+    options: ServeOptions | None = None,
+    review: ReviewOptions | None = None,
+    reporting: ReportOptions | None = None,
 ) -> FastAPI:
     """The app. If ``engine`` was made with ``load=False`` it loads in the background and
     the app answers 503 on matching (and /v1/ready) until it is done."""
@@ -228,12 +233,14 @@ def create_app(
         webhooks,
         items,
         appeals,
+        reports,
         admin,
         health,
         metrics,
     )
     for module in routers:
         app.include_router(module.router)
+    app.state.reporting = reporting or ReportOptions()
     if isinstance(engine.store, Store):  # the console needs the SQL store
         console.install(app, engine.store, review or ReviewOptions())
     # The last added runs first: HostAndOrigin refuses foreign hosts and cross-site writes,
@@ -262,7 +269,7 @@ def app_from_environment() -> FastAPI:
         exact_orientations=settings.exact_orientations,
         load=False,
     )
-    return create_app(engine, options, settings.review)
+    return create_app(engine, options, settings.review, settings.reports)
 
 
 def _loopback(host: str) -> bool:

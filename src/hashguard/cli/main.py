@@ -21,6 +21,7 @@ from hashguard import __version__
 from hashguard.access.api_keys import SCOPES
 from hashguard.banks.model import check_pdq_threshold, merge_thresholds, parse_match_fields
 from hashguard.cli import policy as policy_commands
+from hashguard.cli import reports as report_commands
 from hashguard.cli import retention as retention_commands
 from hashguard.cli import retro as retro_commands
 from hashguard.cli import sync
@@ -471,6 +472,7 @@ def build_parser() -> argparse.ArgumentParser:
     webhook_commands.add_parsers(sub)
     user_commands.add_parsers(sub)
     retention_commands.add_parser(sub)
+    report_commands.add_parser(sub)
     retro_commands.add_parser(sub)
     retro_commands.add_spread_parser(sub)
     _global_options_everywhere(p)

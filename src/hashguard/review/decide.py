@@ -11,7 +11,8 @@
   confirmation's entry; **upheld** changes nothing.
 
 Each emits a webhook event and is audited (in store/review_table.py, one transaction with
-the status change). Kept content is deleted once its item is decided.
+the status change). Kept content is deleted once its item is decided, except a
+confirmed report item's, which its authority report needs (hashguard.reports).
 """
 
 from __future__ import annotations
@@ -187,7 +188,8 @@ class Decisions:
             if entry:  # decided by someone else meanwhile: take back what this call added
                 self._retract(entry, user)
             raise
-        self.store.kept.delete(item.content_key)
+        if not _reported(done):
+            self.store.kept.delete(item.content_key)
         self._settle_twins(user, done, now, action, status, classification, body)
         return done
 
@@ -217,7 +219,8 @@ class Decisions:
                     )  # fmt: skip
                 except Conflict:
                     continue  # decided meanwhile
-                self.store.kept.delete(twin.content_key)
+                if not _reported(self.store.reviews.get(twin.id)):
+                    self.store.kept.delete(twin.content_key)
 
     def _bank(
         self,
@@ -323,6 +326,12 @@ class Decisions:
                 if m.get("bank") == self.options.own_bank:
                     self._retract(f"{m['bank']}/{m['entry']}", user)
         return done
+
+
+def _reported(item: Item) -> bool:
+    """A confirmed report item's content stays kept: its report uploads it to NCMEC, and
+    submitting preserves it (reports/); otherwise it ends at ``keep_days``."""
+    return item.status == "confirmed" and item.verdict == "report"
 
 
 def _values(signals: dict[str, Any]) -> list[tuple[str, str]]:

@@ -33,6 +33,9 @@ class Retention:
         kept: Any = getattr(store, "kept", None)  # content kept for review, at its end
         if kept is not None:
             out["kept"] = kept.purge(now.timestamp())
+        reports: Any = getattr(store, "reports", None)  # submitted reports' evidence
+        if reports is not None:
+            out["evidence"] = reports.purge(now.timestamp())
         guard: Any = store.flood_guard
         if hasattr(guard, "purge"):  # the SQL store's counts: windows over a day ago
             guard.purge(now.timestamp())

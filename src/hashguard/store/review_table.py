@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from hashguard.actions.model import EVENT_VERSION, Checked
 from hashguard.errors import Conflict, NotFound
 from hashguard.review.model import REPORT_FIRST, UNDECIDED, Appeal, Item, priority
-from hashguard.store import audit
+from hashguard.store import audit, report_table
 from hashguard.store import tables as t
 from hashguard.store.database import begin_write
 
@@ -368,6 +368,12 @@ class Reviews:
             self._history(
                 conn, now, item.id, None, item.content_key, actor, action, classification, note
             )
+            report = None
+            if status == "confirmed" and item.verdict == "report":  # for NCMEC (reports/)
+                viewed = conn.execute(
+                    select(t.reveals.c.id).where(t.reveals.c.review_id == item.id).limit(1)
+                ).first()
+                report = report_table.draft(conn, item, now, classification, viewed is not None)
             audit.record(
                 conn,
                 actor,
@@ -387,6 +393,7 @@ class Reviews:
                         "classification": classification,
                         "category": item.category,
                         "by": actor.removeprefix("user:"),
+                        **({"report": report} if report is not None else {}),
                         **(body or {}),
                     },
                 ),
@@ -422,13 +429,14 @@ class Reviews:
                     f"item {item.id} was decided more than {window / 3600:g} h ago: "
                     "too late to undo; decide it anew by an appeal or a list change"
                 )
+            report = report_table.withdraw(conn, item, now)  # refused once it is sent
             self._history(conn, now, item.id, None, item.content_key, actor, "undo", None, note)
             audit.record(
                 conn,
                 actor,
                 "review.undo",
                 str(item.id),
-                {"was": item.status, "entry": item.entry, "note": note},
+                {"was": item.status, "entry": item.entry, "note": note, "report": report},
             )
             emit(
                 conn,

@@ -48,6 +48,7 @@ from hashguard.store.kept_table import KeptContent
 from hashguard.store.key_table import Keys
 from hashguard.store.match_log import MatchLog
 from hashguard.store.policy_table import Policies
+from hashguard.store.report_table import Reports
 from hashguard.store.repositories import Added, Repositories
 from hashguard.store.review_table import Reviews
 from hashguard.store.seen_log import SeenLog
@@ -131,6 +132,7 @@ class Store(Curation):
         self.users = Users(self.engine)
         self.reviews = Reviews(self.engine)
         self.kept = KeptContent(self.engine)
+        self.reports = Reports(self.engine)
         self.seen_log = SeenLog(self.engine)
         self.flood_guard = SqlFloodGuard(self.engine)
         self.audit = audit.Audit(self.engine)

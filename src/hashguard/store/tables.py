@@ -382,3 +382,64 @@ reveals = Table(
     Index("ix_hg_reveals_user", "user_id", "at"),
     sqlite_autoincrement=True,
 )
+
+# Authority reports (hashguard.reports): drafted when a held item with a report verdict is
+# confirmed, one draft per reported user gathering that user's files; edited by leads,
+# then submitted to NCMEC's CyberTipline. ``document`` is the report's own part (JSON in
+# the CyberTipline's shape); each file's part is its row in hg_report_files.
+reports = Table(
+    "hg_reports",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    # draft, submitting, submitted, failed, withdrawn (its last file's decision undone)
+    Column("status", String(16), nullable=False),
+    Column("subject", String(256)),  # the reported user (uploader id); NULL: one item alone
+    Column("document", Text, nullable=False),  # JSON
+    Column("ncmec_id", String(32)),  # the CyberTipline's report id, once it gave one
+    Column("environment", String(16)),  # test or production: where it went
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("error", Text),  # why the last attempt failed
+    Column("submitted_by", String(128)),
+    Column("submitted_at", Float),
+    Column("preserved_until", Float),  # its evidence is kept until then (hg_evidence)
+    Column("purged_at", Float),  # the legal period ended: the document and evidence deleted
+    Index("ix_hg_reports_status", "status", "id"),
+    # one draft per user: the next confirmed file of theirs joins it
+    Index(
+        "uq_hg_reports_draft",
+        "subject",
+        unique=True,
+        sqlite_where=text("status = 'draft'"),
+        postgresql_where=text("status = 'draft'"),
+    ),
+    sqlite_autoincrement=True,
+)
+report_files = Table(
+    "hg_report_files",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("report_id", BigInteger, nullable=False, index=True),
+    Column("review_id", BigInteger, nullable=False, unique=True),  # one report per item
+    Column("match_id", BigInteger, nullable=False),
+    Column("content_key", String(300), nullable=False),
+    Column("details", Text, nullable=False),  # JSON: the file's fileDetails
+    Column("ncmec_file_id", String(64)),  # once uploaded to the report
+    sqlite_autoincrement=True,
+)
+# A submitted report's evidence, copied when it was submitted (the REPORT Act's preservation):
+# its match-log and seen-log rows, decisions and appeals, kept apart from the logs' own
+# retention (and from the seen log's day partitions, which are dropped whole) until
+# ``until``.
+evidence = Table(
+    "hg_evidence",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("report_id", BigInteger, nullable=False, index=True),
+    Column("kind", String(16), nullable=False),  # match, seen, decision, appeal
+    Column("ref", BigInteger, nullable=False),  # the row's id where it came from
+    Column("payload", Text, nullable=False),  # JSON: the row as it stood
+    Column("until", Float, nullable=False, index=True),
+    sqlite_autoincrement=True,
+)

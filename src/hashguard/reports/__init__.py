@@ -1,0 +1,1 @@
+"""Accountability: authority reports (NCMEC's CyberTipline), the evidence they preserve."""

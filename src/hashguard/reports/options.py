@@ -1,0 +1,52 @@
+"""Reporting settings (docs/reports.md): the platform's reporting profile and how long a
+submitted report's evidence is preserved."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hashguard.errors import ConfigError, InvalidValue
+from hashguard.reports.cybertip import check
+
+EVIDENCE_DAYS = 365.0  # the US REPORT Act of 2024: a CyberTipline report's contents, 1 year
+PROFILE_KEYS = ("reporter", "internetDetails", "espService")
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    # The platform as reporter, in CyberTipline element names: ``reporter`` (its
+    # reportingPerson, contactPerson, termsOfService, legalURL), ``internetDetails`` (where
+    # incidents happen, e.g. chatImIncident), ``espService`` (the reported user's service).
+    profile: dict[str, Any] = field(default_factory=dict)
+    evidence_days: float = EVIDENCE_DAYS
+
+
+def load_profile(path: Path | None) -> dict[str, Any]:
+    """Read and check a reporting profile (TOML); {} without one."""
+    if path is None:
+        return {}
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise ConfigError(f"reporting profile {path}: {e.strerror or e}") from e
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(f"reporting profile {path}: not TOML: {e}") from e
+    unknown = sorted(set(doc) - set(PROFILE_KEYS))
+    if unknown:
+        raise ConfigError(
+            f"reporting profile {path}: no key {unknown[0]!r}; it takes {', '.join(PROFILE_KEYS)}"
+        )
+    try:
+        if "reporter" in doc:
+            check("reporter", doc["reporter"], "profile")
+        if "internetDetails" in doc:
+            check("internetDetails", doc["internetDetails"], "profile")
+    except InvalidValue as e:
+        raise ConfigError(f"reporting profile {path}: {e.message}") from e
+    return doc
+
+
+DEFAULT_REPORTS = ReportOptions()
