@@ -39,6 +39,10 @@ TOML file (in that order of precedence), then passed explicitly.
 | largest kept, bytes | HASHGUARD_REVIEW_KEEP_MAX_BYTES | review_keep_max_bytes | 20 MiB |
 | the platform as reporter (TOML) | HASHGUARD_REPORTING_FILE | reporting_file | none |
 | days a submitted report's evidence is kept | HASHGUARD_EVIDENCE_DAYS | evidence_days | 365 |
+| CyberTipline: test or production | HASHGUARD_NCMEC_ENVIRONMENT | ncmec_environment | test |
+| CyberTipline API address, instead | HASHGUARD_NCMEC_URL | ncmec_url | the environment's |
+| NCMEC user:password file | HASHGUARD_NCMEC_CREDENTIALS_FILE | ncmec_credentials_file | none |
+| the platform's enrichment callback | HASHGUARD_REPORT_ENRICH_URL | report_enrich_url | none |
 | config file | HASHGUARD_CONFIG | - | ~/.config/hashguard/config.toml if present |
 """
 
@@ -229,9 +233,16 @@ class Settings:
                                   rd.keep_max_bytes, 1),
         )  # fmt: skip
         profile = pick(None, "HASHGUARD_REPORTING_FILE", "reporting_file", None)
+        creds = pick(None, "HASHGUARD_NCMEC_CREDENTIALS_FILE", "ncmec_credentials_file", None)
         reports = ReportOptions(
             profile=load_profile(Path(profile) if profile else None),
             evidence_days=seconds("HASHGUARD_EVIDENCE_DAYS", "evidence_days", 365, 1),
+            ncmec_environment=_environment(
+                pick(None, "HASHGUARD_NCMEC_ENVIRONMENT", "ncmec_environment", "test")
+            ),
+            ncmec_url=pick(None, "HASHGUARD_NCMEC_URL", "ncmec_url", None) or None,
+            ncmec_credentials_file=Path(creds) if creds else None,
+            enrich_url=pick(None, "HASHGUARD_REPORT_ENRICH_URL", "report_enrich_url", None) or None,
         )
         exact = pick(None, "HASHGUARD_EXACT_ORIENTATIONS", "exact_orientations", False)
         private = pick(None, "HASHGUARD_WEBHOOK_ALLOW_PRIVATE", "webhook_allow_private", False)
@@ -288,6 +299,10 @@ class Settings:
             "HASHGUARD_REVIEW_KEEP_MAX_BYTES": str(self.review.keep_max_bytes),
             "HASHGUARD_REPORTING_FILE": str(self.reporting_file or ""),
             "HASHGUARD_EVIDENCE_DAYS": str(self.reports.evidence_days),
+            "HASHGUARD_NCMEC_ENVIRONMENT": self.reports.ncmec_environment,
+            "HASHGUARD_NCMEC_URL": self.reports.ncmec_url or "",
+            "HASHGUARD_NCMEC_CREDENTIALS_FILE": str(self.reports.ncmec_credentials_file or ""),
+            "HASHGUARD_REPORT_ENRICH_URL": self.reports.enrich_url or "",
             "HASHGUARD_MAX_VIDEO_BYTES": str(self.video.limits.max_bytes),
             "HASHGUARD_MAX_VIDEO_SECONDS": str(self.video.limits.max_seconds),
             "HASHGUARD_MAX_VIDEO_PIXELS": str(self.video.limits.max_pixels),
@@ -297,6 +312,12 @@ class Settings:
             "HASHGUARD_VIDEO_QUERY_EVERY": str(self.video.query_every),
             "HASHGUARD_VIDEO_LIST_EVERY": str(self.video.list_every),
         }
+
+
+def _environment(value: object) -> str:
+    if value not in ("test", "production"):
+        raise ConfigError(f"ncmec_environment {value!r}: test or production")
+    return str(value)
 
 
 def _yes(value: object) -> bool:

@@ -72,3 +72,23 @@ def draft_report(request: Request, body: DraftIn, caller: Compliance) -> dict[st
     store = console(request).store
     item = store.reviews.get(body.item)
     return store.reports.draft_for(item, actor=caller.actor, now=time.time()).as_dict()
+
+
+@router.post("/v1/reports/{report_id}/submit", summary="Submit a report to the CyberTipline")
+def submit_report(
+    request: Request, report_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)], caller: Compliance
+) -> dict[str, Any]:
+    """Runs the API's flow now and answers the report as it ended: ``submitted`` with
+    NCMEC's report id, or ``failed`` with the reason. 409 if it is submitted or on its way."""
+    from hashguard.reports.submit import client, submit
+
+    c = console(request)
+    options = _reporting(request)
+    api = client(options)
+    try:
+        done = submit(
+            c.store, report_id, options, api=api, ring=c.ring, actor=caller.actor, now=time.time()
+        )
+    finally:
+        api.close()
+    return done.as_dict()

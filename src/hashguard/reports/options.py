@@ -22,6 +22,32 @@ class ReportOptions:
     # incidents happen, e.g. chatImIncident), ``espService`` (the reported user's service).
     profile: dict[str, Any] = field(default_factory=dict)
     evidence_days: float = EVIDENCE_DAYS
+    ncmec_environment: str = "test"  # test or production (reports/ncmec.py ENVIRONMENTS)
+    ncmec_url: str | None = None  # instead of the environment's: a proxy, a local server
+    ncmec_credentials_file: Path | None = None  # one line, user:password; owner-only
+    enrich_url: str | None = None  # the platform's enrichment callback (reports/enrich.py)
+
+    def base_url(self) -> str:
+        from hashguard.reports.ncmec import ENVIRONMENTS
+
+        return self.ncmec_url or ENVIRONMENTS[self.ncmec_environment]
+
+    def credentials(self) -> tuple[str, str]:
+        path = self.ncmec_credentials_file
+        if path is None:
+            raise ConfigError(
+                "no NCMEC credentials: set HASHGUARD_NCMEC_CREDENTIALS_FILE (user:password)"
+            )
+        try:
+            if path.stat().st_mode & 0o077:
+                raise ConfigError(f"{path}: NCMEC credentials must be readable by the owner only")
+            line = path.read_text(encoding="utf-8").strip()
+        except OSError as e:
+            raise ConfigError(f"NCMEC credentials {path}: {e.strerror or e}") from e
+        user, sep, password = line.partition(":")
+        if not sep or not user or not password or "\n" in line:
+            raise ConfigError(f"NCMEC credentials {path}: one line, user:password")
+        return user, password
 
 
 def load_profile(path: Path | None) -> dict[str, Any]:
