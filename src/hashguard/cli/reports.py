@@ -27,6 +27,23 @@ def cmd_report(args: argparse.Namespace) -> int:
                 sys.stdout.buffer.write(as_xml(report, profile))
             else:
                 sys.stdout.write(json.dumps(as_json(report, profile), indent=2) + "\n")
+        elif command == "submit":
+            import time
+
+            from hashguard.cli.common import actor
+            from hashguard.reports.submit import client, submit
+            from hashguard.review.sealing import KeyRing
+
+            keys = settings.review.keys_file
+            ring = KeyRing.load(keys) if keys else None
+            api = client(settings.reports)
+            try:
+                done = submit(store, args.id, settings.reports, api=api, ring=ring,
+                              actor=actor(), now=time.time())  # fmt: skip
+            finally:
+                api.close()
+            emit(done.as_dict())
+            return 0 if done.status == "submitted" else 8
         elif command == "evidence":
             for row in store.reports.evidence(args.id):
                 emit(row)
@@ -46,6 +63,9 @@ def add_parser(sub: Any) -> None:
     ex = r_sub.add_parser("export", help="a report as the CyberTipline's XML, or JSON")
     ex.add_argument("id", type=int)
     ex.add_argument("--format", choices=("xml", "json"), default="xml")
+    r_sub.add_parser("submit", help="submit a report to the CyberTipline now").add_argument(
+        "id", type=int
+    )
     r_sub.add_parser("evidence", help="a submitted report's preserved evidence").add_argument(
         "id", type=int
     )
