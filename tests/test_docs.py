@@ -47,7 +47,8 @@ def test_every_setting_is_documented() -> None:
     for env in re.findall(r"HASHGUARD_[A-Z_]+", (REPO / "src/hashguard/settings.py").read_text()):
         assert env in text, env
     assert set(Settings.__dataclass_fields__) == {
-        "db_url", "index_dir", "limits", "video", "review", "reports", "reporting_file", "exact_orientations", "rate_limit",
+        "db_url", "index_dir", "limits", "video", "review", "reports", "reporting_file",
+        "exact_orientations", "rate_limit",
         "max_list_bytes",
         "probe_window", "probe_bits", "probe_limit", "probe_block", "webhook_allow_private",
         "match_log_days", "outbox_days", "seen_days",

@@ -44,18 +44,26 @@ def test_outbox_events_go_when_done_and_verdicts_after_a_year(store: Store) -> N
             "seen_log": 0,
             "outbox": 0,
             "kept": 0,
+            "evidence": 0,
         }
         assert RETENTION.purge(store, now + timedelta(days=31)) == {
             "match_log": 0,
             "seen_log": 0,
             "outbox": 2,
             "kept": 0,
+            "evidence": 0,
         }
         [left] = store.match_log.events()
         assert left["event"]["event_id"] == pending.event_id  # still to be delivered
         assert [d["status"] for d in store.webhooks.deliveries()] == ["pending"]
         gone = RETENTION.purge(store, now + timedelta(days=366))
-        assert gone == {"match_log": 3, "seen_log": 0, "outbox": 0, "kept": 0}
+        assert gone == {
+            "match_log": 3,
+            "seen_log": 0,
+            "outbox": 0,
+            "kept": 0,
+            "evidence": 0,
+        }
         assert store.match_log.records() == []
         assert {delivered.event_id, unwanted.event_id}.isdisjoint(
             e["event"]["event_id"] for e in store.match_log.events()

@@ -30,7 +30,7 @@ from xml.etree import ElementTree as ET
 
 USER, PASSWORD = "esp-user", "esp-secret"
 DOCUMENTED = {
-    "report": ["incidentSummary", "internetDetails", "lawEnforcement", "reporter",
+    "report": ["batchedReport", "incidentSummary", "internetDetails", "lawEnforcement", "reporter",
                "personOrUserReported", "intendedRecipient", "victim", "additionalInfo"],
     "incidentSummary": ["incidentType", "escalateToHighPriority", "reportAnnotations",
                         "incidentDateTime", "incidentDateTimeDescription"],
@@ -42,7 +42,8 @@ DOCUMENTED = {
                              "thirdPartyUserReported", "priorCTReports", "groupIdentifier",
                              "accountTemporarilyDisabled", "accountPermanentlyDisabled",
                              "estimatedLocation", "additionalInfo"],
-    "fileDetails": ["reportId", "fileId", "originalFileName", "locationOfFile",
+    "fileDetails": ["reportId", "fileId", "fileName", "originalFileName",
+                    "uploadedToEspTimestamp", "locationOfFile",
                     "fileViewedByEsp", "exifViewedByEsp", "publiclyAvailable", "fileRelevance",
                     "fileAnnotations", "industryClassification", "originalFileHash",
                     "ipCaptureEvent", "deviceId", "details", "additionalInfo"],

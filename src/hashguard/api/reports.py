@@ -14,6 +14,7 @@ from starlette.responses import Response
 from hashguard.api.auth import Compliance
 from hashguard.api.schemas import ERRORS, MAX_ROW_ID
 from hashguard.console.state import console
+from hashguard.errors import Conflict
 from hashguard.reports.export import as_json, as_xml
 from hashguard.reports.options import ReportOptions
 from hashguard.store.report_table import STATUSES
@@ -84,6 +85,12 @@ def submit_report(
 
     c = console(request)
     options = _reporting(request)
+    c.store.reports.get(report_id)  # 404 first
+    if options.ncmec_credentials_file is None:
+        raise Conflict(
+            "reports cannot be submitted from this server: no NCMEC credentials are set",
+            http_hint="HASHGUARD_NCMEC_CREDENTIALS_FILE, docs/reports.md#submission",
+        )
     api = client(options)
     try:
         done = submit(

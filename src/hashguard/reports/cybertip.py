@@ -18,7 +18,7 @@ INCIDENT_TYPE = "Child Pornography (possession, manufacture, and distribution)"
 # Each element's children in schema order, with the ones it cannot be sent without.
 ORDER: dict[str, tuple[str, ...]] = {
     "report": (
-        "incidentSummary", "internetDetails", "lawEnforcement", "reporter",
+        "batchedReport", "incidentSummary", "internetDetails", "lawEnforcement", "reporter",
         "personOrUserReported", "intendedRecipient", "victim", "additionalInfo",
     ),
     "incidentSummary": (
@@ -46,7 +46,8 @@ ORDER: dict[str, tuple[str, ...]] = {
     "personOrUserReportedPerson": ("firstName", "lastName", "phone", "email", "address"),
     "ipCaptureEvent": ("ipAddress", "eventName", "dateTime", "possibleProxy", "port"),
     "fileDetails": (
-        "reportId", "fileId", "originalFileName", "locationOfFile", "fileViewedByEsp",
+        "reportId", "fileId", "fileName", "originalFileName", "uploadedToEspTimestamp",
+        "locationOfFile", "fileViewedByEsp",
         "exifViewedByEsp", "publiclyAvailable", "fileRelevance", "fileAnnotations",
         "industryClassification", "originalFileHash", "ipCaptureEvent", "deviceId",
         "details", "additionalInfo",
