@@ -13,7 +13,7 @@ from hashguard.store.report_table import Report, document
 FORMATS = ("json", "xml")
 
 
-def file_details(report: Report) -> list[dict[str, Any]]:
+def _numbered(report: Report) -> list[dict[str, Any]]:
     out = []
     for f in report.files:
         ids: dict[str, Any] = {}
@@ -31,7 +31,7 @@ def as_json(report: Report, profile: dict[str, Any]) -> dict[str, Any]:
         "report": document(report, profile),
         "files": [
             {"item": f.review_id, "content_key": f.content_key, "fileDetails": d}
-            for f, d in zip(report.files, file_details(report), strict=True)
+            for f, d in zip(report.files, _numbered(report), strict=True)
         ],
     }
 
@@ -44,4 +44,4 @@ def as_xml(report: Report, profile: dict[str, Any]) -> bytes:
             f"report {report.id}'s contents were purged at {report.as_dict()['purged_at']}: "
             "its legal preservation period ended"
         )
-    return bundle_xml(document(report, profile), file_details(report))
+    return bundle_xml(document(report, profile), _numbered(report))

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from hashguard.errors import Conflict, InvalidValue, NotFound
 from hashguard.reports.cybertip import INCIDENT_TYPE, check, ordered
@@ -134,7 +135,7 @@ def draft(conn: Connection, item: Item, now: float, classification: str | None,
         raise NotFound(f"item {item.id}'s match record {item.match_id} is gone: cannot report")
     subject = record.uploader_id
     r = t.reports
-    report_id = None
+    report_id: Any = None
     if subject is not None:
         report_id = conn.scalar(select(r.c.id).where(r.c.subject == subject, r.c.status == "draft"))
     when = _zulu(record.event_time or record.at)
@@ -144,18 +145,17 @@ def draft(conn: Connection, item: Item, now: float, classification: str | None,
             "incidentSummary": {"incidentType": INCIDENT_TYPE, "incidentDateTime": when},
             "personOrUserReported": person,
         }
-        made = conn.execute(
-            insert(t.reports).values(
-                created_at=now,
-                updated_at=now,
-                status="draft",
-                subject=subject,
-                document=json.dumps(document),
-                attempts=0,
+        row = {"created_at": now, "updated_at": now, "status": "draft", "subject": subject,
+               "document": json.dumps(document), "attempts": 0}  # fmt: skip
+        try:
+            with conn.begin_nested():  # another confirm may open this user's draft at once
+                made = conn.execute(insert(t.reports).values(**row)).inserted_primary_key
+            assert made is not None
+            report_id = made[0]
+        except IntegrityError:  # it did: join that one
+            report_id = conn.scalar(
+                select(r.c.id).where(r.c.subject == subject, r.c.status == "draft")
             )
-        ).inserted_primary_key
-        assert made is not None
-        report_id = made[0]  # fmt: skip
     else:  # the incident began with the earliest of its files
         doc = json.loads(conn.scalar(select(r.c.document).where(r.c.id == report_id)) or "{}")
         summary = doc.setdefault("incidentSummary", {})
@@ -424,11 +424,8 @@ def _preserve(conn: Connection, report_id: int, keys: list[str], until: float) -
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
+    """A column's value as JSON holds it: dates and times as ISO 8601."""
+    return value.isoformat() if hasattr(value, "isoformat") else value
 
 
 def document(report: Report, profile: dict[str, Any]) -> dict[str, Any]:
