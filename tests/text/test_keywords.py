@@ -410,6 +410,10 @@ def test_parse_rule_modes() -> None:
 
 # --- long messages -----------------------------------------------------------------------
 
+# A guard against quadratic paths (hours at this size), not a speed goal: speed is measured
+# in bench/bench_keywords.py. CI machines are shared, so the bound is wide.
+HANG = 60
+
 
 def test_one_megabyte_message_in_bounded_time() -> None:
     m = KeywordMatcher.build(
@@ -419,7 +423,7 @@ def test_one_megabyte_message_in_bounded_time() -> None:
     text = filler * (1_000_000 // len(filler)) + "b.l.u.e f4lc0n"
     started = time.perf_counter()
     hits = m.find(text)
-    assert time.perf_counter() - started < 5
+    assert time.perf_counter() - started < HANG
     assert [text[h.start : h.end] for h in hits] == ["b.l.u.e f4lc0n"]
 
 
@@ -427,7 +431,7 @@ def test_one_megabyte_of_matches_is_cut_at_the_limit() -> None:
     text = "bluefalcon " * 100_000
     started = time.perf_counter()
     hits = FALCON.find(text, limit=50)
-    assert time.perf_counter() - started < 5
+    assert time.perf_counter() - started < HANG
     assert len(hits) == 50
     assert all(text[h.start : h.end] == "bluefalcon" for h in hits)
 
@@ -436,7 +440,7 @@ def test_one_megabyte_of_invisible_characters() -> None:
     text = "blue" + "\u200b" * 1_000_000 + "falcon"
     started = time.perf_counter()
     [hit] = FALCON.find(text)
-    assert time.perf_counter() - started < 5
+    assert time.perf_counter() - started < HANG
     assert (hit.start, hit.end) == (0, len(text))
 
 
