@@ -17,6 +17,7 @@ from hashguard.review.options import ReviewOptions
 from hashguard.store.store import Store
 from tests.actions.receiver import Receiver
 from tests.console.conftest import POLICY, Console, post_form, prepare
+from tests.reports.ncmec_server import NcmecServer
 
 REPORT_POLICY = {
     **POLICY,
@@ -40,6 +41,13 @@ def receiver() -> Iterator[Receiver]:
     r = Receiver(["console-webhook-secret"])
     yield r
     r.close()
+
+
+@pytest.fixture
+def ncmec() -> Iterator[NcmecServer]:
+    server = NcmecServer()
+    yield server
+    server.close()
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -21,13 +20,6 @@ from hashguard.reports.submit import submit
 from tests.console.conftest import Console
 from tests.reports.conftest import PROFILE, confirm
 from tests.reports.ncmec_server import PASSWORD, USER, NcmecServer
-
-
-@pytest.fixture
-def ncmec() -> Iterator[NcmecServer]:
-    server = NcmecServer()
-    yield server
-    server.close()
 
 
 def _drafted(c: Console) -> int:

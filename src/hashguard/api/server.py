@@ -42,6 +42,7 @@ from hashguard.api import (
     policy,
     reports,
     sources,
+    stats,
     webhooks,
 )
 from hashguard.api import workers as workers_module
@@ -234,6 +235,7 @@ def create_app(
         items,
         appeals,
         reports,
+        stats,
         admin,
         health,
         metrics,

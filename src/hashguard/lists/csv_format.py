@@ -164,9 +164,14 @@ def write_csv(
 def _cell(value: Any, spreadsheet_safe: bool) -> Any:
     if not isinstance(value, str | int) or isinstance(value, bool):
         value = json.dumps(value, ensure_ascii=False)  # a JSON list's metadata, say: not repr
-    if spreadsheet_safe and isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
+    if spreadsheet_safe and isinstance(value, str):
+        return spreadsheet_cell(value)
     return value
+
+
+def spreadsheet_cell(value: str) -> str:
+    """``value``, with ``'`` before it if a spreadsheet would run it as a formula."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
 
 
 def csv_text(rows: Iterable[dict[str, str]], extra_columns: list[str]) -> str:

@@ -23,8 +23,13 @@ class Retention:
     def purge(self, store: Repositories, now: datetime | None = None) -> dict[str, int]:
         """Delete what is past its retention; returns how many of each."""
         now = now or datetime.now(UTC)
+        # Whole days, so that the statistics can first freeze every day whose rows go.
+        day = (now - timedelta(days=self.match_log_days)).date()
+        stats: Any = getattr(store, "stats", None)  # the SQL store's
+        if stats is not None:
+            stats.freeze(day)
         out = {
-            "match_log": store.match_log.purge(now - timedelta(days=self.match_log_days)),
+            "match_log": store.match_log.purge(datetime(day.year, day.month, day.day, tzinfo=UTC)),
             "seen_log": store.seen_log.purge((now - timedelta(days=self.seen_days)).date()),
         }
         hooks: Any = getattr(store, "webhooks", None)  # the SQL store's

@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError, ProgrammingError
 from hashguard.store import tables as t
 from hashguard.store.database import KeptConnection, begin_write
 from hashguard.store.sources import claim_lease
+from hashguard.store.stats_table import count_checked
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,7 @@ class SeenLog:
             # was half of the seen log's cost on the serving processes (cProfile).
             marks = ", ".join(["?" if not postgres else "%s"] * len(_INSERTED))
             conn.exec_driver_sql(_INSERT.format(marks=marks), [_values(r, postgres) for r in rows])
+            count_checked(conn, rows)  # the statistics' count outlives the rows
         if postgres:
             self._days.update(r["day"] for r in rows)
 

@@ -49,6 +49,7 @@ from hashguard.store.key_table import Keys
 from hashguard.store.match_log import MatchLog
 from hashguard.store.policy_table import Policies
 from hashguard.store.report_table import Reports
+from hashguard.store.stats_table import Stats
 from hashguard.store.repositories import Added, Repositories
 from hashguard.store.review_table import Reviews
 from hashguard.store.seen_log import SeenLog
@@ -133,6 +134,7 @@ class Store(Curation):
         self.reviews = Reviews(self.engine)
         self.kept = KeptContent(self.engine)
         self.reports = Reports(self.engine)
+        self.stats = Stats(self.engine)
         self.seen_log = SeenLog(self.engine)
         self.flood_guard = SqlFloodGuard(self.engine)
         self.audit = audit.Audit(self.engine)

@@ -443,3 +443,29 @@ evidence = Table(
     Column("until", Float, nullable=False, index=True),
     sqlite_autoincrement=True,
 )
+# Counts for transparency statistics that must outlive the logs they come from
+# (hashguard.store.stats_table): ``checked`` is counted as the seen log is written; the
+# match log's figures are frozen here, whole days, before its purge deletes their rows.
+# ``bank``, ``category`` and ``surface`` are '' where they do not apply or were not given.
+stats = Table(
+    "hg_stats",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("bank", String(64), primary_key=True),
+    Column("category", String(128), primary_key=True),
+    Column("surface", String(64), primary_key=True),
+    Column("metric", String(32), primary_key=True),
+    Column("n", BigInteger, nullable=False),
+)
+# DSA statements of reasons the Transparency Database accepted, by their platform unique
+# id (puid): what makes sending them again a no-op (hashguard.reports.dsa).
+dsa_statements = Table(
+    "hg_dsa_statements",
+    metadata,
+    Column("puid", String(500), primary_key=True),
+    Column("match_id", BigInteger),
+    Column("review_id", BigInteger),
+    Column("sent_at", Float, nullable=False),
+    Column("uuid", String(64)),
+    Column("permalink", Text),
+)

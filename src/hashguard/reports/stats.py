@@ -1,0 +1,113 @@
+"""Transparency statistics as compliance staff take them (docs/stats.md): CSV and JSON,
+written as they are read, and a range's totals with a summary to paste into a
+transparency report. The figures themselves come from hashguard.store.stats_table."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import statistics
+from collections.abc import Iterable, Iterator
+from datetime import date
+from typing import Any
+
+from hashguard.errors import InvalidValue
+from hashguard.lists.csv_format import spreadsheet_cell
+from hashguard.store.stats_table import METRICS, Stats
+
+COLUMNS = ("day", "bank", "category", "surface", *METRICS)
+COUNTED = tuple(m for m in METRICS if not m.startswith("median"))
+
+
+def check_range(since: date, until: date) -> None:
+    if until < since:
+        raise InvalidValue(f"until ({until}) is before since ({since})")
+
+
+def csv_lines(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """The header, then a line per row. Names come from lists and callers: a cell a
+    spreadsheet would run as a formula gets a ``'`` in front."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+
+    def line(cells: Iterable[Any]) -> str:
+        buf.seek(0)
+        buf.truncate()
+        writer.writerow(
+            spreadsheet_cell(c) if isinstance(c, str) else "" if c is None else c for c in cells
+        )
+        return buf.getvalue()
+
+    yield line(COLUMNS)
+    for row in rows:
+        yield line(row[c] for c in COLUMNS)
+
+
+def json_chunks(rows: Iterable[dict[str, Any]], since: date, until: date) -> Iterator[str]:
+    """``{"since", "until", "rows": [...]}``, a row at a time."""
+    yield json.dumps({"since": since.isoformat(), "until": until.isoformat()})[:-1]
+    yield ', "rows": ['
+    for i, row in enumerate(rows):
+        yield ("," if i else "") + json.dumps(row, ensure_ascii=False)
+    yield "]}"
+
+
+def totals(stats: Stats, since: date, until: date) -> dict[str, Any]:
+    """The range's figures summed, by bank and overall; the median time to decision is the
+    range's own (not a median of days')."""
+    overall = dict.fromkeys(COUNTED, 0)
+    banks: dict[str, dict[str, int]] = {}
+    days: set[str] = set()
+    for row in stats.rows(since, until):
+        days.add(row["day"])
+        bank = banks.setdefault(row["bank"], dict.fromkeys(COUNTED, 0))
+        for m in COUNTED:
+            overall[m] += row[m]
+            bank[m] += row[m]
+    waits = stats.decision_seconds(since, until)
+    return {
+        "since": since.isoformat(),
+        "until": until.isoformat(),
+        "days_with_activity": len(days),
+        "total": overall,
+        "median_decision_seconds": round(statistics.median(waits)) if waits else None,
+        "by_bank": {b: v for b, v in sorted(banks.items()) if b},
+    }
+
+
+def summary_text(figures: dict[str, Any], platform: str = "The platform") -> str:
+    """A few plain sentences for a transparency report, from :func:`totals`."""
+    t = figures["total"]
+    wait = figures["median_decision_seconds"]
+    parts = [
+        f"From {figures['since']} to {figures['until']}, {platform} checked "
+        f"{t['checked']:,} items against lists of known child sexual abuse material and "
+        f"other known abuse content.",
+        f"{t['matched']:,} matched a list: {t['blocked']:,} were blocked automatically and "
+        f"{t['held']:,} were held for human review.",
+        f"Reviewers confirmed {t['confirmed']:,} held items and found {t['false_positive']:,} "
+        f"to be false positives"
+        + (f"; the median time to a decision was {_duration(wait)}." if wait is not None else "."),
+        f"{t['retroactive_removals']:,} items already shared were removed when a list "
+        f"learned of them later.",
+        f"Of {t['appeals_upheld'] + t['appeals_overturned']:,} appeals decided, "
+        f"{t['appeals_overturned']:,} overturned the decision and {t['appeals_upheld']:,} "
+        f"upheld it.",
+        f"{t['reports_submitted']:,} reports were submitted to NCMEC's CyberTipline.",
+    ]
+    banks = figures["by_bank"]
+    if banks:
+        listed = ", ".join(f"{b} ({v['matched']:,} matched)" for b, v in banks.items())
+        parts.append(f"Lists matched: {listed}.")
+    return " ".join(parts)
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds} seconds"
+    if seconds < 2 * 3600:
+        return f"{seconds // 60} minutes"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f} hours"
+    return f"{seconds / 86400:.1f} days"
