@@ -7,6 +7,9 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import os
+import subprocess
+import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -230,3 +233,31 @@ def test_every_formula_start_is_defused_and_plain_cells_are_kept() -> None:
         "'=A1", "'+A1", "'-A1", "'@A1", "'\tA1", "'\rA1", "A=1", "", "a-b",
     ]  # fmt: skip
     assert all(p["bank"] == p["category"] and p["surface"] == "photos" for p in parsed)
+
+
+def _cli(tmp_path: Path, db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "none.toml").write_text("")
+    env = {**os.environ, "HASHGUARD_DB": db_url, "HASHGUARD_CONFIG": str(tmp_path / "none.toml")}
+    return subprocess.run(
+        [sys.executable, "-m", "hashguard.cli", "stats", *args],
+        capture_output=True, text=True, timeout=120, env=env,
+    )  # fmt: skip
+
+
+def test_the_command_line_gives_the_same_figures(
+    reporting: Console, db_url: str, tmp_path: Path
+) -> None:
+    c = reporting
+    _list(c, "iwf", {"blur-a-little.jpg": "-cat"})
+    _check(c, "blur-a-little.jpg", "x1", "photos")
+    c.store.seen_log.flush()
+    today = datetime.now(UTC).date().isoformat()
+    done = _cli(tmp_path, db_url, "--since", today, "--until", today)
+    assert done.returncode == 0, done.stderr
+    api = c.client.get("/v1/stats", params={"format": "csv"}, headers=_auth(c)).text
+    assert done.stdout == api.replace("\r\n", "\n") and "'-cat" in done.stdout  # text mode
+    summary = _cli(tmp_path, db_url, "--summary")
+    assert summary.returncode == 0 and "checked 1 items" in summary.stdout
+    inverted = _cli(tmp_path, db_url, "--since", "2026-02-01", "--until", "2026-01-01")
+    assert inverted.returncode != 0 and "is before since" in inverted.stderr
+    assert inverted.stdout == ""

@@ -24,6 +24,7 @@ from hashguard.cli import policy as policy_commands
 from hashguard.cli import reports as report_commands
 from hashguard.cli import retention as retention_commands
 from hashguard.cli import retro as retro_commands
+from hashguard.cli import stats as stats_commands
 from hashguard.cli import sync
 from hashguard.cli import text as text_commands
 from hashguard.cli import users as user_commands
@@ -473,6 +474,7 @@ def build_parser() -> argparse.ArgumentParser:
     user_commands.add_parsers(sub)
     retention_commands.add_parser(sub)
     report_commands.add_parser(sub)
+    stats_commands.add_parser(sub)
     retro_commands.add_parser(sub)
     retro_commands.add_spread_parser(sub)
     _global_options_everywhere(p)
