@@ -49,11 +49,11 @@ from hashguard.store.key_table import Keys
 from hashguard.store.match_log import MatchLog
 from hashguard.store.policy_table import Policies
 from hashguard.store.report_table import Reports
-from hashguard.store.stats_table import Stats
 from hashguard.store.repositories import Added, Repositories
 from hashguard.store.review_table import Reviews
 from hashguard.store.seen_log import SeenLog
 from hashguard.store.sources import Sources
+from hashguard.store.stats_table import Stats
 from hashguard.store.user_table import Users
 from hashguard.store.webhook_table import Webhooks
 from hashguard.store.workdir import clean_stale, work_dir
