@@ -43,6 +43,8 @@ TOML file (in that order of precedence), then passed explicitly.
 | CyberTipline API address, instead | HASHGUARD_NCMEC_URL | ncmec_url | the environment's |
 | NCMEC user:password file | HASHGUARD_NCMEC_CREDENTIALS_FILE | ncmec_credentials_file | none |
 | the platform's enrichment callback | HASHGUARD_REPORT_ENRICH_URL | report_enrich_url | none |
+| DSA Transparency Database address | HASHGUARD_DSA_URL | dsa_url | none: statements not sent |
+| DSA API token file | HASHGUARD_DSA_TOKEN_FILE | dsa_token_file | none |
 | config file | HASHGUARD_CONFIG | - | ~/.config/hashguard/config.toml if present |
 """
 
@@ -62,7 +64,7 @@ from hashguard.access.probing import ProbeLimits
 from hashguard.errors import ConfigError
 from hashguard.media.image import DecodeLimits
 from hashguard.media.video import DEFAULT_VIDEO, VideoLimits, VideoOptions
-from hashguard.reports.options import DEFAULT_REPORTS, ReportOptions, load_profile
+from hashguard.reports.options import DEFAULT_REPORTS, ReportOptions, load_profile, split_profile
 from hashguard.review.options import DEFAULT_REVIEW, ReviewOptions
 from hashguard.store.database import default_db_url
 
@@ -234,8 +236,13 @@ class Settings:
         )  # fmt: skip
         profile = pick(None, "HASHGUARD_REPORTING_FILE", "reporting_file", None)
         creds = pick(None, "HASHGUARD_NCMEC_CREDENTIALS_FILE", "ncmec_credentials_file", None)
+        token = pick(None, "HASHGUARD_DSA_TOKEN_FILE", "dsa_token_file", None)
+        cybertip, dsa = split_profile(load_profile(Path(profile) if profile else None))
         reports = ReportOptions(
-            profile=load_profile(Path(profile) if profile else None),
+            profile=cybertip,
+            dsa=dsa,
+            dsa_url=pick(None, "HASHGUARD_DSA_URL", "dsa_url", None) or None,
+            dsa_token_file=Path(token) if token else None,
             evidence_days=seconds("HASHGUARD_EVIDENCE_DAYS", "evidence_days", 365, 1),
             ncmec_environment=_environment(
                 pick(None, "HASHGUARD_NCMEC_ENVIRONMENT", "ncmec_environment", "test")
@@ -303,6 +310,8 @@ class Settings:
             "HASHGUARD_NCMEC_URL": self.reports.ncmec_url or "",
             "HASHGUARD_NCMEC_CREDENTIALS_FILE": str(self.reports.ncmec_credentials_file or ""),
             "HASHGUARD_REPORT_ENRICH_URL": self.reports.enrich_url or "",
+            "HASHGUARD_DSA_URL": self.reports.dsa_url or "",
+            "HASHGUARD_DSA_TOKEN_FILE": str(self.reports.dsa_token_file or ""),
             "HASHGUARD_MAX_VIDEO_BYTES": str(self.video.limits.max_bytes),
             "HASHGUARD_MAX_VIDEO_SECONDS": str(self.video.limits.max_seconds),
             "HASHGUARD_MAX_VIDEO_PIXELS": str(self.video.limits.max_pixels),

@@ -20,6 +20,7 @@ from typing import IO, Any, NoReturn
 from hashguard import __version__
 from hashguard.access.api_keys import SCOPES
 from hashguard.banks.model import check_pdq_threshold, merge_thresholds, parse_match_fields
+from hashguard.cli import dsa as dsa_commands
 from hashguard.cli import policy as policy_commands
 from hashguard.cli import reports as report_commands
 from hashguard.cli import retention as retention_commands
@@ -474,6 +475,7 @@ def build_parser() -> argparse.ArgumentParser:
     user_commands.add_parsers(sub)
     retention_commands.add_parser(sub)
     report_commands.add_parser(sub)
+    dsa_commands.add_parser(sub)
     stats_commands.add_parser(sub)
     retro_commands.add_parser(sub)
     retro_commands.add_spread_parser(sub)

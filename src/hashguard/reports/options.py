@@ -10,9 +10,10 @@ from typing import Any
 
 from hashguard.errors import ConfigError, InvalidValue
 from hashguard.reports.cybertip import check
+from hashguard.reports.dsa import DsaSettings
 
 EVIDENCE_DAYS = 365.0  # the US REPORT Act of 2024: a CyberTipline report's contents, 1 year
-PROFILE_KEYS = ("reporter", "internetDetails", "espService")
+PROFILE_KEYS = ("reporter", "internetDetails", "espService", "dsa")
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,9 @@ class ReportOptions:
     ncmec_url: str | None = None  # instead of the environment's: a proxy, a local server
     ncmec_credentials_file: Path | None = None  # one line, user:password; owner-only
     enrich_url: str | None = None  # the platform's enrichment callback (reports/enrich.py)
+    dsa: DsaSettings = field(default_factory=DsaSettings)  # the profile's [dsa] section
+    dsa_url: str | None = None  # the DSA Transparency Database's address (docs/dsa.md)
+    dsa_token_file: Path | None = None  # one line, its API token; owner-only
 
     def base_url(self) -> str:
         from hashguard.reports.ncmec import ENVIRONMENTS
@@ -49,6 +53,27 @@ class ReportOptions:
             raise ConfigError(f"NCMEC credentials {path}: one line, user:password")
         return user, password
 
+    def dsa_token(self) -> str:
+        """The Transparency Database's API token, from its owner-only file."""
+        path = self.dsa_token_file
+        if path is None:
+            raise ConfigError("no DSA API token: set HASHGUARD_DSA_TOKEN_FILE")
+        try:
+            if path.stat().st_mode & 0o077:
+                raise ConfigError(f"{path}: the DSA API token must be readable by the owner only")
+            token = path.read_text(encoding="utf-8").strip()
+        except OSError as e:
+            raise ConfigError(f"DSA API token {path}: {e.strerror or e}") from e
+        if not token or any(c.isspace() for c in token):
+            raise ConfigError(f"DSA API token {path}: one line, the token")
+        return token
+
+
+def split_profile(doc: dict[str, Any]) -> tuple[dict[str, Any], DsaSettings]:
+    """A checked profile's CyberTipline part, and its DSA settings."""
+    profile = {k: v for k, v in doc.items() if k != "dsa"}
+    return profile, DsaSettings.from_profile(doc.get("dsa"))
+
 
 def load_profile(path: Path | None) -> dict[str, Any]:
     """Read and check a reporting profile (TOML); {} without one."""
@@ -71,6 +96,10 @@ def load_profile(path: Path | None) -> dict[str, Any]:
         if "internetDetails" in doc:
             check("internetDetails", doc["internetDetails"], "profile")
     except InvalidValue as e:
+        raise ConfigError(f"reporting profile {path}: {e.message}") from e
+    try:
+        DsaSettings.from_profile(doc.get("dsa"))
+    except ConfigError as e:
         raise ConfigError(f"reporting profile {path}: {e.message}") from e
     return doc
 
