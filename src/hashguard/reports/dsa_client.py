@@ -27,6 +27,7 @@ import httpx
 
 from hashguard.errors import HashguardError, InvalidValue
 from hashguard.reports.dsa_schema import validate
+from hashguard.reports.http import send_retrying
 from hashguard.reports.options import ReportOptions
 from hashguard.store.dsa_table import DsaStatements
 
@@ -81,28 +82,22 @@ class TransparencyDatabase:
         self.http.close()
 
     def _call(self, method: str, path: str, **request: Any) -> httpx.Response:
-        last = ""
-        for attempt in range(self.retries + 1):
-            if attempt:
-                self.sleep(self.backoff * 2 ** (attempt - 1))
-            try:
-                r = self.http.request(method, f"{self.base_url}{path}", **request)
-            except httpx.TransportError as e:
-                last = f"{type(e).__name__}: {e}"
-                continue
-            if r.status_code >= 500 or r.status_code == 429:
-                last = f"HTTP {r.status_code}"
-                continue
-            if r.status_code in (401, 403):
-                raise DsaError(
-                    f"DSA Transparency Database: HTTP {r.status_code}, the API token was refused",
-                    cli_hint="check HASHGUARD_DSA_TOKEN_FILE",
-                    http_hint="HASHGUARD_DSA_TOKEN_FILE, docs/dsa.md",
-                )
-            return r
-        raise Unavailable(
-            f"DSA Transparency Database {path}: gave up after {self.retries + 1} attempts ({last})"
-        )
+        r, last = send_retrying(
+            self.http, method, f"{self.base_url}{path}", retries=self.retries,
+            backoff=self.backoff, sleep=self.sleep, **request,
+        )  # fmt: skip
+        if r is None:
+            raise Unavailable(
+                f"DSA Transparency Database {path}: gave up after {self.retries + 1} attempts "
+                f"({last})"
+            )
+        if r.status_code in (401, 403):
+            raise DsaError(
+                f"DSA Transparency Database: HTTP {r.status_code}, the API token was refused",
+                cli_hint="check HASHGUARD_DSA_TOKEN_FILE",
+                http_hint="HASHGUARD_DSA_TOKEN_FILE, docs/dsa.md",
+            )
+        return r
 
     def create(self, statements: list[dict[str, Any]]) -> httpx.Response:
         """POST a batch: the answer (201 or 422) for the caller to read."""

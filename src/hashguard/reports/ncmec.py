@@ -26,6 +26,7 @@ from xml.etree import ElementTree as ET
 import httpx
 
 from hashguard.errors import HashguardError
+from hashguard.reports.http import send_retrying
 
 log = logging.getLogger(__name__)
 
@@ -94,29 +95,22 @@ class CyberTipline:
         self.http.close()
 
     def _call(self, step: str, **request: Any) -> Answer:
-        last = ""
-        for attempt in range(self.retries + 1):
-            if attempt:
-                self.sleep(self.backoff * 2 ** (attempt - 1))
-            try:
-                r = self.http.post(f"{self.base_url}/{step}", **request)
-            except httpx.TransportError as e:
-                last = f"{type(e).__name__}: {e}"
-                continue
-            if r.status_code >= 500 or r.status_code == 429:
-                last = f"HTTP {r.status_code}"
-                continue
-            if r.status_code in (401, 403):
-                raise NcmecError(step, f"HTTP {r.status_code}: the credentials were refused")
-            if r.status_code >= 400:
-                raise NcmecError(step, f"HTTP {r.status_code}: {r.text[:300]}")
-            answer = _parse(step, r.content)
-            if answer.code != 0:
-                raise NcmecError(
-                    step, f"refused, code {answer.code}: {answer.description}", answer.code
-                )
-            return answer
-        raise NcmecError(step, f"gave up after {self.retries + 1} attempts ({last})")
+        r, last = send_retrying(
+            self.http, "POST", f"{self.base_url}/{step}", retries=self.retries,
+            backoff=self.backoff, sleep=self.sleep, **request,
+        )  # fmt: skip
+        if r is None:
+            raise NcmecError(step, f"gave up after {self.retries + 1} attempts ({last})")
+        if r.status_code in (401, 403):
+            raise NcmecError(step, f"HTTP {r.status_code}: the credentials were refused")
+        if r.status_code >= 400:
+            raise NcmecError(step, f"HTTP {r.status_code}: {r.text[:300]}")
+        answer = _parse(step, r.content)
+        if answer.code != 0:
+            raise NcmecError(
+                step, f"refused, code {answer.code}: {answer.description}", answer.code
+            )
+        return answer
 
     def submit(self, report_xml: bytes) -> str:
         answer = self._call(

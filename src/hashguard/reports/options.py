@@ -37,36 +37,38 @@ class ReportOptions:
         return self.ncmec_url or ENVIRONMENTS[self.ncmec_environment]
 
     def credentials(self) -> tuple[str, str]:
-        path = self.ncmec_credentials_file
-        if path is None:
-            raise ConfigError(
-                "no NCMEC credentials: set HASHGUARD_NCMEC_CREDENTIALS_FILE (user:password)"
-            )
-        try:
-            if path.stat().st_mode & 0o077:
-                raise ConfigError(f"{path}: NCMEC credentials must be readable by the owner only")
-            line = path.read_text(encoding="utf-8").strip()
-        except OSError as e:
-            raise ConfigError(f"NCMEC credentials {path}: {e.strerror or e}") from e
+        line = _secret(
+            self.ncmec_credentials_file, "NCMEC credentials",
+            "HASHGUARD_NCMEC_CREDENTIALS_FILE (user:password)",
+        )  # fmt: skip
         user, sep, password = line.partition(":")
-        if not sep or not user or not password or "\n" in line:
-            raise ConfigError(f"NCMEC credentials {path}: one line, user:password")
+        if not sep or not user or not password:
+            raise ConfigError(
+                f"NCMEC credentials {self.ncmec_credentials_file}: one line, user:password"
+            )
         return user, password
 
     def dsa_token(self) -> str:
         """The Transparency Database's API token, from its owner-only file."""
-        path = self.dsa_token_file
-        if path is None:
-            raise ConfigError("no DSA API token: set HASHGUARD_DSA_TOKEN_FILE")
-        try:
-            if path.stat().st_mode & 0o077:
-                raise ConfigError(f"{path}: the DSA API token must be readable by the owner only")
-            token = path.read_text(encoding="utf-8").strip()
-        except OSError as e:
-            raise ConfigError(f"DSA API token {path}: {e.strerror or e}") from e
-        if not token or any(c.isspace() for c in token):
-            raise ConfigError(f"DSA API token {path}: one line, the token")
+        token = _secret(self.dsa_token_file, "the DSA API token", "HASHGUARD_DSA_TOKEN_FILE")
+        if any(c.isspace() for c in token):
+            raise ConfigError(f"the DSA API token {self.dsa_token_file}: one line, the token")
         return token
+
+
+def _secret(path: Path | None, what: str, setting: str) -> str:
+    """The one line of an owner-only secrets file (ConfigError naming ``setting``)."""
+    if path is None:
+        raise ConfigError(f"no {what}: set {setting}")
+    try:
+        if path.stat().st_mode & 0o077:
+            raise ConfigError(f"{path}: {what} must be readable by the owner only")
+        line = path.read_text(encoding="utf-8").strip()
+    except OSError as e:
+        raise ConfigError(f"{what} {path}: {e.strerror or e}") from e
+    if not line or "\n" in line:
+        raise ConfigError(f"{what} {path}: one line")
+    return line
 
 
 def split_profile(doc: dict[str, Any]) -> tuple[dict[str, Any], DsaSettings]:
