@@ -5,7 +5,7 @@ summary to paste into a transparency report. Scope ``report``."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
@@ -22,7 +22,8 @@ DEFAULT_DAYS = 30
 
 def _range(since: date | None, until: date | None) -> tuple[date, date]:
     until = until or datetime.now(UTC).date()
-    since = since or until - timedelta(days=DEFAULT_DAYS - 1)
+    # near year 1 the default start would be before the calendar's
+    since = since or date.fromordinal(max(1, until.toordinal() - (DEFAULT_DAYS - 1)))
     check_range(since, until)
     return since, until
 

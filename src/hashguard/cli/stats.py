@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from hashguard.cli.common import load_settings, open_store
@@ -16,7 +16,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
     settings = load_settings(args)
     until = args.until or datetime.now(UTC).date()
-    since = args.since or until - timedelta(days=29)
+    # near year 1 the default start would be before the calendar's
+    since = args.since or date.fromordinal(max(1, until.toordinal() - (29)))
     check_range(since, until)
     store = open_store(args)
     try:
