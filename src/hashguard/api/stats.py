@@ -41,7 +41,7 @@ def get_stats(
     format: Literal["json", "csv"] | None = None,
 ) -> StreamingResponse:
     """Both ends inclusive, UTC days; by default the last 30 days. Every row of the range,
-    however many: the body is written as the rows are read."""
+    however many, streamed (summed first: one entry per active day and group)."""
     since, until = _range(since, until)
     rows = console(request).store.stats.rows(since, until)
     wants_csv = format == "csv" or (
