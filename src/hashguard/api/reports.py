@@ -14,7 +14,6 @@ from starlette.responses import Response
 from hashguard.api.auth import Compliance
 from hashguard.api.schemas import ERRORS, MAX_ROW_ID
 from hashguard.console.state import console
-from hashguard.errors import Conflict
 from hashguard.reports.export import as_json, as_xml
 from hashguard.reports.options import ReportOptions
 from hashguard.store.report_table import STATUSES
@@ -81,21 +80,10 @@ def submit_report(
 ) -> dict[str, Any]:
     """Runs the API's flow now and answers the report as it ended: ``submitted`` with
     NCMEC's report id, or ``failed`` with the reason. 409 if it is submitted or on its way."""
-    from hashguard.reports.submit import client, submit
+    from hashguard.reports.submit import submit_now
 
     c = console(request)
-    options = _reporting(request)
-    c.store.reports.get(report_id)  # 404 first
-    if options.ncmec_credentials_file is None:
-        raise Conflict(
-            "reports cannot be submitted from this server: no NCMEC credentials are set",
-            http_hint="HASHGUARD_NCMEC_CREDENTIALS_FILE, docs/reports.md#submission",
-        )
-    api = client(options)
-    try:
-        done = submit(
-            c.store, report_id, options, api=api, ring=c.ring, actor=caller.actor, now=time.time()
-        )
-    finally:
-        api.close()
+    done = submit_now(
+        c.store, report_id, _reporting(request), ring=c.ring, actor=caller.actor, now=time.time()
+    )
     return done.as_dict()

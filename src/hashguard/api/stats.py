@@ -5,7 +5,7 @@ summary to paste into a transparency report. Scope ``report``."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
@@ -14,18 +14,9 @@ from starlette.responses import StreamingResponse
 from hashguard.api.auth import Compliance
 from hashguard.api.schemas import ERRORS
 from hashguard.console.state import console
-from hashguard.reports.stats import check_range, csv_lines, json_chunks, summary_text, totals
+from hashguard.reports.stats import csv_lines, date_range, json_chunks, summary_text, totals
 
 router = APIRouter(tags=["stats"], responses=ERRORS)
-DEFAULT_DAYS = 30
-
-
-def _range(since: date | None, until: date | None) -> tuple[date, date]:
-    until = until or datetime.now(UTC).date()
-    # near year 1 the default start would be before the calendar's
-    since = since or date.fromordinal(max(1, until.toordinal() - (DEFAULT_DAYS - 1)))
-    check_range(since, until)
-    return since, until
 
 
 @router.get(
@@ -42,7 +33,7 @@ def get_stats(
 ) -> StreamingResponse:
     """Both ends inclusive, UTC days; by default the last 30 days. Every row of the range,
     however many, streamed (summed first: one entry per active day and group)."""
-    since, until = _range(since, until)
+    since, until = date_range(since, until)
     rows = console(request).store.stats.rows(since, until)
     wants_csv = format == "csv" or (
         format is None and "text/csv" in request.headers.get("accept", "").split(",")[0]
@@ -64,7 +55,7 @@ def get_summary(
     since: date | None = None,
     until: date | None = None,
 ) -> dict[str, Any]:
-    since, until = _range(since, until)
+    since, until = date_range(since, until)
     figures = totals(console(request).store.stats, since, until)
     platform = request.app.state.reporting.profile.get("espService") or "The platform"
     return {**figures, "text": summary_text(figures, str(platform))}

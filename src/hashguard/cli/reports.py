@@ -31,17 +31,13 @@ def cmd_report(args: argparse.Namespace) -> int:
             import time
 
             from hashguard.cli.common import actor
-            from hashguard.reports.submit import client, submit
+            from hashguard.reports.submit import submit_now
             from hashguard.review.sealing import KeyRing
 
             keys = settings.review.keys_file
             ring = KeyRing.load(keys) if keys else None
-            api = client(settings.reports)
-            try:
-                done = submit(store, args.id, settings.reports, api=api, ring=ring,
-                              actor=actor(), now=time.time())  # fmt: skip
-            finally:
-                api.close()
+            done = submit_now(store, args.id, settings.reports, ring=ring, actor=actor(),
+                              now=time.time())  # fmt: skip
             emit(done.as_dict())
             return 0 if done.status == "submitted" else 8
         elif command == "evidence":

@@ -5,20 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from hashguard.cli.common import load_settings, open_store
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    from hashguard.reports.stats import check_range, csv_lines, json_chunks, summary_text, totals
+    from hashguard.reports.stats import csv_lines, date_range, json_chunks, summary_text, totals
 
     settings = load_settings(args)
-    until = args.until or datetime.now(UTC).date()
-    # near year 1 the default start would be before the calendar's
-    since = args.since or date.fromordinal(max(1, until.toordinal() - (29)))
-    check_range(since, until)
+    since, until = date_range(args.since, args.until)
     store = open_store(args)
     try:
         if args.summary:

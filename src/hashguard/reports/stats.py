@@ -9,7 +9,7 @@ import io
 import json
 import statistics
 from collections.abc import Iterable, Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from hashguard.errors import InvalidValue
@@ -20,9 +20,19 @@ COLUMNS = ("day", "bank", "category", "surface", *METRICS)
 COUNTED = tuple(m for m in METRICS if not m.startswith("median"))
 
 
-def check_range(since: date, until: date) -> None:
+DEFAULT_DAYS = 30
+
+
+def date_range(
+    since: date | None, until: date | None, days: int = DEFAULT_DAYS
+) -> tuple[date, date]:
+    """The range asked for, both ends inclusive: by default the ``days`` up to today (UTC)."""
+    until = until or datetime.now(UTC).date()
+    # near year 1 the default start would be before the calendar's
+    since = since or date.fromordinal(max(1, until.toordinal() - (days - 1)))
     if until < since:
         raise InvalidValue(f"until ({until}) is before since ({since})")
+    return since, until
 
 
 def csv_lines(rows: Iterable[dict[str, Any]]) -> Iterator[str]:

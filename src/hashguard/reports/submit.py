@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from hashguard.errors import HashguardError
+from hashguard.errors import Conflict, HashguardError
 from hashguard.reports.cybertip import to_xml
 from hashguard.reports.enrich import enrich, merged
 from hashguard.reports.export import as_json
@@ -29,6 +29,25 @@ EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif",
 def client(options: ReportOptions) -> CyberTipline:
     user, password = options.credentials()
     return CyberTipline(options.base_url(), user, password)
+
+
+def submit_now(
+    store: Store, report_id: int, options: ReportOptions, *, ring: KeyRing | None, actor: str,
+    now: float,
+) -> Report:  # fmt: skip
+    """Submit with a client of the configured CyberTipline (the API's, the console's and the
+    CLI's way in); :class:`Conflict` when this server has no NCMEC credentials."""
+    store.reports.get(report_id)  # NotFound first
+    if options.ncmec_credentials_file is None:
+        raise Conflict(
+            "reports cannot be submitted from this server: no NCMEC credentials are set",
+            http_hint="HASHGUARD_NCMEC_CREDENTIALS_FILE, docs/reports.md#submission",
+        )
+    api = client(options)
+    try:
+        return submit(store, report_id, options, api=api, ring=ring, actor=actor, now=now)
+    finally:
+        api.close()
 
 
 def _hashes_only(files: list[ReportFile]) -> str:
