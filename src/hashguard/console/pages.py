@@ -266,6 +266,7 @@ def item_page(request: Request, item_id: RowId) -> Response:
                 {*c.store.reviews.facets()["category"], *dict(policy.guidance)} - {"*"}
             ),
             "created": _when(item.created_at),
+            "report": c.store.reports.for_item(item.id) if s.user.may("lead") else None,
             "may_decide": item.undecided
             and (item.claimed(s.user.id, now) or s.user.may("lead"))
             and (item.status == "open" or s.user.may("lead")),

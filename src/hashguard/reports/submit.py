@@ -40,7 +40,8 @@ def submit_now(
     store.reports.get(report_id)  # NotFound first
     if options.ncmec_credentials_file is None:
         raise Conflict(
-            "reports cannot be submitted from this server: no NCMEC credentials are set",
+            "reports cannot be submitted from this server: no NCMEC credentials are set "
+            "(HASHGUARD_NCMEC_CREDENTIALS_FILE)",
             http_hint="HASHGUARD_NCMEC_CREDENTIALS_FILE, docs/reports.md#submission",
         )
     api = client(options)
