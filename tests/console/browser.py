@@ -7,10 +7,17 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
+import httpx
 import pytest
 
+from hashguard.store.store import Store
+from tests.actions.receiver import Receiver
+from tests.console.conftest import MODS, PASSWORD, wait_for
 from tests.helpers import free_port, wait_ready
 
 CHROMIUM = os.environ.get("HASHGUARD_CHROMIUM", "/usr/bin/chromium")
@@ -61,3 +68,48 @@ class Served:
         except subprocess.TimeoutExpired:
             self.process.kill()
         self.log.close()
+
+
+@dataclass
+class Site:
+    served: Served
+    store: Store
+    key: str
+    receiver: Receiver
+    testdata: Path
+    browser: Any
+
+    def upload(self, name: str, content_id: str, chat: str) -> dict[str, Any]:
+        data = (self.testdata / MODS / name).read_bytes()
+        r = httpx.post(
+            f"{self.served.url}/v1/match",
+            headers={"Authorization": f"Bearer {self.key}"},
+            files={"file": (name, data)},
+            data={"content_id": content_id, "chat_id": chat, "uploader_id": f"u-{chat}"},
+        )
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    def page(self) -> Any:
+        """A new browser profile (its own cookies) and a page in it."""
+        context = self.browser.new_context(viewport={"width": 1366, "height": 900})
+        return context.new_page()
+
+    def login(self, name: str) -> Any:
+        page = self.page()
+        page.goto(f"{self.served.url}/console/")
+        assert "/console/login" in page.url
+        page.wait_for_selector("#name:focus")
+        # The keyboard alone: the name field has the focus.
+        page.keyboard.type(name)
+        page.keyboard.press("Tab")
+        page.keyboard.type(PASSWORD)
+        page.keyboard.press("Enter")
+        page.wait_for_url(lambda url: urlsplit(url).path == "/console/queue")
+        return page
+
+
+def caught_up(site: Site) -> None:
+    """Until the server answers with what the store holds (its follower is ~ms behind)."""
+    want = site.store.last_seq()
+    wait_for(lambda: httpx.get(f"{site.served.url}/v1/ready").json()["index_seq"] >= want)

@@ -9,67 +9,24 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
 from hashguard.store.store import Store
 from tests.actions.receiver import Receiver
-from tests.console.browser import Served, chromium_path
+from tests.console.browser import Served, Site, caught_up, chromium_path
 from tests.console.conftest import (
     CONFIRM_EVENTS,
-    MODS,
-    PASSWORD,
     delivered,
     prepare,
     wait_for,
 )
 
 pytestmark = pytest.mark.browser
-
-
-@dataclass
-class Site:
-    served: Served
-    store: Store
-    key: str
-    receiver: Receiver
-    testdata: Path
-    browser: Any
-
-    def upload(self, name: str, content_id: str, chat: str) -> dict[str, Any]:
-        data = (self.testdata / MODS / name).read_bytes()
-        r = httpx.post(
-            f"{self.served.url}/v1/match",
-            headers={"Authorization": f"Bearer {self.key}"},
-            files={"file": (name, data)},
-            data={"content_id": content_id, "chat_id": chat},
-        )
-        assert r.status_code == 200, r.text
-        return dict(r.json())
-
-    def page(self) -> Any:
-        """A new browser profile (its own cookies) and a page in it."""
-        context = self.browser.new_context(viewport={"width": 1366, "height": 900})
-        return context.new_page()
-
-    def login(self, name: str) -> Any:
-        page = self.page()
-        page.goto(f"{self.served.url}/console/")
-        assert "/console/login" in page.url
-        page.wait_for_selector("#name:focus")
-        # The keyboard alone: the name field has the focus.
-        page.keyboard.type(name)
-        page.keyboard.press("Tab")
-        page.keyboard.type(PASSWORD)
-        page.keyboard.press("Enter")
-        page.wait_for_url(lambda url: urlsplit(url).path == "/console/queue")
-        return page
 
 
 @pytest.fixture
@@ -99,12 +56,6 @@ def site(tmp_path: Path, testdata: Path) -> Iterator[Site]:
         served.stop()
         receiver.close()
         store.close()
-
-
-def _caught_up(site: Site) -> None:
-    """Until the server answers with what the store holds (its follower is ~ms behind)."""
-    want = site.store.last_seq()
-    wait_for(lambda: httpx.get(f"{site.served.url}/v1/ready").json()["index_seq"] >= want)
 
 
 def test_a_moderator_works_the_queue_with_the_keyboard(site: Site) -> None:
@@ -140,7 +91,7 @@ def test_a_moderator_works_the_queue_with_the_keyboard(site: Site) -> None:
     assert (item.status, item.classification) == ("confirmed", "A1")
 
     # Blocked on the next upload, and removed where it was seen before.
-    _caught_up(site)
+    caught_up(site)
     assert site.upload("sharpen-a-little.jpg", "c3", "chat-3")["verdict"] == "block"
     retro = wait_for(
         lambda: (
@@ -183,7 +134,7 @@ def test_false_positive_undo_and_an_appeal(site: Site) -> None:
     lead.get_by_label("Industry classification (NCMEC)").select_option("B1")
     lead.get_by_role("button", name="Confirm").click()
     lead.wait_for_url("**/console/queue?done=*")
-    _caught_up(site)
+    caught_up(site)
     blocked = site.upload("sharpen-a-little.jpg", "c2", "chat-2")
     assert blocked["verdict"] == "block"
     r = httpx.post(

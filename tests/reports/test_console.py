@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
+import pytest
 from fastapi.testclient import TestClient
 
 from hashguard.reports.options import ReportOptions
@@ -305,3 +306,36 @@ def test_an_admin_sees_the_pages_too(reporting: Console) -> None:
     assert admin.get("/console/reports").status_code == 200
     assert admin.get("/console/stats").status_code == 200
     assert admin.get("/console/stats/export").status_code == 200
+
+
+def test_charts_cover_every_period_to_the_calendar_s_ends() -> None:
+    from hashguard.console import charts
+    from hashguard.reports.stats import COUNTED
+
+    leap = {"day": "2024-02-29", **dict.fromkeys(COUNTED, 0), "checked": 7}
+    months = charts.buckets([leap], date(2023, 1, 15), date(2026, 12, 31))
+    assert len(months) == 48 and months[0].start == date(2023, 1, 15)  # a part month first
+    assert [b.figures["checked"] for b in months if b.label == "2024-02"] == [7]
+    assert sum(b.figures["checked"] for b in months) == 7
+    weeks = charts.buckets([], date(2026, 1, 1), date(2026, 12, 31))
+    assert weeks[0].label == "week of 2026-01-01" and weeks[1].label == "week of 2026-01-05"
+    assert len(weeks) == 53
+    for since, until in ((date(9999, 1, 1), date.max), (date.min, date(1, 12, 31))):
+        assert charts.buckets([], since, until)[-1].start <= until
+    assert charts._scale(0) == (1, (0, 1))
+    assert charts._scale(7) == (10, (0, 2, 4, 6, 8, 10))
+    assert charts._scale(13) == (20, (0, 5, 10, 15, 20))
+    assert charts._scale(3_400_000) == (5_000_000, (0, 1_000_000, 2_000_000, 3_000_000,
+                                                    4_000_000, 5_000_000))  # fmt: skip
+    chart = charts.bars("c", "Checked", months, "checked", "checked", "s-checked")
+    tallest = max(chart.bars, key=lambda b: b.height)
+    assert tallest.title == "2024-02: 7 checked" and tallest.height == pytest.approx(
+        (charts.HEIGHT - charts.TOP - charts.BOTTOM) * 0.7
+    )
+
+
+def test_the_page_draws_ranges_at_the_calendar_s_ends(reporting: Console) -> None:
+    lead = reporting.login("lena")
+    for query in ("since=9999-01-01&until=9999-12-31", "since=0001-01-01&until=0001-03-01"):
+        r = lead.get(f"/console/stats?{query}")
+        assert r.status_code == 200 and 'id="chart-checked"' in r.text, query

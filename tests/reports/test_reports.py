@@ -137,6 +137,27 @@ def test_an_item_held_for_review_and_confirmed_can_be_reported(reporting: Consol
     assert r.json()["items"] == [item] and r.json()["status"] == "draft"
 
 
+def test_confirmed_content_matched_again_is_not_queued_again(reporting: Console) -> None:
+    """Its own retroactive pass (the confirmed bank now lists it) counts a sighting on the
+    confirmed item: no reviewer sees it a second time, and its report keeps one file."""
+    from hashguard.seen.retro import Retro
+    from tests.console.conftest import wait_for
+
+    c = reporting
+    assert c.upload("sharpen-a-little.jpg", "c1", "chat-1")["verdict"] == "report"
+    (item,) = _held(c)
+    confirm(c, item)
+    c.store.seen_log.flush()
+    retro = Retro(c.engine, grace=0)
+    wait_for(lambda: retro.run_once().acted >= 1)
+    again = [r for r in c.store.match_log.records() if r["retroactive"]]
+    assert [r["content_key"] for r in again] == ["id:c1"] and again[0]["verdict"] == "report"
+    assert _held(c) == []
+    assert c.store.reviews.get(item).sightings == 2
+    (report,) = c.store.reports.recent()
+    assert [f.review_id for f in report.files] == [item]
+
+
 def test_edits_are_checked_and_end_once_submitted(reporting: Console) -> None:
     c = reporting
     c.upload("sharpen-a-little.jpg", "c1", "chat-1")

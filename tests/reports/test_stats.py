@@ -207,7 +207,7 @@ def test_the_summary_reads_as_a_transparency_report(
     assert body["by_bank"]["iwf"]["matched"] >= 2
     text = body["text"]
     assert text.startswith(f"From {year}-01-01 to {year}-12-31, Example Messenger checked 5 ")
-    assert "1 reports were submitted to NCMEC's CyberTipline." in text
+    assert "1 report was submitted to NCMEC's CyberTipline." in text
     assert "1 overturned the decision" in text
 
 
@@ -257,7 +257,7 @@ def test_the_command_line_gives_the_same_figures(
     api = c.client.get("/v1/stats", params={"format": "csv"}, headers=_auth(c)).text
     assert done.stdout == api.replace("\r\n", "\n") and "'-cat" in done.stdout  # text mode
     summary = _cli(tmp_path, db_url, "--summary")
-    assert summary.returncode == 0 and "checked 1 items" in summary.stdout
+    assert summary.returncode == 0 and "checked 1 item " in summary.stdout
     inverted = _cli(tmp_path, db_url, "--since", "2026-02-01", "--until", "2026-01-01")
     assert inverted.returncode != 0 and "is before since" in inverted.stderr
     assert inverted.stdout == ""

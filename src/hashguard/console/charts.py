@@ -89,9 +89,10 @@ def buckets(rows: Iterable[dict[str, Any]], since: date, until: date) -> list[Bu
     d = since
     while d <= until:
         sums[d] = dict.fromkeys(COUNTED, 0)
-        if d == date.max:
+        try:
+            d = _next(d, unit)
+        except OverflowError:  # the calendar ends within this bucket
             break
-        d = _next(d, unit)
     for row in rows:
         figures = sums[_start(date.fromisoformat(row["day"]), unit, since)]
         for m in COUNTED:
@@ -108,8 +109,9 @@ def _scale(top: int) -> tuple[int, tuple[int, ...]]:
     if top <= 0:
         return 1, (0, 1)
     magnitude = 10 ** math.floor(math.log10(top))
-    nice = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= top)
-    steps = 4 if nice >= 4 else nice
+    lead = next(m for m in (1, 2, 5, 10) if m * magnitude >= top)
+    nice = lead * magnitude
+    steps = min(nice, 4 if lead == 2 else 5)  # whole numbers: 0 5 10 15 20, 0 2 4 .. 10
     return nice, tuple(nice * i // steps for i in range(steps + 1))
 
 

@@ -86,25 +86,33 @@ def totals(stats: Stats, since: date, until: date) -> dict[str, Any]:
     }
 
 
+def _n(count: int, one: str, many: str | None = None) -> str:
+    """``count`` with its noun: "1 item", "2 items"."""
+    return f"{count:,} {one if count == 1 else many or one + 's'}"
+
+
 def summary_text(figures: dict[str, Any], platform: str = "The platform") -> str:
     """A few plain sentences for a transparency report, from :func:`totals`."""
     t = figures["total"]
     wait = figures["median_decision_seconds"]
+    were = {True: "was", False: "were"}
+    appeals = t["appeals_upheld"] + t["appeals_overturned"]
     parts = [
         f"From {figures['since']} to {figures['until']}, {platform} checked "
-        f"{t['checked']:,} items against lists of known child sexual abuse material and "
+        f"{_n(t['checked'], 'item')} against lists of known child sexual abuse material and "
         f"other known abuse content.",
-        f"{t['matched']:,} matched a list: {t['blocked']:,} were blocked automatically and "
-        f"{t['held']:,} were held for human review.",
-        f"Reviewers confirmed {t['confirmed']:,} held items and found {t['false_positive']:,} "
-        f"to be false positives"
+        f"{_n(t['matched'], 'item')} matched a list: {t['blocked']:,} "
+        f"{were[t['blocked'] == 1]} blocked automatically and {t['held']:,} "
+        f"{were[t['held'] == 1]} held for human review.",
+        f"Reviewers confirmed {_n(t['confirmed'], 'held item')} and found "
+        f"{_n(t['false_positive'], 'false positive')}"
         + (f"; the median time to a decision was {_duration(wait)}." if wait is not None else "."),
-        f"{t['retroactive_removals']:,} items already shared were removed when a list "
-        f"learned of them later.",
-        f"Of {t['appeals_upheld'] + t['appeals_overturned']:,} appeals decided, "
-        f"{t['appeals_overturned']:,} overturned the decision and {t['appeals_upheld']:,} "
-        f"upheld it.",
-        f"{t['reports_submitted']:,} reports were submitted to NCMEC's CyberTipline.",
+        f"{_n(t['retroactive_removals'], 'item')} already shared "
+        f"{were[t['retroactive_removals'] == 1]} removed when a list learned of them later.",
+        f"Of {_n(appeals, 'appeal')} decided, {t['appeals_overturned']:,} overturned the "
+        f"decision and {t['appeals_upheld']:,} upheld it.",
+        f"{_n(t['reports_submitted'], 'report')} {were[t['reports_submitted'] == 1]} "
+        f"submitted to NCMEC's CyberTipline.",
     ]
     banks = figures["by_bank"]
     if banks:
@@ -115,7 +123,7 @@ def summary_text(figures: dict[str, Any], platform: str = "The platform") -> str
 
 def _duration(seconds: int) -> str:
     if seconds < 120:
-        return f"{seconds} seconds"
+        return _n(seconds, "second")
     if seconds < 2 * 3600:
         return f"{seconds // 60} minutes"
     if seconds < 2 * 86400:

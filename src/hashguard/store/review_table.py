@@ -56,6 +56,13 @@ _STRICTER = (
     )
     .values(verdict="report", priority=t.reviews.c.priority - REPORT_FIRST)
 )
+# Matched again once confirmed (a retroactive pass over the confirmed content itself, say):
+# one more sighting of the decided item, not a new one to review.
+_DECIDED = (
+    update(t.reviews)
+    .where(t.reviews.c.content_key == bindparam("key"), t.reviews.c.status == "confirmed")
+    .values(sightings=t.reviews.c.sightings + 1)
+)
 _HOLD = insert(t.reviews)
 
 
@@ -65,6 +72,8 @@ def hold(conn: Connection, item: Checked, match_id: int) -> None:
     if conn.execute(_MORE, {"key": key}).rowcount:
         if item.verdict.label == "report":
             conn.execute(_STRICTER, {"key": key})
+        return
+    if conn.execute(_DECIDED, {"key": key}).rowcount:
         return
     first = item.matches[0] if item.matches else {}
     row = {

@@ -5,8 +5,10 @@ Where each figure comes from:
 
 - ``checked``: counted into hg_stats as the seen log writes its rows (:func:`count_checked`),
   so it outlives the seen log's 90 days.
-- ``matched``, ``blocked``, ``held``, ``retroactive_removals``: the match log, counted on the
-  day of the verdict, once per (bank, category) among the item's matches.
+- ``matched``, ``blocked``, ``retroactive_removals``: the match log, counted on the day of
+  the verdict, once per (bank, category) among the item's matches.
+- ``held``: items put in the review queue, on the day first held, under the bank and
+  category of their first match (held again, an item counts a sighting, not a hold).
 - ``confirmed``, ``false_positive``, ``median_decision_seconds``: held items, on the day
   they were decided; the surface is the first holding's.
 - ``appeals_upheld``, ``appeals_overturned``: appeals, on the day they were decided.
@@ -34,7 +36,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from hashguard.store import tables as t
 from hashguard.store.database import begin_write
-from hashguard.store.review_table import HELD
 
 METRICS = (
     "checked", "matched", "blocked", "held", "retroactive_removals", "confirmed",
@@ -231,7 +232,6 @@ def _live(conn: Connection, since: date, until: date) -> _Tally:
                 else:
                     counts["matched"] += row.matches not in (None, "", "[]")
                     counts["blocked"] += row.verdict == "block"
-                counts["held"] += row.verdict in HELD
         if len(rows) < PAGE:
             break
         after = rows[-1].id
@@ -243,6 +243,15 @@ def _live(conn: Connection, since: date, until: date) -> _Tally:
             r.c.decided_at >= start.timestamp(), r.c.decided_at < end.timestamp(),
         )
     )  # fmt: skip
+    queued = (
+        select(r.c.bank, r.c.category, r.c.created_at, m.c.surface)
+        .select_from(r.outerjoin(m, m.c.id == r.c.match_id))
+        .where(r.c.created_at >= start, r.c.created_at < end)
+    )
+    for held in conn.execute(queued):
+        key = (_utc(held.created_at).date(), (held.bank or "")[:64],
+               (held.category or "")[:128], (held.surface or "")[:64])  # fmt: skip
+        tally.counts[key]["held"] += 1
     for held in conn.execute(decided):
         key = (_day(held.decided_at), (held.bank or "")[:64], (held.category or "")[:128],
                (held.surface or "")[:64])  # fmt: skip
