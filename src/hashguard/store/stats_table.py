@@ -248,9 +248,9 @@ def _live(conn: Connection, since: date, until: date) -> _Tally:
         .select_from(r.outerjoin(m, m.c.id == r.c.match_id))
         .where(r.c.created_at >= start, r.c.created_at < end)
     )
-    for held in conn.execute(queued):
-        key = (_utc(held.created_at).date(), (held.bank or "")[:64],
-               (held.category or "")[:128], (held.surface or "")[:64])  # fmt: skip
+    for new in conn.execute(queued):
+        key = (_utc(new.created_at).date(), (new.bank or "")[:64],
+               (new.category or "")[:128], (new.surface or "")[:64])  # fmt: skip
         tally.counts[key]["held"] += 1
     for held in conn.execute(decided):
         key = (_day(held.decided_at), (held.bank or "")[:64], (held.category or "")[:128],
