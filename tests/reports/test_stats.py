@@ -115,6 +115,9 @@ def test_a_day_is_counted_per_bank_and_surface(
     assert stories["confirmed"]["appeals_overturned"] == 1
     # checked counts every check, matched or not, per surface (no bank: most match none)
     assert stories[""]["checked"] == 3 and stories[""]["matched"] == 0
+    # the two allows 12 bits from the iwf entry matched it though no rule acted on them;
+    # the block (by the platform's own list) matched it too
+    assert (stories["iwf"]["matched"], stories["iwf"]["blocked"]) == (3, 1)
     checked = {r["surface"]: r["checked"] for r in _rows(c) if r["bank"] == ""}
     assert checked == {"photos": 2, "stories": 3}
     for row in _rows(c):

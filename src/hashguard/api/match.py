@@ -140,12 +140,14 @@ def _answer(
     metrics.matched(out["matches"])
     signals = result.signals if isinstance(result, Result) else {}
     key = content_key(given, signals, text)
-    kept = checked(
-        decision, [m.as_dict() for m in result.matches], list_seq=seq, content_key=key,
-        signals=signals, context=given,
-    )  # fmt: skip
+    found = [m.as_dict() for m in result.matches]
+    kept = checked(decision, found, list_seq=seq, content_key=key, signals=signals, context=given)
     if kept is None:  # a kept verdict is seen once written, with its match_id (_keep)
-        row = seen_row(datetime.now(UTC), "allow", key, signals, given, list_seq=seq)
+        groups = tuple(sorted({(str(m.get("bank") or ""), str(m.get("category") or ""))
+                               for m in found}))  # fmt: skip
+        row = seen_row(
+            datetime.now(UTC), "allow", key, signals, given, list_seq=seq, matched=groups
+        )
         engine.store.seen_log.record(row)
     return out, kept
 

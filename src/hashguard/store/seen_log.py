@@ -42,13 +42,16 @@ SIGNAL_COLUMNS = ("md5", "sha256", "pdq")
 def seen_row(
     at: datetime, verdict: str, content_key: str, signals: dict[str, Any],
     context: dict[str, str], match_id: int | None = None, list_seq: int = 0,
+    matched: tuple[tuple[str, str], ...] = (),
 ) -> dict[str, Any]:  # fmt: skip
     """One row of the seen log: cheap to build (it is made for every check). ``list_seq``:
-    the change-log position the indexes were at when it was checked."""
+    the change-log position the indexes were at when it was checked. ``matched``: the
+    (bank, category) pairs an ``allow`` matched (no rule acted: the match log has no row
+    of it), for the statistics only; not stored in the seen log."""
     row: dict[str, Any] = {
         "day": at.date(), "at": at, "verdict": verdict, "match_id": match_id,
         "list_seq": list_seq,
-        "content_key": content_key[:300], "signals": signals,
+        "content_key": content_key[:300], "signals": signals, "matched": matched,
     }  # fmt: skip
     for key in CONTEXT:
         row[key] = context.get(key)

@@ -4,7 +4,9 @@ was checked, matched and acted on, and how reviews, appeals and reports went.
 Where each figure comes from:
 
 - ``checked``: counted into hg_stats as the seen log writes its rows (:func:`count_checked`),
-  so it outlives the seen log's 90 days.
+  so it outlives the seen log's 90 days; so are checks that matched a list but that no
+  rule acted on (``allow`` verdicts, which the match log does not hold), added to
+  ``matched``.
 - ``matched``, ``blocked``, ``retroactive_removals``: the match log, counted on the day of
   the verdict, once per (bank, category) among the item's matches.
 - ``held``: items put in the review queue, on the day first held, under the bank and
@@ -42,6 +44,10 @@ METRICS = (
     "false_positive", "median_decision_seconds", "appeals_upheld", "appeals_overturned",
     "reports_submitted",
 )  # fmt: skip
+# Counted as the seen log writes, kept in hg_stats from the start: checks, and checks that
+# matched a list but that no rule acted on (added to ``matched``).
+ALLOWED = "matched_allowed"
+WRITTEN = ("checked", ALLOWED)
 FROZEN = "stats_frozen_before"  # hg_meta: days before this one are read from hg_stats
 PAGE = 5_000
 Key = tuple[date, str, str, str]  # day, bank, category, surface
@@ -49,14 +55,19 @@ Key = tuple[date, str, str, str]  # day, bank, category, surface
 
 def count_checked(conn: Connection, rows: Iterable[dict[str, Any]]) -> None:
     """Count seen-log ``rows`` into hg_stats, in the transaction that writes them."""
-    counts = Counter((r["day"], (r.get("surface") or "")[:64]) for r in rows)
+    counts: Counter[tuple[date, str, str, str, str]] = Counter()
+    for r in rows:
+        surface = (r.get("surface") or "")[:64]
+        counts[(r["day"], "", "", surface, "checked")] += 1
+        for bank, category in r.get("matched") or ():  # allows that matched: no match-log row
+            counts[(r["day"], bank[:64], category[:128], surface, ALLOWED)] += 1
     if not counts:
         return
     s = t.stats
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    for (day, surface), n in sorted(counts.items()):  # one order: no deadlock between writers
-        stmt = insert(s).values(
-            day=day, bank="", category="", surface=surface, metric="checked", n=n
+    for (day, bank, category, surface, metric), n in sorted(counts.items()):  # one order:
+        stmt = insert(s).values(  # no deadlock between writers
+            day=day, bank=bank, category=category, surface=surface, metric=metric, n=n
         )
         conn.execute(
             stmt.on_conflict_do_update(
@@ -105,6 +116,7 @@ class Stats:
             }  # fmt: skip
             for metric in METRICS:
                 out[metric] = values.get(metric, None if metric.startswith("median") else 0)
+            out["matched"] += values.get(ALLOWED, 0)
             yield out
 
     def decision_seconds(self, since: date, until: date) -> list[float]:
@@ -188,13 +200,14 @@ def _first_day(conn: Connection) -> date | None:
 def _stored(
     conn: Connection, since: date, until: date, frozen: date | None
 ) -> dict[Key, dict[str, int]]:
-    """hg_stats' figures in the range: ``checked`` always, the rest for frozen days."""
+    """hg_stats' figures in the range: those the seen log writes always, the rest for
+    frozen days."""
     s = t.stats
     q = select(s).where(s.c.day >= since, s.c.day <= until)
     if frozen is None:
-        q = q.where(s.c.metric == "checked")
+        q = q.where(s.c.metric.in_(WRITTEN))
     else:
-        q = q.where((s.c.metric == "checked") | (s.c.day < frozen))
+        q = q.where(s.c.metric.in_(WRITTEN) | (s.c.day < frozen))
     out: dict[Key, dict[str, int]] = {}
     for r in conn.execute(q):
         out.setdefault((r.day, r.bank, r.category, r.surface), {})[r.metric] = r.n
