@@ -38,12 +38,22 @@ def _with_ncmec(c: Console, ncmec: NcmecServer, tmp_path: Path) -> None:
     )
 
 
-def _form(item_id: int, token: str, **changes: Any) -> dict[str, Any]:
+SEEN = re.compile(r'name="seen" value="([^"]+)"')
+
+
+def _seen(page: Any) -> str:
+    """The report version a page's forms carry."""
+    found = SEEN.search(page.text)
+    assert found is not None
+    return found.group(1)
+
+
+def _form(item_id: int, token: str, seen: str, **changes: Any) -> dict[str, Any]:
     """The edit form as the page fills it, with ``changes``."""
     return {
-        "csrf": token, "incident": "2026-12-01T08:00:00Z", "screenName": "", "displayName": "",
-        "profileUrl": "", "additionalInfo": "", "item": [str(item_id)], "classification": ["A1"],
-        "file_info": ["Detected by hash matching."], **changes,
+        "csrf": token, "seen": seen, "incident": "2026-12-01T08:00:00Z", "screenName": "",
+        "displayName": "", "profileUrl": "", "additionalInfo": "", "item": [str(item_id)],
+        "classification": ["A1"], "file_info": ["Detected by hash matching."], **changes,
     }  # fmt: skip
 
 
@@ -66,7 +76,7 @@ def test_a_lead_edits_exports_and_submits_a_report_and_sees_its_status(
     assert md5 in page.text and "HASHGUARD_NCMEC_CREDENTIALS_FILE" in page.text  # none yet
 
     form = _form(
-        item, csrf(page), screenName="night_owl <b>", incident="2026-12-01 09:30",
+        item, csrf(page), _seen(page), screenName="night_owl <b>", incident="2026-12-01 09:30",
         classification=["A2"], public=[str(item)], annotation=[f"{item}:potentialMeme",
                                                                f"{item}:viral"],
         additionalInfo="Shared in a group of 40 members.",
@@ -113,7 +123,7 @@ def test_a_lead_edits_exports_and_submits_a_report_and_sees_its_status(
 
     # submitted: the form is refused even when posted by hand, and nothing is sent again
     again = lead.post(f"/console/reports/{report_id}/edit", data=_form(
-        item, csrf(lead.get("/console/queue")), screenName="changed"))  # fmt: skip
+        item, csrf(lead.get("/console/queue")), "0", screenName="changed"))  # fmt: skip
     assert again.status_code == 409 and "can no longer change" in again.text
     twice = lead.post(f"/console/reports/{report_id}/submit", data={"csrf": csrf(page)})
     assert twice.status_code == 409 and len(ncmec.finished()) == 1
@@ -157,16 +167,17 @@ def test_the_pages_refuse_reviewers_forged_forms_and_bad_fields(
         assert r.status_code == 403 and "lead role" in r.text, path
 
     lead = c.login("lena")
-    token = csrf(lead.get(f"/console/reports/{report_id}"))
+    opened = lead.get(f"/console/reports/{report_id}")
+    token, seen = csrf(opened), _seen(opened)
     forged = lead.post(f"/console/reports/{report_id}/edit",
-                       data=_form(item, "forged", screenName="x"))  # fmt: skip
+                       data=_form(item, "forged", "0", screenName="x"))  # fmt: skip
     assert forged.status_code == 403
     forged = lead.post(f"/console/reports/{report_id}/submit", data={"csrf": "forged"})
     assert forged.status_code == 403
     # a reviewer's own session token does not open a lead's form either
     rita = c.login("rita")
     r = rita.post(f"/console/reports/{report_id}/edit",
-                  data=_form(item, csrf(rita.get("/console/queue"))))  # fmt: skip
+                  data=_form(item, csrf(rita.get("/console/queue")), "0"))  # fmt: skip
     assert r.status_code == 403
 
     bad: list[tuple[dict[str, Any], str]] = [
@@ -177,7 +188,7 @@ def test_the_pages_refuse_reviewers_forged_forms_and_bad_fields(
         ({"screenName": "x" * 3000, "file_info": ["y" * 10_001]}, None),
     ]
     for changes, message in bad:
-        r = lead.post(f"/console/reports/{report_id}/edit", data=_form(item, token,
+        r = lead.post(f"/console/reports/{report_id}/edit", data=_form(item, token, seen,
                                                                          **changes))  # fmt: skip
         assert r.status_code == 422, (changes, r.text[:300])
         if message:
@@ -190,7 +201,7 @@ def test_the_pages_refuse_reviewers_forged_forms_and_bad_fields(
         ('{"foo": 1, "incidentSummary": {}}', "no element &#39;foo&#39;"),
     ]:
         r = lead.post(f"/console/reports/{report_id}/document",
-                      data={"csrf": token, "document": document})  # fmt: skip
+                      data={"csrf": token, "seen": seen, "document": document})  # fmt: skip
         assert r.status_code == 422 and message in r.text, (document, r.text[:2000])
         assert document.replace('"', "&#34;")[:20] in r.text  # what was typed is kept
     assert c.store.reports.get(report_id) == before  # nothing changed
@@ -213,13 +224,44 @@ def test_a_lead_edits_the_elements_as_json(reporting: Console) -> None:
     doc["personOrUserReported"]["ipCaptureEvent"] = [
         {"ipAddress": "203.0.113.7", "eventName": "Upload", "dateTime": "2026-12-01T08:00:00Z"}
     ]
-    r = lead.post(f"/console/reports/{report_id}/document",
-                  data={"csrf": csrf(page), "document": json.dumps(doc)})  # fmt: skip
+    form = {"csrf": csrf(page), "seen": _seen(page), "document": json.dumps(doc)}
+    r = lead.post(f"/console/reports/{report_id}/document", data=form)
     assert r.status_code == 303, r.text[:500]
     xml = lead.get(f"/console/reports/{report_id}/export?format=xml").content
     assert ET.fromstring(xml).findtext("report/personOrUserReported/ipCaptureEvent/ipAddress") == (
         "203.0.113.7"
     )
+
+
+def test_two_leads_editing_one_draft_lose_nothing(reporting: Console) -> None:
+    """The second save, made from a page older than the first, is refused: nothing of the
+    first is overwritten, and the page shows the report as it now is."""
+    c = reporting
+    report_id, item = _drafted(c)
+    lena, ada = c.login("lena"), c.login("ada")
+    lena_page, ada_page = (b.get(f"/console/reports/{report_id}") for b in (lena, ada))
+    r = lena.post(f"/console/reports/{report_id}/edit", data=_form(
+        item, csrf(lena_page), _seen(lena_page), screenName="night_owl"))  # fmt: skip
+    assert r.status_code == 303
+    late = ada.post(f"/console/reports/{report_id}/edit", data=_form(
+        item, csrf(ada_page), _seen(ada_page), screenName="someone_else"))  # fmt: skip
+    assert late.status_code == 409 and "changed after it was opened" in late.text
+    assert 'value="night_owl"' in late.text  # the page as it is now
+    doc = json.dumps(c.store.reports.get(report_id).document)
+    r = ada.post(
+        f"/console/reports/{report_id}/document",
+        data={"csrf": csrf(ada_page), "seen": _seen(ada_page), "document": doc},
+    )
+    assert r.status_code == 409
+    assert c.store.reports.get(report_id).document["personOrUserReported"]["screenName"] == (
+        "night_owl"
+    )
+    # from the page as it now is, the save goes through
+    r = ada.post(f"/console/reports/{report_id}/edit", data=_form(
+        item, csrf(late), _seen(late), screenName="someone_else"))  # fmt: skip
+    assert r.status_code == 303
+    assert ada.post(f"/console/reports/{report_id}/edit", data=_form(
+        item, csrf(late), "not a number")).status_code == 422  # fmt: skip
 
 
 # The statistics page

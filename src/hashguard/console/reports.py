@@ -15,7 +15,7 @@ from starlette.responses import Response
 from hashguard.console import security
 from hashguard.console.pages import RowId, Text, _base, _when, handled
 from hashguard.console.state import Console, page, redirect, viewer
-from hashguard.errors import InvalidValue
+from hashguard.errors import Conflict, InvalidValue
 from hashguard.reports.cybertip import INDUSTRY, ORDER
 from hashguard.reports.export import as_json, as_xml
 from hashguard.reports.options import ReportOptions
@@ -172,10 +172,19 @@ def _edits(
     return doc, files
 
 
+def _seen(text: str) -> float:
+    """The ``updated_at`` the form was made from (two leads on one draft: the second save
+    is refused, not lost)."""
+    try:
+        return float(text)
+    except ValueError:
+        raise InvalidValue("the form has no report version; open the report again") from None
+
+
 @router.post("/console/reports/{report_id}/edit")
 @handled
 def edit(
-    request: Request, report_id: RowId, csrf: Text = "", incident: Text = "",
+    request: Request, report_id: RowId, csrf: Text = "", seen: Text = "", incident: Text = "",
     screenName: Text = "", displayName: Text = "", profileUrl: Text = "",
     additionalInfo: Text = "", item: Many = [], classification: Many = [],  # noqa: B006
     public: Many = [], annotation: Many = [], file_info: Many = [],  # noqa: B006
@@ -188,8 +197,9 @@ def edit(
         doc, files = _edits(report, incident, person, additionalInfo, item, classification,
                             public, annotation, file_info)  # fmt: skip
         c.store.reports.edit(report_id, actor=f"user:{s.user.name}", now=c.clock(),
-                             document=doc, files=files)  # fmt: skip
-    except InvalidValue as e:
+                             document=doc, files=files, seen=_seen(seen))  # fmt: skip
+    except (InvalidValue, Conflict) as e:
+        report = c.store.reports.get(report_id)  # as it is now
         return _report_page(request, c, s, report, problem=e.message, status=e.http_status)
     return redirect(f"/console/reports/{report_id}?saved=1")
 
@@ -197,13 +207,12 @@ def edit(
 @router.post("/console/reports/{report_id}/document")
 @handled
 def edit_document(
-    request: Request, report_id: RowId, csrf: Text = "",
+    request: Request, report_id: RowId, csrf: Text = "", seen: Text = "",
     document: Annotated[str, Form(max_length=MAX_DOCUMENT)] = "",
 ) -> Response:  # fmt: skip
     """The report's own elements as JSON, for what the form above has no field for."""
     c, s = viewer(request, "lead")
     security.check_csrf(csrf, s.csrf)
-    report = c.store.reports.get(report_id)
     try:
         try:
             doc = json.loads(document)
@@ -211,11 +220,12 @@ def edit_document(
             raise InvalidValue(f"the report's elements are not JSON: {e}") from None
         if not isinstance(doc, dict):
             raise InvalidValue("the report's elements: a JSON object of CyberTipline elements")
-        c.store.reports.edit(report_id, actor=f"user:{s.user.name}", now=c.clock(), document=doc)
-    except InvalidValue as e:
-        return _report_page(
-            request, c, s, report, problem=e.message, document_text=document, status=422
-        )
+        c.store.reports.edit(report_id, actor=f"user:{s.user.name}", now=c.clock(),
+                             document=doc, seen=_seen(seen))  # fmt: skip
+    except (InvalidValue, Conflict) as e:
+        report = c.store.reports.get(report_id)
+        return _report_page(request, c, s, report, problem=e.message, document_text=document,
+                            status=e.http_status)  # fmt: skip
     return redirect(f"/console/reports/{report_id}?saved=1")
 
 

@@ -25,6 +25,10 @@ from hashguard.store import audit
 from hashguard.store import tables as t
 from hashguard.store.database import begin_write
 
+_CHANGED = (
+    "report {} changed after it was opened (another edit, or a file joined it): "
+    "nothing was saved; open it again"
+)
 STATUSES = ("draft", "submitting", "submitted", "failed", "withdrawn")
 EDITABLE = ("draft", "failed")  # a lead may change these; the others are on their way
 HASH_TYPES = {"md5": "MD5", "sha1": "SHA1", "sha256": "SHA256", "pdq": "PDQ",
@@ -266,13 +270,16 @@ class Reports:
 
     def edit(
         self, report_id: int, *, actor: str, now: float, document: dict[str, Any] | None = None,
-        files: dict[int, dict[str, Any]] | None = None,
+        files: dict[int, dict[str, Any]] | None = None, seen: float | None = None,
     ) -> Report:  # fmt: skip
         """Replace the report's own part and/or files' details (by review id), checked
-        against the schema; only while it is a draft or failed."""
+        against the schema; only while it is a draft or failed, and (given ``seen``, the
+        ``updated_at`` the editor was shown) only if nobody changed it since."""
         current = self.get(report_id)
         if current.status not in EDITABLE:
             raise Conflict(f"report {report_id} is {current.status}: it can no longer change")
+        if seen is not None and current.updated_at != seen:
+            raise Conflict(_CHANGED.format(report_id))
         if document is not None:
             for key in ("reporter",):
                 if key in document:
@@ -287,12 +294,13 @@ class Reports:
             r = t.reports
             done = conn.execute(
                 update(r)
-                .where(r.c.id == report_id, r.c.status.in_(EDITABLE))
+                .where(r.c.id == report_id, r.c.status.in_(EDITABLE),
+                       r.c.updated_at == current.updated_at)
                 .values(updated_at=now, **({"document": json.dumps(document)} if document
                                             is not None else {}))
             ).rowcount  # fmt: skip
             if not done:
-                raise Conflict(f"report {report_id} changed meanwhile; open it again")
+                raise Conflict(_CHANGED.format(report_id))
             for review_id, details in (files or {}).items():
                 conn.execute(
                     update(t.report_files)
