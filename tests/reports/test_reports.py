@@ -158,6 +158,34 @@ def test_confirmed_content_matched_again_is_not_queued_again(reporting: Console)
     assert [f.review_id for f in report.files] == [item]
 
 
+def test_confirmed_content_from_another_uploader_is_held_and_reported_anew(
+    reporting: Console,
+) -> None:
+    """Without a content id the item is its content's SHA-256: the same image from another
+    user is held again (and reported for that user), from the same user it is a sighting."""
+    c = reporting
+    data = (c.testdata / "pdq/bridge-mods/sharpen-a-little.jpg").read_bytes()
+
+    def post(uploader: str) -> str:
+        r = c.client.post(
+            "/v1/match", headers={"Authorization": f"Bearer {c.key}"},
+            files={"file": ("x.jpg", data)}, data={"uploader_id": uploader},
+        )  # fmt: skip
+        assert r.status_code == 200, r.text
+        return str(r.json()["verdict"])
+
+    assert post("u-1") == "report"
+    (first,) = _held(c)
+    confirm(c, first)
+    assert post("u-1") == "report"  # the same user again: counted on the confirmed item
+    assert _held(c) == [] and c.store.reviews.get(first).sightings == 2
+    assert post("u-2") == "report"  # another user: held, to be confirmed and reported
+    (second,) = _held(c)
+    assert c.store.reviews.get(second).content_key == c.store.reviews.get(first).content_key
+    confirm(c, second)
+    assert sorted(r.subject or "" for r in c.store.reports.recent()) == ["u-1", "u-2"]
+
+
 def test_edits_are_checked_and_end_once_submitted(reporting: Console) -> None:
     c = reporting
     c.upload("sharpen-a-little.jpg", "c1", "chat-1")

@@ -56,11 +56,21 @@ _STRICTER = (
     )
     .values(verdict="report", priority=t.reviews.c.priority - REPORT_FIRST)
 )
-# Matched again once confirmed (a retroactive pass over the confirmed content itself, say):
-# one more sighting of the decided item, not a new one to review.
+# The same content from the same uploader matched again once confirmed (a retroactive pass
+# over the confirmed content itself, say): one more sighting of the decided item, not a new
+# one to review. From another uploader it is held anew: that user is reported too.
 _DECIDED = (
     update(t.reviews)
-    .where(t.reviews.c.content_key == bindparam("key"), t.reviews.c.status == "confirmed")
+    .where(
+        t.reviews.c.content_key == bindparam("key"),
+        t.reviews.c.status == "confirmed",
+        t.reviews.c.match_id.in_(
+            select(t.match_log.c.id).where(
+                t.match_log.c.id == t.reviews.c.match_id,
+                t.match_log.c.uploader_id.is_not_distinct_from(bindparam("uploader")),
+            )
+        ),
+    )
     .values(sightings=t.reviews.c.sightings + 1)
 )
 _HOLD = insert(t.reviews)
@@ -73,7 +83,7 @@ def hold(conn: Connection, item: Checked, match_id: int) -> None:
         if item.verdict.label == "report":
             conn.execute(_STRICTER, {"key": key})
         return
-    if conn.execute(_DECIDED, {"key": key}).rowcount:
+    if conn.execute(_DECIDED, {"key": key, "uploader": item.context.get("uploader_id")}).rowcount:
         return
     first = item.matches[0] if item.matches else {}
     row = {
