@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -39,17 +39,37 @@ def encode(im: Image.Image, fmt: str, **options: object) -> bytes:
     return buf.getvalue()
 
 
+class Loopback:
+    """A real server on loopback in a thread of its own, HTTP unless ``handler`` answers
+    otherwise: its ``url`` (with ``path``), and :meth:`close`."""
+
+    def __init__(self, handler: type[socketserver.BaseRequestHandler], path: str = "") -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}{path}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def reply(handler: BaseHTTPRequestHandler, status: int, body: bytes, media_type: str) -> None:
+    """Answer a test server's request with ``body``."""
+    handler.send_response(status)
+    handler.send_header("Content-Type", media_type)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
 @contextmanager
 def serve(handler: type[socketserver.BaseRequestHandler]) -> Iterator[str]:
-    """A real server on loopback, HTTP unless ``handler`` answers otherwise; yields its base
-    URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    """:class:`Loopback` for a ``with`` block; yields its base URL."""
+    server = Loopback(handler)
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield server.url
     finally:
-        server.shutdown()
-        server.server_close()
+        server.close()
 
 
 @contextmanager

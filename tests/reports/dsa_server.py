@@ -24,8 +24,10 @@ import re
 import threading
 import uuid
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.helpers import Loopback, reply
 
 TOKEN = "X|test-platform-token"
 PLATFORM = "Example Messenger"
@@ -204,24 +206,16 @@ class DsaServer:
                 self._go("POST")
 
             def _answer(self, status: int, answer: dict[str, Any]) -> None:
-                out = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(out)))
-                self.end_headers()
-                self.wfile.write(out)
+                reply(self, status, json.dumps(answer).encode(), "application/json")
 
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self._thread.start()
+        self._http = Loopback(Handler)
+        self.url = self._http.url
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._http.close()
 
     def _created(self, s: dict[str, Any]) -> dict[str, Any]:
         made = str(uuid.uuid4())

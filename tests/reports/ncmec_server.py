@@ -23,10 +23,12 @@ import hashlib
 import threading
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs
 from xml.etree import ElementTree as ET
+
+from tests.helpers import Loopback, reply
 
 USER, PASSWORD = "esp-user", "esp-secret"
 DOCUMENTED = {
@@ -147,24 +149,17 @@ class NcmecServer:
                             ET.SubElement(files, "fileId").text = fid
                     else:
                         ET.SubElement(el, key).text = str(value)
-                out = ET.tostring(el, encoding="utf-8", xml_declaration=True)
-                self.send_response(200)
-                self.send_header("Content-Type", "application/xml")
-                self.send_header("Content-Length", str(len(out)))
-                self.end_headers()
-                self.wfile.write(out)
+                reply(self, 200, ET.tostring(el, encoding="utf-8", xml_declaration=True),
+                      "application/xml")  # fmt: skip
 
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/ispws"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self._thread.start()
+        self._http = Loopback(Handler, "/ispws")
+        self.url = self._http.url
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._http.close()
 
     def _open(self, report_id: str) -> dict[str, Any]:
         report = self.reports.get(report_id)

@@ -6,8 +6,7 @@ with the reason; nothing finished twice."""
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -18,6 +17,7 @@ from hashguard.reports.ncmec import CyberTipline
 from hashguard.reports.options import ReportOptions
 from hashguard.reports.submit import submit
 from tests.console.conftest import Console
+from tests.helpers import Loopback, reply
 from tests.reports.conftest import PROFILE, confirm
 from tests.reports.ncmec_server import PASSWORD, USER, NcmecServer
 
@@ -160,22 +160,16 @@ class Platform:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 platform.received.append(json.loads(body))
-                out = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(out)))
-                self.end_headers()
-                self.wfile.write(out)
+                reply(self, status, json.dumps(answer).encode(), "application/json")
 
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/enrich"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self._http = Loopback(Handler, "/enrich")
+        self.url = self._http.url
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._http.close()
 
 
 def test_the_platform_enriches_the_report_before_it_is_sent(

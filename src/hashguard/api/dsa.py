@@ -13,17 +13,11 @@ from starlette.responses import StreamingResponse
 
 from hashguard.api.auth import Compliance
 from hashguard.api.schemas import ERRORS
-from hashguard.console.state import console
+from hashguard.console.state import console, reporting
 from hashguard.errors import ConfigError, Conflict
 from hashguard.reports.dsa import as_jsonl, statements
-from hashguard.reports.options import ReportOptions
 
 router = APIRouter(tags=["dsa"], responses=ERRORS)
-
-
-def _reporting(request: Request) -> ReportOptions:
-    found: ReportOptions = request.app.state.reporting
-    return found
 
 
 @router.get(
@@ -37,7 +31,7 @@ def get_statements(
     """One statement per restriction decided from ``since`` to ``until`` (UTC days, both
     included): blocks, and held items a reviewer confirmed."""
     store = console(request).store
-    found = statements(store, since, until, _reporting(request).dsa)  # the range checked here
+    found = statements(store, since, until, reporting(request).dsa)  # the range checked here
     return StreamingResponse(as_jsonl(found), media_type="application/jsonl")
 
 
@@ -55,7 +49,7 @@ def submit_statements(request: Request, body: RangeIn, caller: Compliance) -> di
     from hashguard.reports.dsa_client import submit
 
     store = console(request).store
-    options = _reporting(request)
+    options = reporting(request)
     found = statements(store, body.since, body.until, options.dsa)
     for setting, value in (("HASHGUARD_DSA_URL", options.dsa_url),
                            ("HASHGUARD_DSA_TOKEN_FILE", options.dsa_token_file)):  # fmt: skip

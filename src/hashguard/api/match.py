@@ -144,7 +144,7 @@ def _answer(
     kept = checked(decision, found, list_seq=seq, content_key=key, signals=signals, context=given)
     if kept is None:  # a kept verdict is seen once written, with its match_id (_keep)
         groups = tuple(sorted({(str(m.get("bank") or ""), str(m.get("category") or ""))
-                               for m in found}))  # fmt: skip
+                               for m in found})) if found else ()  # fmt: skip
         row = seen_row(
             datetime.now(UTC), "allow", key, signals, given, list_seq=seq, matched=groups
         )

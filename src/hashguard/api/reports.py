@@ -13,19 +13,13 @@ from starlette.responses import Response
 
 from hashguard.api.auth import Compliance
 from hashguard.api.schemas import ERRORS, MAX_ROW_ID
-from hashguard.console.state import console
+from hashguard.console.state import console, reporting
 from hashguard.reports.export import as_json, as_xml
-from hashguard.reports.options import ReportOptions
 from hashguard.store.report_table import STATUSES
 
 router = APIRouter(tags=["reports"], responses=ERRORS)
 Status = Literal["draft", "submitting", "submitted", "failed", "withdrawn"]
 assert set(STATUSES) == set(Status.__args__)  # type: ignore[attr-defined]
-
-
-def _reporting(request: Request) -> ReportOptions:
-    found: ReportOptions = request.app.state.reporting
-    return found
 
 
 @router.get("/v1/reports", summary="Authority reports, newest first")
@@ -51,7 +45,7 @@ def get_report(
     format: Literal["json", "xml"] | None = None,
 ) -> Any:
     report = console(request).store.reports.get(report_id)
-    profile = _reporting(request).profile
+    profile = reporting(request).profile
     wants_xml = format == "xml" or (
         format is None and "xml" in request.headers.get("accept", "").split(",")[0]
     )
@@ -84,6 +78,6 @@ def submit_report(
 
     c = console(request)
     done = submit_now(
-        c.store, report_id, _reporting(request), ring=c.ring, actor=caller.actor, now=time.time()
+        c.store, report_id, reporting(request), ring=c.ring, actor=caller.actor, now=time.time()
     )
     return done.as_dict()

@@ -13,7 +13,7 @@ from starlette.responses import StreamingResponse
 
 from hashguard.api.auth import Compliance
 from hashguard.api.schemas import ERRORS
-from hashguard.console.state import console
+from hashguard.console.state import console, reporting
 from hashguard.reports.stats import csv_lines, date_range, json_chunks, summary_text, totals
 
 router = APIRouter(tags=["stats"], responses=ERRORS)
@@ -57,5 +57,4 @@ def get_summary(
 ) -> dict[str, Any]:
     since, until = date_range(since, until)
     figures = totals(console(request).store.stats, since, until)
-    platform = request.app.state.reporting.profile.get("espService") or "The platform"
-    return {**figures, "text": summary_text(figures, str(platform))}
+    return {**figures, "text": summary_text(figures, reporting(request).platform)}

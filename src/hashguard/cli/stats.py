@@ -20,9 +20,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
     try:
         if args.summary:
             figures = totals(store.stats, since, until)
-            platform = str(settings.reports.profile.get("espService") or "The platform")
             sys.stdout.write(json.dumps(figures, indent=2) + "\n")
-            sys.stdout.write("\n" + summary_text(figures, platform) + "\n")
+            sys.stdout.write("\n" + summary_text(figures, settings.reports.platform) + "\n")
             return 0
         rows = store.stats.rows(since, until)
         chunks = csv_lines(rows) if args.format == "csv" else json_chunks(rows, since, until)

@@ -37,7 +37,6 @@ class Bar:
 
 @dataclass(frozen=True)
 class Line:
-    name: str
     css: str
     points: str
     dots: tuple[tuple[float, float, str], ...]
@@ -167,7 +166,7 @@ def lines(id: str, title: str, slots: Sequence[Bucket],
             for i, b in enumerate(slots)
         ]  # fmt: skip
         points = " ".join(f"{px},{py}" for px, py, _ in at)
-        drawn.append(Line(name, css, points, tuple(at)))
+        drawn.append(Line(css, points, tuple(at)))
     totals = ", ".join(f"{sum(b.figures[m] for b in slots):,} {n}" for m, n, _ in series)
     return Chart(
         id, title, f"In {len(slots)} buckets: {totals}; the table below has each one.",

@@ -14,11 +14,10 @@ from starlette.responses import Response
 
 from hashguard.console import security
 from hashguard.console.pages import RowId, Text, _base, _when, handled
-from hashguard.console.state import Console, page, redirect, viewer
+from hashguard.console.state import Console, page, redirect, reporting, viewer
 from hashguard.errors import Conflict, InvalidValue
 from hashguard.reports.cybertip import INDUSTRY, ORDER
 from hashguard.reports.export import as_json, as_xml
-from hashguard.reports.options import ReportOptions
 from hashguard.reports.submit import submit_now
 from hashguard.store.report_table import EDITABLE, STATUSES, Report
 from hashguard.store.user_table import Session
@@ -28,11 +27,6 @@ MAX_DOCUMENT = 100_000  # the report's own elements as JSON, edited by hand
 Many = Annotated[list[str], Form(max_length=1000)]
 PERSON_FIELDS = (("screenName", "Screen name"), ("displayName", "Display name"),
                  ("profileUrl", "Profile URL"))  # fmt: skip
-
-
-def _reporting(request: Request) -> ReportOptions:
-    found: ReportOptions = request.app.state.reporting
-    return found
 
 
 @router.get("/console/reports")
@@ -56,7 +50,7 @@ def _report_page(
     request: Request, c: Console, s: Session, report: Report, *, problem: str | None = None,
     document_text: str | None = None, status: int = 200,
 ) -> Response:  # fmt: skip
-    options = _reporting(request)
+    options = reporting(request)
     doc = report.document
     files = [
         {
@@ -105,7 +99,7 @@ def export(request: Request, report_id: RowId, format: str = "xml") -> Response:
     """The report as it would be sent, to download: the API's XML, or the same as JSON."""
     c, _ = viewer(request, "lead")
     report = c.store.reports.get(report_id)
-    profile = _reporting(request).profile
+    profile = reporting(request).profile
     if format == "xml":
         body, media = as_xml(report, profile), "application/xml"
     elif format == "json":
@@ -236,7 +230,7 @@ def submit(request: Request, report_id: RowId, csrf: Text = "") -> Response:
     c, s = viewer(request, "lead")
     security.check_csrf(csrf, s.csrf)
     done = submit_now(
-        c.store, report_id, _reporting(request), ring=c.ring, actor=f"user:{s.user.name}",
+        c.store, report_id, reporting(request), ring=c.ring, actor=f"user:{s.user.name}",
         now=c.clock(),
     )  # fmt: skip
     return redirect(f"/console/reports/{done.id}?submitted={done.status}")

@@ -17,6 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from hashguard.access.accounts import Role
 from hashguard.console.security import COOKIE, HEADERS, LoginThrottle
 from hashguard.errors import Forbidden, HashguardError
+from hashguard.reports.options import ReportOptions
 from hashguard.review.decide import Decisions
 from hashguard.review.options import ReviewOptions
 from hashguard.review.sealing import KeyRing
@@ -50,6 +51,12 @@ def console(request: Request) -> Console:
     found: Console | None = getattr(request.app.state, "console", None)
     if found is None:
         raise HashguardError("the review console needs the SQL store")
+    return found
+
+
+def reporting(request: Request) -> ReportOptions:
+    """The server's reporting settings (the profile, NCMEC, DSA)."""
+    found: ReportOptions = request.app.state.reporting
     return found
 
 

@@ -12,7 +12,7 @@ from starlette.responses import Response, StreamingResponse
 
 from hashguard.console import charts, security
 from hashguard.console.pages import _base, handled
-from hashguard.console.state import page, viewer
+from hashguard.console.state import page, reporting, viewer
 from hashguard.errors import InvalidValue
 from hashguard.reports.stats import COUNTED, csv_lines, date_range, summary_text, totals
 
@@ -72,11 +72,11 @@ def stats_page(request: Request, since: str = "", until: str = "") -> Response:
         return page(request, "stats.html", context, e.http_status)
     slots = charts.buckets(c.store.stats.rows(start, end), start, end)
     figures = totals(c.store.stats, start, end)
-    platform = str(request.app.state.reporting.profile.get("espService") or "The platform")
     by_bank = figures["by_bank"]
     context.update(
         since=start.isoformat(), until=end.isoformat(), unit=charts.unit_for(start, end),
-        slots=slots, figures=figures, counted=COUNTED, summary=summary_text(figures, platform),
+        slots=slots, figures=figures, counted=COUNTED,
+        summary=summary_text(figures, reporting(request).platform),
         charts=[
             charts.bars("checked", "Items checked", slots, "checked", "checked", "s-checked"),
             charts.lines("actions", "Matches and what was done", slots, ACTIONS),

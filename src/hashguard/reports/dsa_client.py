@@ -27,7 +27,7 @@ import httpx
 
 from hashguard.errors import HashguardError, InvalidValue
 from hashguard.reports.dsa_schema import validate
-from hashguard.reports.http import send_retrying
+from hashguard.reports.http import Retrying
 from hashguard.reports.options import ReportOptions
 from hashguard.store.dsa_table import DsaStatements
 
@@ -68,9 +68,7 @@ class TransparencyDatabase:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self.retries = retries
-        self.backoff = backoff
-        self.sleep = sleep
+        self.retrying = Retrying(retries, backoff, sleep)
         self.http = httpx.Client(
             headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
             timeout=timeout,
@@ -82,15 +80,9 @@ class TransparencyDatabase:
         self.http.close()
 
     def _call(self, method: str, path: str, **request: Any) -> httpx.Response:
-        r, last = send_retrying(
-            self.http, method, f"{self.base_url}{path}", retries=self.retries,
-            backoff=self.backoff, sleep=self.sleep, **request,
-        )  # fmt: skip
+        r, why = self.retrying.send(self.http, method, f"{self.base_url}{path}", **request)
         if r is None:
-            raise Unavailable(
-                f"DSA Transparency Database {path}: gave up after {self.retries + 1} attempts "
-                f"({last})"
-            )
+            raise Unavailable(f"DSA Transparency Database {path}: {why}")
         if r.status_code in (401, 403):
             raise DsaError(
                 f"DSA Transparency Database: HTTP {r.status_code}, the API token was refused",

@@ -26,7 +26,7 @@ from xml.etree import ElementTree as ET
 import httpx
 
 from hashguard.errors import HashguardError
-from hashguard.reports.http import send_retrying
+from hashguard.reports.http import Retrying
 
 log = logging.getLogger(__name__)
 
@@ -86,21 +86,16 @@ class CyberTipline:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self.retries = retries
-        self.backoff = backoff
-        self.sleep = sleep
+        self.retrying = Retrying(retries, backoff, sleep)
         self.http = httpx.Client(auth=(username, password), timeout=timeout, transport=transport)
 
     def close(self) -> None:
         self.http.close()
 
     def _call(self, step: str, **request: Any) -> Answer:
-        r, last = send_retrying(
-            self.http, "POST", f"{self.base_url}/{step}", retries=self.retries,
-            backoff=self.backoff, sleep=self.sleep, **request,
-        )  # fmt: skip
+        r, why = self.retrying.send(self.http, "POST", f"{self.base_url}/{step}", **request)
         if r is None:
-            raise NcmecError(step, f"gave up after {self.retries + 1} attempts ({last})")
+            raise NcmecError(step, why)
         if r.status_code in (401, 403):
             raise NcmecError(step, f"HTTP {r.status_code}: the credentials were refused")
         if r.status_code >= 400:

@@ -31,6 +31,11 @@ class ReportOptions:
     dsa_url: str | None = None  # the DSA Transparency Database's address (docs/dsa.md)
     dsa_token_file: Path | None = None  # one line, its API token; owner-only
 
+    @property
+    def platform(self) -> str:
+        """The platform's name in reports and summaries (the profile's ``espService``)."""
+        return str(self.profile.get("espService") or "The platform")
+
     def base_url(self) -> str:
         from hashguard.reports.ncmec import ENVIRONMENTS
 
